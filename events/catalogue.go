@@ -1,0 +1,323 @@
+package events
+
+import "time"
+
+// Wire names. Published names are never renamed; a change of payload shape
+// gets a new version (".v2") and an upcaster from the old one.
+const (
+	NestSyncedV1              = "nest.synced.v1"
+	NestSyncFailedV1          = "nest.sync_failed.v1"
+	EggSyncedV1               = "egg.synced.v1"
+	EggRemovedV1              = "egg.removed.v1"
+	JobSyncedV1               = "job.synced.v1"
+	UglyFoxConfigSyncedV1     = "uglyfox.config_synced.v1"
+	WebhookReceivedV1         = "webhook.received.v1"
+	RunnerRequestedV1         = "runner.requested.v1"
+	PlanCreatedV1             = "plan.created.v1"
+	PlanAppliedV1             = "plan.applied.v1"
+	PlanFailedV1              = "plan.failed.v1"
+	PlanRolledBackV1          = "plan.rolled_back.v1"
+	RunnerDeployedV1          = "runner.deployed.v1"
+	RunnerStateChangedV1      = "runner.state_changed.v1"
+	RunnerHeartbeatMissedV1   = "runner.heartbeat_missed.v1"
+	RunnerPoolChangedV1       = "runner.pool_changed.v1"
+	RunnerTerminatedV1        = "runner.terminated.v1"
+	BinaryVersionRegisteredV1 = "binary.version_registered.v1"
+	BinaryVersionActivatedV1  = "binary.version_activated.v1"
+	SecretAccessedV1          = "secret.accessed.v1"
+)
+
+// NewRegistry returns the registry of the whole catalogue. It is the one
+// place where event types are listed.
+func NewRegistry() *Registry {
+	r := NewEmptyRegistry()
+	for _, ev := range []Event{
+		NestSynced{}, NestSyncFailed{}, EggSynced{}, EggRemoved{}, JobSynced{},
+		UglyFoxConfigSynced{}, WebhookReceived{}, RunnerRequested{}, PlanCreated{},
+		PlanApplied{}, PlanFailed{}, PlanRolledBack{}, RunnerDeployed{},
+		RunnerStateChanged{}, RunnerHeartbeatMissed{}, RunnerPoolChanged{},
+		RunnerTerminated{}, BinaryVersionRegistered{}, BinaryVersionActivated{},
+		SecretAccessed{},
+	} {
+		if err := r.Register(ev); err != nil {
+			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
+		}
+	}
+	return r
+}
+
+// FileChange is one .fly file touched by a Nest commit.
+type FileChange struct {
+	Path   string `json:"path"`
+	Action string `json:"action"` // added, modified, removed
+}
+
+// Diagnostic is one problem found in a Nest file, in HCL's terms.
+type Diagnostic struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Severity string `json:"severity"` // error, warning
+	Summary  string `json:"summary"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// NestSynced: a Nest commit was parsed and its changes recorded (sync_history).
+type NestSynced struct {
+	Commit         string       `json:"commit"`
+	PreviousCommit string       `json:"previous_commit,omitempty"`
+	Branch         string       `json:"branch,omitempty"`
+	Trigger        string       `json:"trigger"` // scheduled, webhook, manual
+	Changes        []FileChange `json:"changes"`
+	EggsAdded      int          `json:"eggs_added"`
+	EggsUpdated    int          `json:"eggs_updated"`
+	EggsRemoved    int          `json:"eggs_removed"`
+	JobsSynced     int          `json:"jobs_synced"`
+	UglyFoxSynced  bool         `json:"uglyfox_synced"`
+	StartedAt      time.Time    `json:"started_at"`
+	DurationMS     int64        `json:"duration_ms"`
+}
+
+func (NestSynced) EventName() string { return NestSyncedV1 }
+
+// NestSyncFailed: a Nest commit had invalid files; nothing else changed.
+type NestSyncFailed struct {
+	Commit         string       `json:"commit"`
+	PreviousCommit string       `json:"previous_commit,omitempty"`
+	Branch         string       `json:"branch,omitempty"`
+	Trigger        string       `json:"trigger"`
+	Diagnostics    []Diagnostic `json:"diagnostics"`
+	Error          string       `json:"error,omitempty"` // a failure that is not about a file (fetch failed)
+	StartedAt      time.Time    `json:"started_at"`
+	DurationMS     int64        `json:"duration_ms"`
+}
+
+func (NestSyncFailed) EventName() string { return NestSyncFailedV1 }
+
+// EggSynced: an Egg or EggsBucket file's configuration as of a Nest commit
+// (egg_configs). Secrets appear as URIs only.
+type EggSynced struct {
+	Name             string   `json:"name"`
+	Kind             string   `json:"kind"`        // egg, bucket
+	RunnerType       string   `json:"runner_type"` // SERVERLESS, APEX (vm)
+	Provider         string   `json:"provider"`    // YANDEX, AWS
+	Region           string   `json:"region"`
+	GitLabServer     string   `json:"gitlab_server"`
+	ProjectIDs       []int64  `json:"project_ids,omitempty"`
+	GroupIDs         []int64  `json:"group_ids,omitempty"`
+	Tags             []string `json:"tags,omitempty"`
+	CPU              int      `json:"cpu"`
+	MemoryGB         int      `json:"memory_gb"`
+	DiskGB           int      `json:"disk_gb,omitempty"`
+	Image            string   `json:"image,omitempty"`
+	MinApex          int      `json:"min_apex"`
+	MaxApex          int      `json:"max_apex"`
+	MinNadir         int      `json:"min_nadir"`
+	TokenSecretURI   string   `json:"token_secret_uri,omitempty"`
+	WebhookSecretURI string   `json:"webhook_secret_uri,omitempty"`
+	ConfigHash       string   `json:"config_hash"`
+	Commit           string   `json:"commit"`
+	Path             string   `json:"path"`
+}
+
+func (EggSynced) EventName() string { return EggSyncedV1 }
+
+// EggRemoved: the egg's file is gone from the Nest.
+type EggRemoved struct {
+	Name   string `json:"name"`
+	Commit string `json:"commit"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (EggRemoved) EventName() string { return EggRemovedV1 }
+
+// JobSynced: a scheduled maintenance job as of a Nest commit.
+type JobSynced struct {
+	Name       string   `json:"name"`
+	Schedule   string   `json:"schedule"` // cron, five fields
+	Egg        string   `json:"egg,omitempty"`
+	Image      string   `json:"image,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+	Removed    bool     `json:"removed,omitempty"`
+	ConfigHash string   `json:"config_hash"`
+	Commit     string   `json:"commit"`
+	Path       string   `json:"path"`
+}
+
+func (JobSynced) EventName() string { return JobSyncedV1 }
+
+// UglyFoxConfigSynced: UF/config.fly as of a Nest commit.
+type UglyFoxConfigSynced struct {
+	ConfigHash string   `json:"config_hash"`
+	Commit     string   `json:"commit"`
+	Path       string   `json:"path"`
+	Policies   []string `json:"policies,omitempty"` // names of the policy blocks, in file order
+}
+
+func (UglyFoxConfigSynced) EventName() string { return UglyFoxConfigSyncedV1 }
+
+// WebhookReceived: a GitLab webhook delivery, acted on or ignored with a reason.
+type WebhookReceived struct {
+	DeliveryID   string   `json:"delivery_id"` // X-Gitlab-Event-UUID
+	EventKind    string   `json:"event_kind"`  // object_kind: push, build, pipeline, merge_request
+	Outcome      string   `json:"outcome"`     // accepted, ignored
+	Reason       string   `json:"reason,omitempty"`
+	GitLabServer string   `json:"gitlab_server,omitempty"`
+	Egg          string   `json:"egg,omitempty"`
+	ProjectID    int64    `json:"project_id,omitempty"`
+	JobID        int64    `json:"job_id,omitempty"`
+	JobStatus    string   `json:"job_status,omitempty"`
+	Ref          string   `json:"ref,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
+}
+
+func (WebhookReceived) EventName() string { return WebhookReceivedV1 }
+
+// RunnerRequested: capacity was asked for; the runner exists from here on (PROVISIONING).
+type RunnerRequested struct {
+	RunnerID   string   `json:"runner_id"`
+	Egg        string   `json:"egg"`
+	RunnerType string   `json:"runner_type"`
+	Provider   string   `json:"provider"`
+	Region     string   `json:"region"`
+	Tags       []string `json:"tags,omitempty"`
+	JobID      int64    `json:"job_id,omitempty"`
+	Reason     string   `json:"reason"`
+}
+
+func (RunnerRequested) EventName() string { return RunnerRequestedV1 }
+
+// PlanCreated: OpenTofu planned a runner's infrastructure. Inputs hold the
+// rendered module inputs; secret inputs are listed by URI in SecretURIs only.
+type PlanCreated struct {
+	PlanID         string            `json:"plan_id"`
+	RunnerID       string            `json:"runner_id"`
+	Egg            string            `json:"egg"`
+	Action         string            `json:"action"` // create, update, destroy
+	Module         string            `json:"module"` // compute target: local, yandex, aws
+	Inputs         map[string]string `json:"inputs"`
+	SecretURIs     map[string]string `json:"secret_uris,omitempty"`
+	ConfigHash     string            `json:"config_hash"`
+	PlanFile       string            `json:"plan_file"`
+	PlanSHA256     string            `json:"plan_sha256"`
+	TofuVersion    string            `json:"tofu_version"`
+	PreviousPlanID string            `json:"previous_plan_id,omitempty"`
+}
+
+func (PlanCreated) EventName() string { return PlanCreatedV1 }
+
+// PlanApplied: the saved plan was applied.
+type PlanApplied struct {
+	PlanID     string            `json:"plan_id"`
+	RunnerID   string            `json:"runner_id"`
+	Outputs    map[string]string `json:"outputs,omitempty"`
+	DurationMS int64             `json:"duration_ms"`
+}
+
+func (PlanApplied) EventName() string { return PlanAppliedV1 }
+
+// PlanFailed: a stage of the plan failed.
+type PlanFailed struct {
+	PlanID      string       `json:"plan_id"`
+	RunnerID    string       `json:"runner_id"`
+	Stage       string       `json:"stage"` // init, plan, apply
+	Error       string       `json:"error"`
+	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
+}
+
+func (PlanFailed) EventName() string { return PlanFailedV1 }
+
+// PlanRolledBack: an applied plan was replaced by re-applying RestoredPlanID's configuration.
+type PlanRolledBack struct {
+	PlanID         string `json:"plan_id"`
+	RunnerID       string `json:"runner_id"`
+	RestoredPlanID string `json:"restored_plan_id"`
+	Reason         string `json:"reason"`
+}
+
+func (PlanRolledBack) EventName() string { return PlanRolledBackV1 }
+
+// RunnerDeployed: the runner's infrastructure exists and the agent is expected to check in.
+type RunnerDeployed struct {
+	RunnerID       string `json:"runner_id"`
+	Egg            string `json:"egg"`
+	PlanID         string `json:"plan_id"`
+	RunnerType     string `json:"runner_type"`
+	Provider       string `json:"provider"`
+	Region         string `json:"region"`
+	InstanceID     string `json:"instance_id"`
+	Address        string `json:"address,omitempty"`
+	Hostname       string `json:"hostname,omitempty"`
+	GoslingVersion string `json:"gosling_version,omitempty"`
+}
+
+func (RunnerDeployed) EventName() string { return RunnerDeployedV1 }
+
+// RunnerStateChanged: a move in the runner state machine.
+type RunnerStateChanged struct {
+	RunnerID string `json:"runner_id"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (RunnerStateChanged) EventName() string { return RunnerStateChangedV1 }
+
+// RunnerHeartbeatMissed: the agent has not been heard from within the threshold.
+type RunnerHeartbeatMissed struct {
+	RunnerID    string    `json:"runner_id"`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+	ThresholdMS int64     `json:"threshold_ms"`
+	Missed      int       `json:"missed"` // consecutive sweeps that found it silent
+}
+
+func (RunnerHeartbeatMissed) EventName() string { return RunnerHeartbeatMissedV1 }
+
+// RunnerPoolChanged: a VM moved between the Apex (active) and Nadir (dormant) pools.
+type RunnerPoolChanged struct {
+	RunnerID string `json:"runner_id"`
+	From     string `json:"from"` // APEX, NADIR
+	To       string `json:"to"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (RunnerPoolChanged) EventName() string { return RunnerPoolChangedV1 }
+
+// RunnerTerminated: the runner is gone for good.
+type RunnerTerminated struct {
+	RunnerID   string `json:"runner_id"`
+	Reason     string `json:"reason"`
+	InstanceID string `json:"instance_id,omitempty"`
+}
+
+func (RunnerTerminated) EventName() string { return RunnerTerminatedV1 }
+
+// BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
+type BinaryVersionRegistered struct {
+	Binary   string `json:"binary"` // tofu, gosling
+	Version  string `json:"version"`
+	Platform string `json:"platform"` // linux/amd64
+	SHA256   string `json:"sha256"`
+	Source   string `json:"source,omitempty"`
+}
+
+func (BinaryVersionRegistered) EventName() string { return BinaryVersionRegisteredV1 }
+
+// BinaryVersionActivated: new runners use this version from now on.
+type BinaryVersionActivated struct {
+	Binary          string `json:"binary"`
+	Version         string `json:"version"`
+	PreviousVersion string `json:"previous_version,omitempty"`
+}
+
+func (BinaryVersionActivated) EventName() string { return BinaryVersionActivatedV1 }
+
+// SecretAccessed: a secret was resolved. Only its URI is recorded, never the value.
+type SecretAccessed struct {
+	URI      string `json:"uri"`
+	Accessor string `json:"accessor"` // mothergoose:webhook, mothergoose:apply
+	Purpose  string `json:"purpose"`
+	Outcome  string `json:"outcome"` // resolved, failed
+}
+
+func (SecretAccessed) EventName() string { return SecretAccessedV1 }

@@ -1,0 +1,151 @@
+// Package ports holds the interfaces that several packages share: the event
+// store, the view stores the projections write and the API reads, and
+// projector checkpoints. Contract suites every adapter must pass are in
+// ports/porttest. This package imports no adapter.
+package ports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// ExpectedVersion is what an appender believes the stream's version is. There
+// is no default: every append says NoStream(), At(n) or, deliberately, Any().
+type ExpectedVersion struct {
+	any bool
+	v   uint64
+}
+
+// NoStream expects the stream not to exist yet.
+func NoStream() ExpectedVersion { return ExpectedVersion{} }
+
+// At expects the stream's last version to be v (At(0) is NoStream()).
+func At(v uint64) ExpectedVersion { return ExpectedVersion{v: v} }
+
+// Any skips the check: for streams where order matters but nobody decides on
+// their state (audit records such as secret accesses).
+func Any() ExpectedVersion { return ExpectedVersion{any: true} }
+
+// IsAny reports whether the append is unchecked.
+func (e ExpectedVersion) IsAny() bool { return e.any }
+
+// Version returns the expected last version; 0 means the stream must not exist.
+func (e ExpectedVersion) Version() uint64 { return e.v }
+
+func (e ExpectedVersion) String() string {
+	switch {
+	case e.any:
+		return "any"
+	case e.v == 0:
+		return "no stream"
+	default:
+		return fmt.Sprintf("version %d", e.v)
+	}
+}
+
+// AppendOption adjusts one append.
+type AppendOption func(*AppendOptions)
+
+// AppendOptions are the resolved options of one append; adapters read them
+// through ResolveAppendOptions.
+type AppendOptions struct {
+	IdempotencyKey string
+}
+
+// WithIdempotencyKey makes the append happen at most once per key: a later
+// append with the same key writes nothing and returns the first result.
+func WithIdempotencyKey(key string) AppendOption {
+	return func(o *AppendOptions) { o.IdempotencyKey = key }
+}
+
+// ResolveAppendOptions applies opts.
+func ResolveAppendOptions(opts []AppendOption) AppendOptions {
+	var o AppendOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// AppendResult tells where a batch landed.
+type AppendResult struct {
+	FirstVersion, LastVersion   uint64
+	FirstPosition, LastPosition uint64
+	// Duplicate is true when the idempotency key had been used: nothing was
+	// written and the versions are those of the original append.
+	Duplicate bool
+}
+
+// EventStore is the append-only log. Implementations satisfy the contract in
+// ports/porttest: atomic per-stream batches, optimistic concurrency,
+// idempotency keys, durability of acknowledged appends, and a whole-log read
+// that respects each stream's order.
+type EventStore interface {
+	// Append writes evs to the end of stream atomically if the stream is at
+	// expected. The records' Metadata, Type and Payload are the caller's; the
+	// store assigns their Position. On a version mismatch it returns an error
+	// for which errors.Is(err, ErrConflict) holds and writes nothing.
+	Append(ctx context.Context, stream string, expected ExpectedVersion, evs []events.Record, opts ...AppendOption) (AppendResult, error)
+	// Load returns the stream's events with version > after, in order. A stream
+	// that does not exist has no events.
+	Load(ctx context.Context, stream string, after uint64) ([]events.Record, error)
+	// ReadAll returns at most limit events with global position > after, in
+	// ascending position. Every committed event is returned exactly once
+	// across consecutive calls that continue from the last position seen.
+	ReadAll(ctx context.Context, after uint64, limit int) ([]events.Record, error)
+	// Head returns the greatest committed global position (0 when empty).
+	Head(ctx context.Context) (uint64, error)
+}
+
+// ErrConflict is matched with errors.Is by every version conflict.
+var ErrConflict = errors.New("event store: version conflict")
+
+// ConflictError is a lost optimistic-concurrency race.
+type ConflictError struct {
+	Stream   string
+	Expected ExpectedVersion
+	Actual   uint64 // the stream's version when known, else 0
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("event store: stream %q expected at %s, found version %d", e.Stream, e.Expected, e.Actual)
+}
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+func (e *ConflictError) ErrorCode() string    { return errs.ECONFLICT }
+
+// ValidateAppend checks what every adapter checks before touching storage.
+func ValidateAppend(stream string, evs []events.Record, maxBatch int) error {
+	if stream == "" {
+		return errs.Errorf(errs.EINVALID, "append: empty stream name")
+	}
+	if len(stream) > 512 {
+		return errs.Errorf(errs.EINVALID, "append: stream name longer than 512 bytes")
+	}
+	if len(evs) == 0 {
+		return errs.Errorf(errs.EINVALID, "append to %q: no events", stream)
+	}
+	if maxBatch > 0 && len(evs) > maxBatch {
+		return errs.Errorf(errs.EINVALID, "append to %q: %d events, at most %d per batch", stream, len(evs), maxBatch)
+	}
+	seen := make(map[string]struct{}, len(evs))
+	for i, r := range evs {
+		if r.ID == "" || r.Type == "" {
+			return errs.Errorf(errs.EINVALID, "append to %q: event %d has no id or type", stream, i)
+		}
+		if _, dup := seen[r.ID]; dup {
+			return errs.Errorf(errs.EINVALID, "append to %q: event id %s twice in one batch", stream, r.ID)
+		}
+		seen[r.ID] = struct{}{}
+		if len(r.Payload) == 0 {
+			return errs.Errorf(errs.EINVALID, "append to %q: event %s has no payload", stream, r.ID)
+		}
+		if r.OccurredAt.IsZero() {
+			return errs.Errorf(errs.EINVALID, "append to %q: event %s has no occurred_at", stream, r.ID)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// ViewRow is one row of a read view. Every row remembers the last stream
+// version it applied, so a projector can skip what it has seen and a store
+// can refuse a stale write.
+type ViewRow interface {
+	RowKey() string
+	RowVersion() uint64
+}
+
+// Query selects rows of one view: equality on columns (by their db names),
+// ordered by key, optionally descending, after a key, at most Limit rows
+// (0 means all).
+type Query struct {
+	Eq       map[string]any
+	AfterKey string
+	Desc     bool
+	Limit    int
+}
+
+// Table is one view's rows.
+type Table[R ViewRow] interface {
+	Get(ctx context.Context, key string) (R, bool, error)
+	// Put writes row unless the stored row with the same key has applied
+	// row.RowVersion() or later; it reports whether it wrote.
+	Put(ctx context.Context, row R) (bool, error)
+	List(ctx context.Context, q Query) ([]R, error)
+}
+
+// ViewTx is the views as seen inside one Batch (or outside one, for reads).
+type ViewTx interface {
+	Runners() Table[RunnerRow]
+	EggConfigs() Table[EggConfigRow]
+	SyncHistory() Table[SyncHistoryRow]
+	DeploymentPlans() Table[DeploymentPlanRow]
+	AuditLogs() Table[AuditLogRow]
+	// Checkpoint returns the last global position the projector finished.
+	Checkpoint(ctx context.Context, projector string) (uint64, error)
+	SaveCheckpoint(ctx context.Context, projector string, position uint64) error
+}
+
+// View names, used for Truncate and as table names.
+const (
+	ViewRunners         = "runners"
+	ViewEggConfigs      = "egg_configs"
+	ViewSyncHistory     = "sync_history"
+	ViewDeploymentPlans = "deployment_plans"
+	ViewAuditLogs       = "audit_logs"
+)
+
+// AllViews lists every view name.
+var AllViews = []string{ViewRunners, ViewEggConfigs, ViewSyncHistory, ViewDeploymentPlans, ViewAuditLogs}
+
+// ViewStore holds the read views and the projector checkpoints.
+type ViewStore interface {
+	// Batch runs fn so that its writes and checkpoint commit together where
+	// the store has multi-row transactions (SQLite); elsewhere (DynamoDB) the
+	// writes land one by one and the per-row versions make a redo harmless.
+	// If fn returns an error, Batch returns it and, where it can, keeps nothing.
+	Batch(ctx context.Context, fn func(ViewTx) error) error
+	// Read returns the views for queries outside any batch.
+	Read() ViewTx
+	// Truncate empties one view and resets the checkpoints of projectors that
+	// write it, for a rebuild by replay.
+	Truncate(ctx context.Context, view string) error
+}
+
+// RunnerRow is the runners view.
+type RunnerRow struct {
+	ID               string    `db:"id" json:"id"`
+	Egg              string    `db:"egg" json:"egg"`
+	Type             string    `db:"type" json:"type"`   // SERVERLESS, APEX, NADIR
+	State            string    `db:"state" json:"state"` // PROVISIONING, ACTIVE, IDLE, BUSY, FAILED, TERMINATED
+	Provider         string    `db:"provider" json:"provider"`
+	Region           string    `db:"region" json:"region"`
+	Tags             []string  `db:"tags" json:"tags"`
+	JobID            int64     `db:"job_id" json:"job_id,omitempty"`
+	PlanID           string    `db:"plan_id" json:"plan_id,omitempty"`
+	InstanceID       string    `db:"instance_id" json:"instance_id,omitempty"`
+	Address          string    `db:"address" json:"address,omitempty"`
+	Hostname         string    `db:"hostname" json:"hostname,omitempty"`
+	GoslingVersion   string    `db:"gosling_version" json:"gosling_version,omitempty"`
+	MissedHeartbeats int       `db:"missed_heartbeats" json:"missed_heartbeats"`
+	LastSeenAt       time.Time `db:"last_seen_at" json:"last_seen_at,omitzero"`
+	StateReason      string    `db:"state_reason" json:"state_reason,omitempty"`
+	CreatedAt        time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time `db:"updated_at" json:"updated_at"`
+	TerminatedAt     time.Time `db:"terminated_at" json:"terminated_at,omitzero"`
+	Version          uint64    `db:"version" json:"version"`
+}
+
+func (r RunnerRow) RowKey() string     { return r.ID }
+func (r RunnerRow) RowVersion() uint64 { return r.Version }
+
+// EggConfigRow is the egg_configs view: the last synced configuration of each egg or bucket.
+type EggConfigRow struct {
+	Name             string    `db:"name" json:"name"`
+	Kind             string    `db:"kind" json:"kind"`
+	RunnerType       string    `db:"runner_type" json:"runner_type"`
+	Provider         string    `db:"provider" json:"provider"`
+	Region           string    `db:"region" json:"region"`
+	GitLabServer     string    `db:"gitlab_server" json:"gitlab_server"`
+	ProjectIDs       []int64   `db:"project_ids" json:"project_ids"`
+	GroupIDs         []int64   `db:"group_ids" json:"group_ids"`
+	Tags             []string  `db:"tags" json:"tags"`
+	CPU              int       `db:"cpu" json:"cpu"`
+	MemoryGB         int       `db:"memory_gb" json:"memory_gb"`
+	DiskGB           int       `db:"disk_gb" json:"disk_gb"`
+	Image            string    `db:"image" json:"image,omitempty"`
+	MinApex          int       `db:"min_apex" json:"min_apex"`
+	MaxApex          int       `db:"max_apex" json:"max_apex"`
+	MinNadir         int       `db:"min_nadir" json:"min_nadir"`
+	TokenSecretURI   string    `db:"token_secret_uri" json:"token_secret_uri,omitempty"`
+	WebhookSecretURI string    `db:"webhook_secret_uri" json:"webhook_secret_uri,omitempty"`
+	ConfigHash       string    `db:"config_hash" json:"config_hash"`
+	Commit           string    `db:"commit_sha" json:"commit"`
+	Path             string    `db:"path" json:"path"`
+	Removed          bool      `db:"removed" json:"removed"`
+	SyncedAt         time.Time `db:"synced_at" json:"synced_at"`
+	Version          uint64    `db:"version" json:"version"`
+}
+
+func (r EggConfigRow) RowKey() string     { return r.Name }
+func (r EggConfigRow) RowVersion() uint64 { return r.Version }
+
+// SyncHistoryRow is one Nest sync attempt, successful or not. Its key is the
+// zero-padded global position of its event, so key order is log order.
+type SyncHistoryRow struct {
+	Key            string              `db:"key" json:"-"`
+	EventID        string              `db:"event_id" json:"event_id"`
+	Position       uint64              `db:"position" json:"position"`
+	Status         string              `db:"status" json:"status"` // SUCCESS, FAILED
+	Commit         string              `db:"commit_sha" json:"commit"`
+	PreviousCommit string              `db:"previous_commit" json:"previous_commit,omitempty"`
+	Branch         string              `db:"branch" json:"branch,omitempty"`
+	Trigger        string              `db:"trigger" json:"trigger"`
+	Changes        []events.FileChange `db:"changes" json:"changes"`
+	EggsAdded      int                 `db:"eggs_added" json:"eggs_added"`
+	EggsUpdated    int                 `db:"eggs_updated" json:"eggs_updated"`
+	EggsRemoved    int                 `db:"eggs_removed" json:"eggs_removed"`
+	JobsSynced     int                 `db:"jobs_synced" json:"jobs_synced"`
+	UglyFoxSynced  bool                `db:"uglyfox_synced" json:"uglyfox_synced"`
+	Diagnostics    []events.Diagnostic `db:"diagnostics" json:"diagnostics,omitempty"`
+	Error          string              `db:"error" json:"error,omitempty"`
+	StartedAt      time.Time           `db:"started_at" json:"started_at"`
+	DurationMS     int64               `db:"duration_ms" json:"duration_ms"`
+	Version        uint64              `db:"version" json:"version"`
+}
+
+func (r SyncHistoryRow) RowKey() string     { return r.Key }
+func (r SyncHistoryRow) RowVersion() uint64 { return r.Version }
+
+// DeploymentPlanRow is the deployment_plans view.
+type DeploymentPlanRow struct {
+	PlanID         string            `db:"plan_id" json:"plan_id"`
+	RunnerID       string            `db:"runner_id" json:"runner_id"`
+	Egg            string            `db:"egg" json:"egg"`
+	Action         string            `db:"action" json:"action"`
+	Module         string            `db:"module" json:"module"`
+	Status         string            `db:"status" json:"status"` // PENDING, APPLIED, ROLLED_BACK, FAILED
+	Inputs         map[string]string `db:"inputs" json:"inputs"`
+	SecretURIs     map[string]string `db:"secret_uris" json:"secret_uris,omitempty"`
+	ConfigHash     string            `db:"config_hash" json:"config_hash"`
+	PlanSHA256     string            `db:"plan_sha256" json:"plan_sha256"`
+	TofuVersion    string            `db:"tofu_version" json:"tofu_version"`
+	PreviousPlanID string            `db:"previous_plan_id" json:"previous_plan_id,omitempty"`
+	RestoredPlanID string            `db:"restored_plan_id" json:"restored_plan_id,omitempty"`
+	FailedStage    string            `db:"failed_stage" json:"failed_stage,omitempty"`
+	Error          string            `db:"error" json:"error,omitempty"`
+	CreatedAt      time.Time         `db:"created_at" json:"created_at"`
+	AppliedAt      time.Time         `db:"applied_at" json:"applied_at,omitzero"`
+	UpdatedAt      time.Time         `db:"updated_at" json:"updated_at"`
+	Version        uint64            `db:"version" json:"version"`
+}
+
+func (r DeploymentPlanRow) RowKey() string     { return r.PlanID }
+func (r DeploymentPlanRow) RowVersion() uint64 { return r.Version }
+
+// AuditLogRow is one event as the audit trail shows it. Key is the
+// zero-padded global position.
+type AuditLogRow struct {
+	Key           string    `db:"key" json:"-"`
+	Position      uint64    `db:"position" json:"position"`
+	EventID       string    `db:"event_id" json:"event_id"`
+	Stream        string    `db:"stream" json:"stream"`
+	StreamVersion uint64    `db:"stream_version" json:"stream_version"`
+	Type          string    `db:"type" json:"type"`
+	Actor         string    `db:"actor" json:"actor"`
+	CorrelationID string    `db:"correlation_id" json:"correlation_id,omitempty"`
+	CausationID   string    `db:"causation_id" json:"causation_id,omitempty"`
+	Summary       string    `db:"summary" json:"summary"`
+	OccurredAt    time.Time `db:"occurred_at" json:"occurred_at"`
+	RecordedAt    time.Time `db:"recorded_at" json:"recorded_at"`
+	Version       uint64    `db:"version" json:"version"`
+}
+
+func (r AuditLogRow) RowKey() string     { return r.Key }
+func (r AuditLogRow) RowVersion() uint64 { return r.Version }
+
+// PositionKey formats a global position as a key that sorts like the number.
+func PositionKey(p uint64) string {
+	const digits = "0123456789"
+	var b [20]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[p%10]
+		p /= 10
+	}
+	return string(b[:])
+}
