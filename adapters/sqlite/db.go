@@ -1,0 +1,226 @@
+// Package sqlite is the embedded default store: one SQLite file (pure-Go
+// modernc.org/sqlite, WAL) holding the event log, the read views and the
+// projector checkpoints.
+//
+// Connections have one job each. Appends go through a single writer
+// connection with synchronous=FULL, owned by one goroutine that
+// group-commits: every append waiting when a commit starts shares that
+// commit's fsync. View batches use a second writer connection with
+// synchronous=NORMAL (views are rebuildable; their rows and checkpoints still
+// commit together). Reads use a pool of read-only connections, which WAL lets
+// run beside the writers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+)
+
+// Options tunes a DB. The zero value is the production default.
+type Options struct {
+	// MaxGroup bounds how many appends share one commit (default 512).
+	MaxGroup int
+	// ReadConns is the size of the read pool (default 2*GOMAXPROCS, at least 4).
+	ReadConns int
+	// BusyTimeout is how long a writer waits for the other writer's lock (default 10 s).
+	BusyTimeout time.Duration
+	// Now is the store's clock for recorded_at (default time.Now).
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxGroup <= 0 {
+		o.MaxGroup = 512
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// DB is one open store file.
+type DB struct {
+	path string
+	opts Options
+
+	events *sql.DB // the appender's connection: synchronous=FULL
+	views  *sql.DB // view batches: synchronous=NORMAL
+	read   *sql.DB // read-only pool
+
+	store  *EventStore
+	notify *notifier
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ParseURL accepts "sqlite:///abs/path.db", "sqlite://rel/path.db" or a plain path.
+func ParseURL(raw string) (string, error) {
+	if !strings.Contains(raw, "://") {
+		if raw == "" {
+			return "", errs.Errorf(errs.EINVALID, "sqlite: empty path")
+		}
+		return raw, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errs.Wrap(errs.EINVALID, err, "sqlite: bad store URL %q", raw)
+	}
+	if u.Scheme != "sqlite" {
+		return "", errs.Errorf(errs.EINVALID, "sqlite: store URL %q is not sqlite://", raw)
+	}
+	p := u.Host + u.Path
+	if p == "" {
+		return "", errs.Errorf(errs.EINVALID, "sqlite: store URL %q has no path", raw)
+	}
+	return p, nil
+}
+
+func dsn(path, sync string, busy time.Duration, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(on)")
+	if readOnly {
+		q.Add("_pragma", "query_only(true)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the store file at path and migrates its schema.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	opts = opts.withDefaults()
+	db := &DB{path: path, opts: opts, notify: newNotifier()}
+	var err error
+	open := func(sync string, conns int, readOnly bool) *sql.DB {
+		if err != nil {
+			return nil
+		}
+		var d *sql.DB
+		d, err = sql.Open("sqlite", dsn(path, sync, opts.BusyTimeout, readOnly))
+		if err != nil {
+			return nil
+		}
+		d.SetMaxOpenConns(conns)
+		d.SetMaxIdleConns(conns)
+		d.SetConnMaxLifetime(0)
+		d.SetConnMaxIdleTime(0)
+		return d
+	}
+	db.events = open("FULL", 1, false)
+	db.views = open("NORMAL", 1, false)
+	if err == nil {
+		err = db.migrate(ctx)
+	}
+	db.read = open("NORMAL", opts.ReadConns, true)
+	if err == nil {
+		err = db.read.PingContext(ctx)
+	}
+	if err != nil {
+		db.closeConns()
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open %s", path)
+	}
+	db.store, err = newEventStore(db)
+	if err != nil {
+		db.closeConns()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	tx, err := db.events.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	for _, stmt := range append(append([]string{}, eventSchema...), viewSchema...) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate: %w\n%s", err, stmt)
+		}
+	}
+	return tx.Commit()
+}
+
+// Path is the file the DB was opened on.
+func (db *DB) Path() string { return db.path }
+
+// Events returns the event store.
+func (db *DB) Events() *EventStore { return db.store }
+
+// Changed returns a channel closed at the next commit of appended events, so
+// that tailing readers (projectors) can wait instead of polling.
+func (db *DB) Changed() <-chan struct{} { return db.notify.wait() }
+
+// Ping checks that the file can be read.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: ping")
+	}
+	return nil
+}
+
+// Close stops the appender (pending appends fail with EUNAVAILABLE) and
+// closes every connection. It is safe to call more than once.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		if db.store != nil {
+			db.store.stop()
+		}
+		db.closeErr = db.closeConns()
+	})
+	return db.closeErr
+}
+
+func (db *DB) closeConns() error {
+	var first error
+	for _, d := range []*sql.DB{db.read, db.views, db.events} {
+		if d == nil {
+			continue
+		}
+		if err := d.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// notifier is a broadcast: wait returns a channel that the next signal closes.
+type notifier struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newNotifier() *notifier { return &notifier{ch: make(chan struct{})} }
+
+func (n *notifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ch
+}
+
+func (n *notifier) signal() {
+	n.mu.Lock()
+	close(n.ch)
+	n.ch = make(chan struct{})
+	n.mu.Unlock()
+}
