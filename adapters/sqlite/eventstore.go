@@ -248,7 +248,7 @@ func newPendingKeys() pendingKeys { return pendingKeys{} }
 
 // writer holds the appender connection's prepared statements.
 type writer struct {
-	conn *sql.DB
+	conn                                        *sql.DB
 	idemGet, streamGet, insertEvent, insertIdem *sql.Stmt
 }
 
@@ -346,7 +346,7 @@ func (w *writer) insert(ctx context.Context, tx *sql.Tx, req *appendRequest, cur
 			ev.Actor, ev.CorrelationID, ev.CausationID, req.key, []byte(ev.Payload))
 		if err != nil {
 			if isUniqueViolation(err) && strings.Contains(err.Error(), "event_id") {
-				return res, errs.Wrap(errs.EINVALID, err, "append to %q: event id %s is already in the log", req.stream, ev.ID)
+				return res, errs.Wrap(errs.ECONFLICT, err, "append to %q: event id %s is already in the log", req.stream, ev.ID)
 			}
 			return res, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: insert event")
 		}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+	"github.com/polar-gosling/polar-gosling/projections"
+)
+
+func newRootCommand() *cobra.Command {
+	cfg := defaultConfig()
+	root := &cobra.Command{
+		Use:           "mothergoose",
+		Short:         "Polar Gosling control plane: commands, event log, projections",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return cfg.Validate()
+		},
+	}
+	bindFlags(root, &cfg)
+	root.AddCommand(serveCommand(&cfg), replayCommand(&cfg), migrateCommand(&cfg), eventsCommand(&cfg))
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errs.Wrap(errs.EINVALID, err, "usage") })
+	return root
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func serveCommand(cfg *Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "run command handling and live projections until SIGINT/SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m := &Main{Config: *cfg}
+			if err := m.Open(cmd.Context()); err != nil {
+				return err
+			}
+			defer m.Close()
+			return m.Run(cmd.Context())
+		},
+	}
+}
+
+func replayCommand(cfg *Config) *cobra.Command {
+	var view string
+	c := &cobra.Command{
+		Use:   "replay",
+		Short: "rebuild read views from the event log",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			views := ports.AllViews
+			if view != "all" {
+				if !slices.Contains(ports.AllViews, view) {
+					return errs.Errorf(errs.EINVALID, "--view %q: want all or one of %s", view, strings.Join(ports.AllViews, ", "))
+				}
+				views = []string{view}
+			}
+			st, err := openStorage(cmd.Context(), cfg.Store, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			runner, err := newProjections(st, cfg.PollInterval, cfg.logger())
+			if err != nil {
+				return err
+			}
+			for _, v := range views {
+				start := time.Now()
+				if err := projections.Replay(cmd.Context(), runner, v); err != nil {
+					return fmt.Errorf("replay %s: %w", v, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s rebuilt in %s\n", v, time.Since(start).Round(time.Millisecond))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&view, "view", "all", "the view to rebuild: all, "+strings.Join(ports.AllViews, ", "))
+	return c
+}
+
+func migrateCommand(cfg *Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "create the store's tables (SQLite file or DynamoDB tables); safe to run again",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openStorage(cmd.Context(), cfg.Store, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			fmt.Fprintln(cmd.OutOrStdout(), "store ready:", cfg.Store)
+			return nil
+		},
+	}
+}
+
+func eventsCommand(cfg *Config) *cobra.Command {
+	var after uint64
+	var limit int
+	var stream string
+	c := &cobra.Command{
+		Use:   "events",
+		Short: "print events from the log as JSON lines (the audit replay)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit <= 0 {
+				return errs.Errorf(errs.EINVALID, "--limit must be positive")
+			}
+			st, err := openStorage(cmd.Context(), cfg.Store, false)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return printEvents(cmd.Context(), st.Events, stream, after, limit, json.NewEncoder(cmd.OutOrStdout()))
+		},
+	}
+	c.Flags().Uint64Var(&after, "after", 0, "start after this global position (or stream version with --stream)")
+	c.Flags().IntVar(&limit, "limit", 100, "print at most this many events")
+	c.Flags().StringVar(&stream, "stream", "", "only this stream")
+	return c
+}
+
+func printEvents(ctx context.Context, store ports.EventStore, stream string, after uint64, limit int, enc *json.Encoder) error {
+	var recs []events.Record
+	var err error
+	if stream != "" {
+		recs, err = store.Load(ctx, stream, after)
+		if len(recs) > limit {
+			recs = recs[:limit]
+		}
+	} else {
+		recs, err = store.ReadAll(ctx, after, limit)
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Main is the serve composition root: Open builds everything, Run runs it
+// until ctx ends, Close releases it.
+type Main struct {
+	Config Config
+
+	storage     *storage
+	Handlers    *commands.Handlers
+	Bus         *commands.Bus
+	Projections *projections.Runner
+}
+
+// Open builds the store, the command handlers and bus, and the projectors.
+func (m *Main) Open(ctx context.Context) error {
+	log := m.Config.logger()
+	st, err := openStorage(ctx, m.Config.Store, true)
+	if err != nil {
+		return err
+	}
+	m.storage = st
+	codec := events.NewCodec(events.NewRegistry())
+	if m.Handlers, err = commands.NewHandlers(st.Events, codec, time.Now, newID); err != nil {
+		return err
+	}
+	if m.Bus, err = commands.NewBus(m.Handlers, log); err != nil {
+		return err
+	}
+	m.Projections, err = newProjections(st, m.Config.PollInterval, log)
+	return err
+}
+
+func newProjections(st *storage, poll time.Duration, log *slog.Logger) (*projections.Runner, error) {
+	return projections.NewRunner(projections.Config{
+		Store: st.Events, Views: st.Views, Codec: events.NewCodec(events.NewRegistry()), Projectors: projections.All(),
+		Wake: st.Wake, PollInterval: poll, Logger: log,
+	})
+}
+
+// Run runs the bus and the projectors until ctx ends or one of them fails.
+func (m *Main) Run(ctx context.Context) error {
+	log := m.Config.logger()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- m.Bus.Run(ctx) }()
+	go func() { errc <- m.Projections.Run(ctx) }()
+	head, err := m.storage.Events.Head(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("mothergoose serving", "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","))
+	var first error
+	for range 2 {
+		err := <-errc
+		if err != nil && !errors.Is(err, context.Canceled) && first == nil {
+			first = err
+		}
+		cancel()
+	}
+	log.Info("mothergoose stopped")
+	return first
+}
+
+// Close releases everything Open built.
+func (m *Main) Close() error {
+	var errList []error
+	if m.Bus != nil {
+		errList = append(errList, m.Bus.Close())
+	}
+	if m.storage != nil {
+		errList = append(errList, m.storage.Close())
+	}
+	return errors.Join(errList...)
+}

@@ -1,0 +1,327 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/components/cqrs"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// Topics: one per command ("commands.runner.request"), and the poison topic
+// where commands that failed for good end up.
+const (
+	topicPrefix = "commands."
+	PoisonTopic = "commands.poison"
+)
+
+// Message metadata keys. Context values do not cross a broker, so a
+// command's Meta travels here.
+const (
+	metaActor          = "actor"
+	metaCorrelationID  = "correlation_id"
+	metaCausationID    = "causation_id"
+	metaIdempotencyKey = "idempotency_key"
+)
+
+// CommandTopic returns the bus topic of the command called name.
+func CommandTopic(name string) string { return topicPrefix + name }
+
+// RetryPolicy bounds how the bus retries a handler that failed with an
+// error that may pass (the store unavailable, a conflict that outlived the
+// handler's own retries). Permanent errors (EINVALID, ENOTFOUND, a rule of
+// state's ECONFLICT, EUNAUTHORIZED, an undecodable payload, a panic) are
+// not retried. A command that still fails goes to the poison topic.
+type RetryPolicy struct {
+	MaxRetries      int
+	InitialInterval time.Duration
+	MaxInterval     time.Duration
+	Multiplier      float64
+	// MaxElapsedTime caps the whole retry; keep it under a queue's
+	// visibility timeout when the bus is backed by one.
+	MaxElapsedTime time.Duration
+}
+
+// DefaultRetryPolicy: 3 retries, 100 ms doubling to at most 2 s, 10 s in all.
+var DefaultRetryPolicy = RetryPolicy{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, MaxInterval: 2 * time.Second, Multiplier: 2, MaxElapsedTime: 10 * time.Second}
+
+// PoisonedCommand is a command the bus gave up on.
+type PoisonedCommand struct {
+	Name    string
+	Payload []byte
+	Meta    Meta
+	Reason  string
+}
+
+type busConfig struct {
+	retry    RetryPolicy
+	onPoison func(PoisonedCommand)
+}
+
+// BusOption adjusts a Bus.
+type BusOption func(*busConfig)
+
+// WithRetryPolicy replaces DefaultRetryPolicy.
+func WithRetryPolicy(p RetryPolicy) BusOption { return func(c *busConfig) { c.retry = p } }
+
+// WithPoisonHandler is called for every poisoned command, after it is logged
+// (for metrics or an operator queue).
+func WithPoisonHandler(f func(PoisonedCommand)) BusOption {
+	return func(c *busConfig) { c.onPoison = f }
+}
+
+// Bus is the asynchronous command path over an in-process watermill
+// gochannel: Send publishes, the router hands each command to its Handlers
+// method. Delivery is at least once; each command carries an idempotency key
+// (its Meta's, or one made from the message id) so a redelivery appends
+// nothing. Use the Handlers methods directly when the result is needed.
+type Bus struct {
+	pubsub   *gochannel.GoChannel
+	router   *message.Router
+	commands *cqrs.CommandBus
+	logger   *slog.Logger
+	onPoison func(PoisonedCommand)
+
+	mu      sync.Mutex
+	started bool // Run was called: Close must stop the router
+	closed  bool
+}
+
+// NewBus wires every command of this package to handlers. Run must be
+// running for Send to deliver.
+func NewBus(handlers *Handlers, logger *slog.Logger, opts ...BusOption) (*Bus, error) {
+	if handlers == nil {
+		return nil, errors.New("commands: nil handlers")
+	}
+	if logger == nil {
+		return nil, errors.New("commands: nil logger")
+	}
+	cfg := busConfig{retry: DefaultRetryPolicy}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if r := cfg.retry; r.MaxRetries < 0 || r.InitialInterval <= 0 || r.MaxInterval < r.InitialInterval || r.Multiplier < 1 || r.MaxElapsedTime <= 0 {
+		return nil, fmt.Errorf("commands: invalid retry policy %+v", r)
+	}
+	// watermill announces every handler start and stop at info; that is
+	// debug detail for an operator.
+	wlog := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	b := &Bus{
+		pubsub:   gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256}, wlog),
+		logger:   logger,
+		onPoison: cfg.onPoison,
+	}
+	var err error
+	if b.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog); err != nil {
+		return nil, err
+	}
+	poison, err := middleware.PoisonQueueWithFilter(b.pubsub, PoisonTopic, func(err error) bool {
+		// A handler stopped by shutdown is nacked, not poisoned.
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Outermost first: whatever the retry gives up on is poisoned; panics
+	// become errors before the retry sees them.
+	b.router.AddMiddleware(
+		poison,
+		middleware.Retry{
+			MaxRetries:          cfg.retry.MaxRetries,
+			InitialInterval:     cfg.retry.InitialInterval,
+			MaxInterval:         cfg.retry.MaxInterval,
+			Multiplier:          cfg.retry.Multiplier,
+			MaxElapsedTime:      cfg.retry.MaxElapsedTime,
+			RandomizationFactor: 0.3,
+			ShouldRetry:         func(p middleware.RetryParams) bool { return !Permanent(p.Err) },
+			Logger:              wlog,
+		}.Middleware,
+		middleware.Recoverer,
+	)
+	b.router.AddConsumerHandler("commands.poison", PoisonTopic, b.pubsub, b.poisoned)
+
+	marshaler := cqrs.JSONMarshaler{GenerateName: cqrs.NamedStruct(commandName)}
+	topic := func(name string) (string, error) { return CommandTopic(name), nil }
+	if b.commands, err = cqrs.NewCommandBusWithConfig(b.pubsub, cqrs.CommandBusConfig{
+		GeneratePublishTopic: func(p cqrs.CommandBusGeneratePublishTopicParams) (string, error) { return topic(p.CommandName) },
+		Marshaler:            marshaler,
+		Logger:               wlog,
+	}); err != nil {
+		return nil, err
+	}
+	processor, err := cqrs.NewCommandProcessorWithConfig(b.router, cqrs.CommandProcessorConfig{
+		GenerateSubscribeTopic: func(p cqrs.CommandProcessorGenerateSubscribeTopicParams) (string, error) {
+			return topic(p.CommandName)
+		},
+		SubscriberConstructor: func(cqrs.CommandProcessorSubscriberConstructorParams) (message.Subscriber, error) {
+			return b.pubsub, nil
+		},
+		Marshaler: marshaler,
+		Logger:    wlog,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := handlers
+	if err := processor.AddHandlers(
+		handle(h.RequestRunner), handle(h.DeployRunner), handle(h.ChangeRunnerState),
+		handle(h.RecordHeartbeatMissed), handle(h.ChangeRunnerPool), handle(h.TerminateRunner),
+		handle(h.CreatePlan), handle(h.ApplyPlan), handle(h.FailPlan), handle(h.RollBackPlan),
+		handle(h.SyncEgg), handle(h.RemoveEgg), handle(h.SyncJob), handle(h.SyncUglyFoxConfig),
+		handle(h.RecordNestSync), handle(h.RecordNestSyncFailed), handle(h.ReceiveWebhook),
+		handle(h.RegisterBinaryVersion), handle(h.ActivateBinaryVersion), handle(h.RecordSecretAccess),
+	); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// commandName names commands for watermill (cqrs.NamedStruct's fallback).
+func commandName(v any) string {
+	if c, ok := v.(Command); ok {
+		return c.CommandName()
+	}
+	return cqrs.FullyQualifiedStructName(v)
+}
+
+// handle adapts a typed Handlers method to a watermill command handler,
+// restoring the command's Meta from the message metadata.
+func handle[C any, PC interface {
+	*C
+	Command
+	setCommandMeta(Meta)
+}](fn func(context.Context, C) (ports.AppendResult, error)) cqrs.CommandHandler {
+	var zero C
+	return cqrs.NewCommandHandler(PC(&zero).CommandName(), func(ctx context.Context, cmd *C) error {
+		if msg := cqrs.OriginalMessageFromCtx(ctx); msg != nil {
+			PC(cmd).setCommandMeta(metaFromMessage(msg))
+		}
+		_, err := fn(ctx, *cmd)
+		return err
+	})
+}
+
+// metaFromMessage reads Meta from msg's metadata. A command sent without
+// correlation or causation is correlated with and caused by its own message,
+// and one without an idempotency key gets one from the message id, so that
+// a redelivered message appends nothing.
+func metaFromMessage(msg *message.Message) Meta {
+	m := Meta{
+		Actor:          msg.Metadata.Get(metaActor),
+		CorrelationID:  msg.Metadata.Get(metaCorrelationID),
+		CausationID:    msg.Metadata.Get(metaCausationID),
+		IdempotencyKey: msg.Metadata.Get(metaIdempotencyKey),
+	}
+	if m.CorrelationID == "" {
+		m.CorrelationID = msg.UUID
+	}
+	if m.CausationID == "" {
+		m.CausationID = msg.UUID
+	}
+	if m.IdempotencyKey == "" {
+		m.IdempotencyKey = "cmd-" + msg.UUID
+	}
+	return m
+}
+
+// Permanent reports whether err will not pass by retrying: a bad value, a
+// missing thing, a rule of state, bad credentials, an undecodable command or
+// a panic. A lost version race (ports.ErrConflict) is not permanent.
+func Permanent(err error) bool {
+	if err == nil || errors.Is(err, ports.ErrConflict) {
+		return false
+	}
+	var (
+		panicked  middleware.RecoveredPanicError
+		syntax    *json.SyntaxError
+		fieldType *json.UnmarshalTypeError
+	)
+	if errors.As(err, &panicked) || errors.As(err, &syntax) || errors.As(err, &fieldType) {
+		return true
+	}
+	switch errs.Code(err) {
+	case errs.EINVALID, errs.ENOTFOUND, errs.ECONFLICT, errs.EUNAUTHORIZED:
+		return true
+	}
+	return false
+}
+
+// Send publishes cmd and returns once it is handed to the in-process
+// broker, not when it is handled. It waits for Run to be running.
+func (b *Bus) Send(ctx context.Context, cmd Command) error {
+	if cmd == nil {
+		return errs.Errorf(errs.EINVALID, "send: nil command")
+	}
+	select {
+	case <-b.router.Running():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m := cmd.CommandMeta()
+	return b.commands.SendWithModifiedMessage(ctx, cmd, func(msg *message.Message) error {
+		for k, v := range map[string]string{
+			metaActor: m.Actor, metaCorrelationID: m.CorrelationID,
+			metaCausationID: m.CausationID, metaIdempotencyKey: m.IdempotencyKey,
+		} {
+			if v != "" {
+				msg.Metadata.Set(k, v)
+			}
+		}
+		return nil
+	})
+}
+
+func (b *Bus) poisoned(msg *message.Message) error {
+	p := PoisonedCommand{
+		Name:    msg.Metadata.Get("name"),
+		Payload: msg.Payload,
+		Meta:    metaFromMessage(msg),
+		Reason:  msg.Metadata.Get(middleware.ReasonForPoisonedKey),
+	}
+	b.logger.Error("command failed for good and was not retried further",
+		"command", p.Name, "reason", p.Reason, "message_id", msg.UUID,
+		"correlation_id", p.Meta.CorrelationID, "actor", p.Meta.Actor)
+	if b.onPoison != nil {
+		b.onPoison(p)
+	}
+	return nil
+}
+
+// Run runs the router until ctx is done or Close is called.
+func (b *Bus) Run(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return errors.New("commands: bus is closed")
+	}
+	b.started = true
+	b.mu.Unlock()
+	return b.router.Run(ctx)
+}
+
+// Running is closed once Run has subscribed every handler.
+func (b *Bus) Running() <-chan struct{} { return b.router.Running() }
+
+// Close stops the router, waiting for handlers in flight, then the broker.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	started := b.started
+	b.closed = true
+	b.mu.Unlock()
+	var err error
+	if started { // a router that never ran has no handlers to wait for
+		err = b.router.Close()
+	}
+	return errors.Join(err, b.pubsub.Close())
+}

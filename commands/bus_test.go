@@ -1,0 +1,224 @@
+package commands_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// syncBuffer is a log sink safe for the router's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// mustRunBus starts a bus over h and stops it when the test ends.
+func mustRunBus(t *testing.T, h *commands.Handlers, logs *syncBuffer, opts ...commands.BusOption) *commands.Bus {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	bus, err := commands.NewBus(h, logger, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bus.Run(ctx) }()
+	t.Cleanup(func() {
+		if err := bus.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case <-bus.Running():
+	case <-time.After(10 * time.Second):
+		t.Fatal("bus did not start")
+	}
+	return bus
+}
+
+// waitForStream polls stream until it has n events or the wait runs out.
+func waitForStream(t *testing.T, store ports.EventStore, stream string, n int) []events.Envelope {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		envs := mustLoad(t, store, stream)
+		if len(envs) >= n {
+			return envs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream %s has %d events after 10s, want %d", stream, len(envs), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNewBus_refuses_nil_dependencies(t *testing.T) {
+	h := mustHandlers(t, mustStore(t))
+	if _, err := commands.NewBus(nil, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("accepted nil handlers")
+	}
+	if _, err := commands.NewBus(h, nil); err == nil {
+		t.Fatal("accepted a nil logger")
+	}
+	if _, err := commands.NewBus(h, slog.New(slog.DiscardHandler), commands.WithRetryPolicy(commands.RetryPolicy{})); err == nil {
+		t.Fatal("accepted a retry policy without bounds")
+	}
+}
+
+func TestBus_end_to_end(t *testing.T) {
+	store := mustStore(t)
+	bus := mustRunBus(t, mustHandlers(t, store), &syncBuffer{})
+	ctx := context.Background()
+	cmd := requestRunner
+	cmd.Meta = commands.Meta{Actor: "uglyfox", CorrelationID: "corr-7", CausationID: "ev-41"}
+	if err := bus.Send(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	envs := waitForStream(t, store, "runner-r-01", 1)
+	got := envs[0]
+	if got.Type != events.RunnerRequestedV1 || got.Payload.(*events.RunnerRequested).Egg != "web" {
+		t.Fatalf("appended %s %+v", got.Type, got.Payload)
+	}
+	if got.Actor != "uglyfox" || got.CorrelationID != "corr-7" || got.CausationID != "ev-41" {
+		t.Fatalf("meta did not cross the bus: %+v", got.Metadata)
+	}
+	if got.IdempotencyKey == "" {
+		t.Fatal("a bus command was appended without an idempotency key")
+	}
+
+	// A command without Meta is correlated with and caused by its message.
+	if err := bus.Send(ctx, deployRunner); err != nil {
+		t.Fatal(err)
+	}
+	envs = waitForStream(t, store, "runner-r-01", 2)
+	if d := envs[1]; d.Type != events.RunnerDeployedV1 || d.CorrelationID == "" || d.CausationID != d.CorrelationID {
+		t.Fatalf("deploy appended as %s with %+v", d.Type, d.Metadata)
+	}
+}
+
+func TestBus_permanent_errors_are_poisoned_not_retried(t *testing.T) {
+	store := &countingStore{EventStore: mustStore(t)}
+	h := mustHandlers(t, store)
+	logs := &syncBuffer{}
+	poisoned := make(chan commands.PoisonedCommand, 1)
+	bus := mustRunBus(t, h, logs, commands.WithPoisonHandler(func(p commands.PoisonedCommand) { poisoned <- p }))
+	mustOK(t)(h.RequestRunner(context.Background(), requestRunner))
+	store.appends.Store(0)
+	store.loads.Store(0)
+
+	// PROVISIONING -> BUSY breaks a rule of state: ECONFLICT, never retried.
+	cmd := commands.ChangeRunnerState{Meta: commands.Meta{CorrelationID: "corr-9"}, RunnerID: "r-01", To: "BUSY"}
+	if err := bus.Send(context.Background(), cmd); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-poisoned:
+		if p.Name != "runner.change_state" || p.Meta.CorrelationID != "corr-9" || !strings.Contains(p.Reason, "ECONFLICT") {
+			t.Fatalf("poisoned %+v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the illegal command was not poisoned")
+	}
+	if !strings.Contains(logs.String(), "runner.change_state") {
+		t.Fatalf("the poisoned command was not logged:\n%s", logs)
+	}
+	if loads := store.loads.Load(); loads != 1 {
+		t.Fatalf("the command was tried %d times, want once", loads)
+	}
+	if n := len(mustLoad(t, store, "runner-r-01")); n != 1 || store.appends.Load() != 0 {
+		t.Fatalf("stream has %d events after %d appends; want 1 and 0", n, store.appends.Load())
+	}
+}
+
+func TestBus_transient_errors_are_retried(t *testing.T) {
+	store := &countingStore{EventStore: mustStore(t)}
+	var mu sync.Mutex
+	failures := 2
+	store.fail = func(string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failures > 0 {
+			failures--
+			return errs.Errorf(errs.EUNAVAILABLE, "store briefly unavailable")
+		}
+		return nil
+	}
+	bus := mustRunBus(t, mustHandlers(t, store), &syncBuffer{}, commands.WithRetryPolicy(commands.RetryPolicy{
+		MaxRetries: 5, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 2, MaxElapsedTime: 5 * time.Second,
+	}))
+	if err := bus.Send(context.Background(), requestRunner); err != nil {
+		t.Fatal(err)
+	}
+	waitForStream(t, store, "runner-r-01", 1)
+	if n := store.appends.Load(); n != 3 {
+		t.Fatalf("%d appends, want 2 failures and 1 success", n)
+	}
+}
+
+func TestBus_Send_honours_context_before_running(t *testing.T) {
+	bus, err := commands.NewBus(mustHandlers(t, mustStore(t)), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := bus.Send(ctx, requestRunner); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send to a bus that is not running: %v", err)
+	}
+	if err := bus.Close(); err != nil {
+		t.Fatalf("close of a bus that never ran: %v", err)
+	}
+	if err := bus.Run(context.Background()); err == nil {
+		t.Fatal("a closed bus ran")
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"invalid", errs.Errorf(errs.EINVALID, "x"), true},
+		{"not_found", errs.Errorf(errs.ENOTFOUND, "x"), true},
+		{"rule_of_state", errs.Errorf(errs.ECONFLICT, "x"), true},
+		{"version_conflict", &ports.ConflictError{Stream: "s"}, false},
+		{"wrapped_version_conflict", errs.Wrap(errs.ECONFLICT, &ports.ConflictError{Stream: "s"}, "gave up"), false},
+		{"unavailable", errs.Errorf(errs.EUNAVAILABLE, "x"), false},
+		{"unknown", errors.New("boom"), false},
+		{"nil", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := commands.Permanent(tc.err); got != tc.want {
+				t.Fatalf("Permanent(%v) = %v", tc.err, got)
+			}
+		})
+	}
+}

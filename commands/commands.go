@@ -1,0 +1,249 @@
+// Package commands is the application layer: one command struct per intent
+// and the handlers that carry it out (load the stream, let the domain decide,
+// append with the expected version, retry only on a version conflict).
+//
+// There are two ways in:
+//
+//   - Handlers' typed methods are the synchronous path. HTTP handlers call
+//     them and get the ports.AppendResult (or the domain error) back before
+//     answering, so a 202 is sent only after the append is durable.
+//   - Bus is the asynchronous path, for sagas and UglyFox: Send publishes the
+//     command and returns; the router runs the same Handlers method later and
+//     the outcome shows up in the event log (or, for a permanent error, in the
+//     poison log). A caller that needs the outcome uses the typed method.
+package commands
+
+import (
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// Meta is what a command carries besides its intent. Every field is
+// optional. On the bus it travels in message metadata, not in the payload.
+type Meta struct {
+	// Actor is who asked: "user:alice", "uglyfox", "gitlab:webhook".
+	Actor string
+	// CorrelationID ties together everything one outside request caused.
+	CorrelationID string
+	// CausationID is the id of the command or event that caused this command.
+	CausationID string
+	// IdempotencyKey makes the command's append happen at most once: a
+	// command carrying a key already used on its stream appends nothing and
+	// reports the original append.
+	IdempotencyKey string
+}
+
+// CommandMeta returns the command's Meta; commands embed Meta to get it.
+func (m Meta) CommandMeta() Meta { return m }
+
+func (m *Meta) setCommandMeta(v Meta) { *m = v }
+
+// Command is implemented by every command struct of this package.
+type Command interface {
+	// CommandName is the command's stable name ("runner.request"). It names
+	// the bus topic and is never derived from the Go type name.
+	CommandName() string
+	CommandMeta() Meta
+}
+
+// RequestRunner asks for a new runner (it starts PROVISIONING).
+type RequestRunner struct {
+	Meta       `json:"-"`
+	RunnerID   string   `json:"runner_id"`
+	Egg        string   `json:"egg"`
+	RunnerType string   `json:"runner_type"`
+	Provider   string   `json:"provider"`
+	Region     string   `json:"region"`
+	Tags       []string `json:"tags,omitempty"`
+	JobID      int64    `json:"job_id,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+}
+
+func (RequestRunner) CommandName() string { return "runner.request" }
+
+// DeployRunner records that a runner's infrastructure exists (PROVISIONING -> ACTIVE).
+type DeployRunner struct {
+	Meta           `json:"-"`
+	RunnerID       string `json:"runner_id"`
+	PlanID         string `json:"plan_id"`
+	InstanceID     string `json:"instance_id"`
+	Address        string `json:"address,omitempty"`
+	Hostname       string `json:"hostname,omitempty"`
+	GoslingVersion string `json:"gosling_version,omitempty"`
+}
+
+func (DeployRunner) CommandName() string { return "runner.deploy" }
+
+// ChangeRunnerState moves a runner along its state machine.
+type ChangeRunnerState struct {
+	Meta     `json:"-"`
+	RunnerID string `json:"runner_id"`
+	To       string `json:"to"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (ChangeRunnerState) CommandName() string { return "runner.change_state" }
+
+// RecordHeartbeatMissed records that a sweep found a runner's agent silent.
+type RecordHeartbeatMissed struct {
+	Meta       `json:"-"`
+	RunnerID   string        `json:"runner_id"`
+	LastSeenAt time.Time     `json:"last_seen_at"`
+	Threshold  time.Duration `json:"threshold"`
+}
+
+func (RecordHeartbeatMissed) CommandName() string { return "runner.record_heartbeat_missed" }
+
+// ChangeRunnerPool moves a VM runner between the Apex and Nadir pools.
+type ChangeRunnerPool struct {
+	Meta     `json:"-"`
+	RunnerID string `json:"runner_id"`
+	To       string `json:"to"` // APEX, NADIR
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (ChangeRunnerPool) CommandName() string { return "runner.change_pool" }
+
+// TerminateRunner ends a runner for good.
+type TerminateRunner struct {
+	Meta     `json:"-"`
+	RunnerID string `json:"runner_id"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (TerminateRunner) CommandName() string { return "runner.terminate" }
+
+// CreatePlan records a new OpenTofu plan for a runner.
+type CreatePlan struct {
+	Meta           `json:"-"`
+	PlanID         string            `json:"plan_id"`
+	RunnerID       string            `json:"runner_id"`
+	Egg            string            `json:"egg"`
+	Action         string            `json:"action"`
+	Module         string            `json:"module"`
+	Inputs         map[string]string `json:"inputs,omitempty"`
+	SecretURIs     map[string]string `json:"secret_uris,omitempty"`
+	ConfigHash     string            `json:"config_hash"`
+	PlanFile       string            `json:"plan_file"`
+	PlanSHA256     string            `json:"plan_sha256"`
+	TofuVersion    string            `json:"tofu_version"`
+	PreviousPlanID string            `json:"previous_plan_id,omitempty"`
+}
+
+func (CreatePlan) CommandName() string { return "plan.create" }
+
+// ApplyPlan records that a pending plan was applied.
+type ApplyPlan struct {
+	Meta     `json:"-"`
+	PlanID   string            `json:"plan_id"`
+	Outputs  map[string]string `json:"outputs,omitempty"`
+	Duration time.Duration     `json:"duration"`
+}
+
+func (ApplyPlan) CommandName() string { return "plan.apply" }
+
+// FailPlan records that a stage of a pending plan failed.
+type FailPlan struct {
+	Meta        `json:"-"`
+	PlanID      string              `json:"plan_id"`
+	Stage       string              `json:"stage"` // init, plan, apply
+	Error       string              `json:"error"`
+	Diagnostics []events.Diagnostic `json:"diagnostics,omitempty"`
+}
+
+func (FailPlan) CommandName() string { return "plan.fail" }
+
+// RollBackPlan records that an applied plan was replaced by re-applying another's configuration.
+type RollBackPlan struct {
+	Meta           `json:"-"`
+	PlanID         string `json:"plan_id"`
+	RestoredPlanID string `json:"restored_plan_id"`
+	Reason         string `json:"reason,omitempty"`
+}
+
+func (RollBackPlan) CommandName() string { return "plan.roll_back" }
+
+// SyncEgg records an Egg or EggsBucket configuration as of a Nest commit.
+type SyncEgg struct {
+	Meta   `json:"-"`
+	Config events.EggSynced `json:"config"`
+}
+
+func (SyncEgg) CommandName() string { return "egg.sync" }
+
+// RemoveEgg records that an egg's file is gone from the Nest.
+type RemoveEgg struct {
+	Meta   `json:"-"`
+	Name   string `json:"name"`
+	Commit string `json:"commit"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (RemoveEgg) CommandName() string { return "egg.remove" }
+
+// SyncJob records a scheduled job (or its removal) as of a Nest commit.
+type SyncJob struct {
+	Meta `json:"-"`
+	Job  events.JobSynced `json:"job"`
+}
+
+func (SyncJob) CommandName() string { return "job.sync" }
+
+// SyncUglyFoxConfig records UF/config.fly as of a Nest commit.
+type SyncUglyFoxConfig struct {
+	Meta   `json:"-"`
+	Config events.UglyFoxConfigSynced `json:"config"`
+}
+
+func (SyncUglyFoxConfig) CommandName() string { return "uglyfox.sync_config" }
+
+// RecordNestSync records a successful Nest sync; PreviousCommit is filled in.
+type RecordNestSync struct {
+	Meta `json:"-"`
+	Sync events.NestSynced `json:"sync"`
+}
+
+func (RecordNestSync) CommandName() string { return "nest.record_sync" }
+
+// RecordNestSyncFailed records a failed Nest sync; PreviousCommit is filled in.
+type RecordNestSyncFailed struct {
+	Meta    `json:"-"`
+	Failure events.NestSyncFailed `json:"failure"`
+}
+
+func (RecordNestSyncFailed) CommandName() string { return "nest.record_sync_failed" }
+
+// ReceiveWebhook records a GitLab webhook delivery. Its delivery id is the
+// idempotency key: a redelivery appends nothing and is not an error.
+type ReceiveWebhook struct {
+	Meta     `json:"-"`
+	Delivery events.WebhookReceived `json:"delivery"`
+}
+
+func (ReceiveWebhook) CommandName() string { return "webhook.receive" }
+
+// RegisterBinaryVersion records a build of tofu or gosling.
+type RegisterBinaryVersion struct {
+	Meta  `json:"-"`
+	Build events.BinaryVersionRegistered `json:"build"`
+}
+
+func (RegisterBinaryVersion) CommandName() string { return "binary.register_version" }
+
+// ActivateBinaryVersion makes a registered version the one new runners use.
+type ActivateBinaryVersion struct {
+	Meta    `json:"-"`
+	Binary  string `json:"binary"`
+	Version string `json:"version"`
+}
+
+func (ActivateBinaryVersion) CommandName() string { return "binary.activate_version" }
+
+// RecordSecretAccess audits one secret resolution (its URI, never its value).
+type RecordSecretAccess struct {
+	Meta   `json:"-"`
+	Access events.SecretAccessed `json:"access"`
+}
+
+func (RecordSecretAccess) CommandName() string { return "secret.record_access" }

@@ -1,0 +1,69 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// ReceiveWebhook records a webhook delivery exactly once. The delivery id
+// names the stream and is the idempotency key, so the store deduplicates
+// atomically, concurrent redeliveries included: the decision is made on an
+// empty history and appended with NoStream, and a redelivery returns the
+// original append with Duplicate set and a nil error.
+func (h *Handlers) ReceiveWebhook(ctx context.Context, cmd ReceiveWebhook) (ports.AppendResult, error) {
+	id := cmd.Delivery.DeliveryID
+	if err := domain.CheckDeliveryID(id); err != nil {
+		return ports.AppendResult{}, err
+	}
+	noStream := ports.NoStream()
+	return h.run(ctx, cycle{
+		name:   cmd.CommandName(),
+		stream: domain.WebhookStream(id),
+		meta:   cmd.Meta,
+		fresh:  true,
+		expect: &noStream,
+		key:    id,
+		decide: decideOn(func(hist []events.Envelope) (*domain.Webhook, error) { return domain.RehydrateWebhook(id, hist) },
+			func(w *domain.Webhook) ([]events.Event, error) { return w.Receive(cmd.Delivery) }),
+	})
+}
+
+// binary runs decide on the binary called name.
+func (h *Handlers) binary(ctx context.Context, cmd Command, name string, decide func(*domain.Binary) ([]events.Event, error)) (ports.AppendResult, error) {
+	if _, err := domain.RehydrateBinary(name, nil); err != nil { // validates the name before touching the store
+		return ports.AppendResult{}, err
+	}
+	return h.run(ctx, cycle{
+		name:   cmd.CommandName(),
+		stream: domain.BinaryStream(name),
+		meta:   cmd.CommandMeta(),
+		decide: decideOn(func(hist []events.Envelope) (*domain.Binary, error) { return domain.RehydrateBinary(name, hist) }, decide),
+	})
+}
+
+// RegisterBinaryVersion records a build of a binary.
+func (h *Handlers) RegisterBinaryVersion(ctx context.Context, cmd RegisterBinaryVersion) (ports.AppendResult, error) {
+	return h.binary(ctx, cmd, cmd.Build.Binary, func(b *domain.Binary) ([]events.Event, error) { return b.RegisterVersion(cmd.Build) })
+}
+
+// ActivateBinaryVersion makes a registered version active; the active one again appends nothing.
+func (h *Handlers) ActivateBinaryVersion(ctx context.Context, cmd ActivateBinaryVersion) (ports.AppendResult, error) {
+	return h.binary(ctx, cmd, cmd.Binary, func(b *domain.Binary) ([]events.Event, error) { return b.Activate(cmd.Version) })
+}
+
+// RecordSecretAccess appends an audit record of a secret resolution. Nothing
+// decides on a secret's access history, so the append is unchecked (Any).
+func (h *Handlers) RecordSecretAccess(ctx context.Context, cmd RecordSecretAccess) (ports.AppendResult, error) {
+	unchecked := ports.Any()
+	return h.run(ctx, cycle{
+		name:   cmd.CommandName(),
+		stream: domain.SecretAccessStream(cmd.Access.URI),
+		meta:   cmd.Meta,
+		fresh:  true,
+		expect: &unchecked,
+		decide: func([]events.Envelope) ([]events.Event, error) { return domain.RecordSecretAccess(cmd.Access) },
+	})
+}

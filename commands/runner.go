@@ -1,0 +1,79 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// runner runs decide on the runner named by id.
+func (h *Handlers) runner(ctx context.Context, cmd Command, id string, decide func(*domain.Runner) ([]events.Event, error)) (ports.AppendResult, error) {
+	rid, err := domain.NewRunnerID(id)
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	return h.run(ctx, cycle{
+		name:   cmd.CommandName(),
+		stream: domain.RunnerStream(rid.String()),
+		meta:   cmd.CommandMeta(),
+		decide: decideOn(func(hist []events.Envelope) (*domain.Runner, error) { return domain.RehydrateRunner(rid, hist) }, decide),
+	})
+}
+
+// RequestRunner asks for a new runner.
+func (h *Handlers) RequestRunner(ctx context.Context, cmd RequestRunner) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.Request(events.RunnerRequested{
+			RunnerID: cmd.RunnerID, Egg: cmd.Egg, RunnerType: cmd.RunnerType, Provider: cmd.Provider,
+			Region: cmd.Region, Tags: cmd.Tags, JobID: cmd.JobID, Reason: cmd.Reason,
+		})
+	})
+}
+
+// DeployRunner records that a runner's infrastructure exists.
+func (h *Handlers) DeployRunner(ctx context.Context, cmd DeployRunner) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.Deploy(events.RunnerDeployed{
+			PlanID: cmd.PlanID, InstanceID: cmd.InstanceID, Address: cmd.Address,
+			Hostname: cmd.Hostname, GoslingVersion: cmd.GoslingVersion,
+		})
+	})
+}
+
+// ChangeRunnerState moves a runner along its state machine.
+func (h *Handlers) ChangeRunnerState(ctx context.Context, cmd ChangeRunnerState) (ports.AppendResult, error) {
+	to, err := domain.ParseRunnerState(cmd.To)
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.ChangeState(to, cmd.Reason)
+	})
+}
+
+// RecordHeartbeatMissed records that a sweep found a runner's agent silent.
+func (h *Handlers) RecordHeartbeatMissed(ctx context.Context, cmd RecordHeartbeatMissed) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.MissHeartbeat(cmd.LastSeenAt, cmd.Threshold)
+	})
+}
+
+// ChangeRunnerPool moves a VM runner between the Apex and Nadir pools.
+func (h *Handlers) ChangeRunnerPool(ctx context.Context, cmd ChangeRunnerPool) (ports.AppendResult, error) {
+	to, err := domain.ParseRunnerType(cmd.To)
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.ChangePool(to, cmd.Reason)
+	})
+}
+
+// TerminateRunner ends a runner for good.
+func (h *Handlers) TerminateRunner(ctx context.Context, cmd TerminateRunner) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.Terminate(cmd.Reason)
+	})
+}

@@ -1,0 +1,136 @@
+package domain
+
+import (
+	"slices"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// Egg is one Egg or EggsBucket as described in the Nest.
+type Egg struct {
+	version
+	name    EggName
+	config  events.EggSynced
+	synced  bool
+	removed bool
+}
+
+// RehydrateEgg rebuilds egg name from its stream's history.
+func RehydrateEgg(name EggName, history []events.Envelope) (*Egg, error) {
+	if name.IsZero() {
+		return nil, invalid("egg name is empty")
+	}
+	e := &Egg{name: name}
+	v, err := replay(e, EggStream(name.String()), history)
+	if err != nil {
+		return nil, err
+	}
+	e.v = v
+	return e, nil
+}
+
+func (e *Egg) Name() EggName { return e.name }
+
+// Exists reports whether the egg was synced and is not removed.
+func (e *Egg) Exists() bool { return e.synced && !e.removed }
+
+// Removed reports whether the egg's file is gone from the Nest.
+func (e *Egg) Removed() bool { return e.removed }
+
+// ConfigHash returns the hash of the last synced configuration.
+func (e *Egg) ConfigHash() string { return e.config.ConfigHash }
+
+// Config returns a copy of the last synced configuration.
+func (e *Egg) Config() events.EggSynced { return cloneEggSynced(e.config) }
+
+// ValidateEggConfig checks an egg configuration as parsed from the Nest.
+func ValidateEggConfig(c events.EggSynced) error {
+	if _, err := NewEggName(c.Name); err != nil {
+		return err
+	}
+	if c.Kind != "egg" && c.Kind != "bucket" {
+		return invalid("egg %s: kind %q is not egg or bucket", c.Name, c.Kind)
+	}
+	if t, err := ParseRunnerType(c.RunnerType); err != nil {
+		return err
+	} else if t != RunnerServerless && t != RunnerApex {
+		return invalid("egg %s: runner type must be SERVERLESS or APEX, not %s", c.Name, t)
+	}
+	if _, err := ParseCloudProvider(c.Provider); err != nil {
+		return err
+	}
+	if c.Region == "" {
+		return invalid("egg %s: region is empty", c.Name)
+	}
+	if len(c.ProjectIDs)+len(c.GroupIDs) == 0 {
+		return invalid("egg %s: names no GitLab project or group", c.Name)
+	}
+	for _, id := range slices.Concat(c.ProjectIDs, c.GroupIDs) {
+		if id <= 0 {
+			return invalid("egg %s: GitLab id %d is not positive", c.Name, id)
+		}
+	}
+	if c.CPU <= 0 || c.MemoryGB <= 0 {
+		return invalid("egg %s: cpu (%d) and memory (%d GB) must be positive", c.Name, c.CPU, c.MemoryGB)
+	}
+	if c.DiskGB < 0 {
+		return invalid("egg %s: disk %d GB is negative", c.Name, c.DiskGB)
+	}
+	if c.MinApex < 0 || c.MinApex > c.MaxApex {
+		return invalid("egg %s: need 0 <= min_apex (%d) <= max_apex (%d)", c.Name, c.MinApex, c.MaxApex)
+	}
+	if c.MinNadir < 0 {
+		return invalid("egg %s: min_nadir %d is negative", c.Name, c.MinNadir)
+	}
+	for _, f := range [][2]string{{"token_secret_uri", c.TokenSecretURI}, {"webhook_secret_uri", c.WebhookSecretURI}} {
+		if _, err := NewSecretURI(f[1]); f[1] != "" && err != nil {
+			return invalid("egg %s: %s: %s", c.Name, f[0], errs.Message(err))
+		}
+	}
+	if c.ConfigHash == "" {
+		return invalid("egg %s: config hash is empty", c.Name)
+	}
+	return nil
+}
+
+// Sync records the egg's configuration as of a Nest commit. It emits
+// EggSynced only when the egg is new, was removed, or its config hash
+// changed; the same configuration again is no events and no error.
+func (e *Egg) Sync(c events.EggSynced) ([]events.Event, error) {
+	if c.Name != e.name.String() {
+		return nil, invalid("egg config names %q, not %q", c.Name, e.name)
+	}
+	if err := ValidateEggConfig(c); err != nil {
+		return nil, err
+	}
+	if e.Exists() && e.config.ConfigHash == c.ConfigHash {
+		return nil, nil
+	}
+	return []events.Event{cloneEggSynced(c)}, nil
+}
+
+// Remove records that the egg's file is gone from the Nest.
+func (e *Egg) Remove(commit, reason string) ([]events.Event, error) {
+	if !e.Exists() {
+		return nil, notFound("egg %s does not exist", e.name)
+	}
+	return []events.Event{events.EggRemoved{Name: e.name.String(), Commit: commit, Reason: reason}}, nil
+}
+
+func (e *Egg) apply(ev events.Event) error {
+	switch ev := ev.(type) {
+	case events.EggSynced:
+		e.config, e.synced, e.removed = cloneEggSynced(ev), true, false
+	case events.EggRemoved:
+		e.removed = true
+	default:
+		return unknownEvent("egg "+e.name.String(), ev)
+	}
+	return nil
+}
+
+func cloneEggSynced(c events.EggSynced) events.EggSynced {
+	c.ProjectIDs, c.GroupIDs, c.Tags = slices.Clone(c.ProjectIDs), slices.Clone(c.GroupIDs), slices.Clone(c.Tags)
+	return c
+}

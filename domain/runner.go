@@ -1,0 +1,244 @@
+package domain
+
+import (
+	"slices"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// transitions is the runner state machine as moved by ChangeState. Entering
+// ACTIVE from PROVISIONING is Deploy's; entering TERMINATED is Terminate's;
+// nothing leaves TERMINATED.
+var transitions = map[RunnerState][]RunnerState{
+	StateProvisioning: {StateFailed},
+	StateActive:       {StateIdle, StateBusy, StateFailed},
+	StateIdle:         {StateActive, StateBusy, StateFailed},
+	StateBusy:         {StateActive, StateIdle, StateFailed},
+	StateFailed:       {StateProvisioning},
+}
+
+// CanTransition reports whether ChangeState may move a runner from one state to another.
+func CanTransition(from, to RunnerState) bool { return slices.Contains(transitions[from], to) }
+
+// Runner is one CI runner, from the request for capacity to its termination.
+type Runner struct {
+	version
+	id         RunnerID
+	egg        EggName
+	typ        RunnerType
+	state      RunnerState
+	provider   CloudProvider
+	region     string
+	tags       []string
+	planID     string
+	instanceID string
+	missed     int
+}
+
+// RehydrateRunner rebuilds runner id from its stream's history.
+func RehydrateRunner(id RunnerID, history []events.Envelope) (*Runner, error) {
+	if id.IsZero() {
+		return nil, invalid("runner id is empty")
+	}
+	r := &Runner{id: id}
+	v, err := replay(r, RunnerStream(id.String()), history)
+	if err != nil {
+		return nil, err
+	}
+	r.v = v
+	return r, nil
+}
+
+func (r *Runner) ID() RunnerID            { return r.id }
+func (r *Runner) Exists() bool            { return r.v > 0 }
+func (r *Runner) Egg() EggName            { return r.egg }
+func (r *Runner) Type() RunnerType        { return r.typ }
+func (r *Runner) State() RunnerState      { return r.state }
+func (r *Runner) Provider() CloudProvider { return r.provider }
+func (r *Runner) Region() string          { return r.region }
+func (r *Runner) Tags() []string          { return slices.Clone(r.tags) }
+func (r *Runner) PlanID() string          { return r.planID }
+func (r *Runner) InstanceID() string      { return r.instanceID }
+
+// MissedHeartbeats is the number of consecutive sweeps that found the agent
+// silent; it is reset when the runner is deployed or moves to ACTIVE, IDLE or BUSY.
+func (r *Runner) MissedHeartbeats() int { return r.missed }
+
+// Request asks for a new runner; the runner exists in PROVISIONING from here on.
+// RunnerID may be left empty (it is the aggregate's).
+func (r *Runner) Request(req events.RunnerRequested) ([]events.Event, error) {
+	if r.Exists() {
+		return nil, conflict("runner %s was already requested", r.id)
+	}
+	if err := sameOrEmpty("runner id", req.RunnerID, r.id.String()); err != nil {
+		return nil, err
+	}
+	if _, err := NewEggName(req.Egg); err != nil {
+		return nil, err
+	}
+	if _, err := ParseRunnerType(req.RunnerType); err != nil {
+		return nil, err
+	}
+	if _, err := ParseCloudProvider(req.Provider); err != nil {
+		return nil, err
+	}
+	if req.Region == "" {
+		return nil, invalid("runner %s: region is empty", r.id)
+	}
+	if req.JobID < 0 {
+		return nil, invalid("runner %s: job id %d is negative", r.id, req.JobID)
+	}
+	req.RunnerID = r.id.String()
+	req.Tags = slices.Clone(req.Tags)
+	return []events.Event{req}, nil
+}
+
+// mustExist is the precondition of every decision but Request.
+func (r *Runner) mustExist() error {
+	if !r.Exists() {
+		return notFound("runner %s does not exist", r.id)
+	}
+	if r.state == StateTerminated {
+		return conflict("runner %s is terminated", r.id)
+	}
+	return nil
+}
+
+// Deploy records that the runner's infrastructure exists: PROVISIONING -> ACTIVE.
+// Only PlanID, InstanceID, Address, Hostname and GoslingVersion are read from
+// d; the rest is filled from the runner (and must match when given).
+func (r *Runner) Deploy(d events.RunnerDeployed) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if r.state != StateProvisioning {
+		return nil, conflict("runner %s is %s; only a PROVISIONING runner can be deployed", r.id, r.state)
+	}
+	for _, c := range [][3]string{
+		{"runner id", d.RunnerID, r.id.String()},
+		{"egg", d.Egg, r.egg.String()},
+		{"runner type", d.RunnerType, r.typ.String()},
+		{"provider", d.Provider, r.provider.String()},
+		{"region", d.Region, r.region},
+	} {
+		if err := sameOrEmpty(c[0], c[1], c[2]); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := NewPlanID(d.PlanID); err != nil {
+		return nil, err
+	}
+	if d.InstanceID == "" {
+		return nil, invalid("runner %s: instance id is empty", r.id)
+	}
+	d.RunnerID, d.Egg, d.RunnerType, d.Provider, d.Region = r.id.String(), r.egg.String(), r.typ.String(), r.provider.String(), r.region
+	return []events.Event{d}, nil
+}
+
+// ChangeState moves the runner along the state machine (see CanTransition).
+func (r *Runner) ChangeState(to RunnerState, reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	switch {
+	case to.IsZero():
+		return nil, invalid("runner %s: target state is empty", r.id)
+	case to == r.state:
+		return nil, conflict("runner %s is already %s", r.id, to)
+	case to == StateTerminated:
+		return nil, conflict("runner %s: TERMINATED is reached only by terminating the runner", r.id)
+	case !CanTransition(r.state, to):
+		return nil, conflict("runner %s cannot go from %s to %s", r.id, r.state, to)
+	}
+	return []events.Event{events.RunnerStateChanged{RunnerID: r.id.String(), From: r.state.String(), To: to.String(), Reason: reason}}, nil
+}
+
+// MissHeartbeat records that a sweep found the agent silent since lastSeen
+// (zero when it never checked in) for longer than threshold.
+func (r *Runner) MissHeartbeat(lastSeen time.Time, threshold time.Duration) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if threshold <= 0 {
+		return nil, invalid("runner %s: heartbeat threshold %s is not positive", r.id, threshold)
+	}
+	if !r.state.Live() {
+		return nil, conflict("runner %s is %s; only ACTIVE, IDLE or BUSY runners heartbeat", r.id, r.state)
+	}
+	return []events.Event{events.RunnerHeartbeatMissed{
+		RunnerID:    r.id.String(),
+		LastSeenAt:  lastSeen,
+		ThresholdMS: threshold.Milliseconds(),
+		Missed:      r.missed + 1,
+	}}, nil
+}
+
+// ChangePool moves a VM runner between the Apex and Nadir pools. A BUSY
+// runner is not moved under its job, and a PROVISIONING one not before it exists.
+func (r *Runner) ChangePool(to RunnerType, reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if !to.HasPool() {
+		return nil, invalid("runner %s: pool must be APEX or NADIR, not %q", r.id, to)
+	}
+	switch {
+	case !r.typ.HasPool():
+		return nil, conflict("runner %s is %s and has no pool", r.id, r.typ)
+	case r.typ == to:
+		return nil, conflict("runner %s is already in the %s pool", r.id, to)
+	case r.state == StateBusy || r.state == StateProvisioning:
+		return nil, conflict("runner %s is %s and cannot change pools now", r.id, r.state)
+	}
+	return []events.Event{events.RunnerPoolChanged{RunnerID: r.id.String(), From: r.typ.String(), To: to.String(), Reason: reason}}, nil
+}
+
+// Terminate ends the runner for good, from any state.
+func (r *Runner) Terminate(reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	return []events.Event{events.RunnerTerminated{RunnerID: r.id.String(), Reason: reason, InstanceID: r.instanceID}}, nil
+}
+
+func (r *Runner) apply(ev events.Event) error {
+	switch e := ev.(type) {
+	case events.RunnerRequested:
+		var err error
+		if r.egg, err = NewEggName(e.Egg); err != nil {
+			return corrupt(r.id.String(), err)
+		}
+		if r.typ, err = ParseRunnerType(e.RunnerType); err != nil {
+			return corrupt(r.id.String(), err)
+		}
+		if r.provider, err = ParseCloudProvider(e.Provider); err != nil {
+			return corrupt(r.id.String(), err)
+		}
+		r.region, r.tags, r.state = e.Region, slices.Clone(e.Tags), StateProvisioning
+	case events.RunnerDeployed:
+		r.state, r.planID, r.instanceID, r.missed = StateActive, e.PlanID, e.InstanceID, 0
+	case events.RunnerStateChanged:
+		to, err := ParseRunnerState(e.To)
+		if err != nil {
+			return corrupt(r.id.String(), err)
+		}
+		r.state = to
+		if to.Live() {
+			r.missed = 0
+		}
+	case events.RunnerHeartbeatMissed:
+		r.missed = e.Missed
+	case events.RunnerPoolChanged:
+		to, err := ParseRunnerType(e.To)
+		if err != nil {
+			return corrupt(r.id.String(), err)
+		}
+		r.typ = to
+	case events.RunnerTerminated:
+		r.state = StateTerminated
+	default:
+		return unknownEvent("runner "+r.id.String(), ev)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+// Package domain is the model of Polar Gosling: value types that validate in
+// their constructors, and aggregates that are rebuilt from their events and
+// decide (command -> events) without I/O or clock reads. It imports only the
+// events catalogue and domain/errs.
+package domain
+
+import (
+	"strings"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+)
+
+// enum is the shared shape of the closed-set value types: parse s exactly
+// (the wire spelling) against the allowed values.
+func parseEnum(kind, s string, allowed []string) (string, error) {
+	for _, a := range allowed {
+		if s == a {
+			return a, nil
+		}
+	}
+	return "", errs.Errorf(errs.EINVALID, "%s %q is not one of %s", kind, s, strings.Join(allowed, ", "))
+}
+
+// RunnerType is how a runner executes jobs: SERVERLESS (one container per
+// job), APEX (an active VM in the pool) or NADIR (a stopped VM kept for fast
+// promotion). The zero value is not a type.
+type RunnerType struct{ s string }
+
+var (
+	RunnerServerless = RunnerType{"SERVERLESS"}
+	RunnerApex       = RunnerType{"APEX"}
+	RunnerNadir      = RunnerType{"NADIR"}
+)
+
+// ParseRunnerType returns the runner type spelled s ("APEX").
+func ParseRunnerType(s string) (RunnerType, error) {
+	v, err := parseEnum("runner type", s, []string{"SERVERLESS", "APEX", "NADIR"})
+	return RunnerType{v}, err
+}
+
+func (t RunnerType) String() string { return t.s }
+func (t RunnerType) IsZero() bool   { return t.s == "" }
+
+// HasPool reports whether the type is a VM that lives in the Apex/Nadir pools.
+func (t RunnerType) HasPool() bool { return t == RunnerApex || t == RunnerNadir }
+
+// RunnerState is a state of the runner state machine.
+type RunnerState struct{ s string }
+
+var (
+	StateProvisioning = RunnerState{"PROVISIONING"}
+	StateActive       = RunnerState{"ACTIVE"}
+	StateIdle         = RunnerState{"IDLE"}
+	StateBusy         = RunnerState{"BUSY"}
+	StateFailed       = RunnerState{"FAILED"}
+	StateTerminated   = RunnerState{"TERMINATED"}
+)
+
+// ParseRunnerState returns the state spelled s ("ACTIVE").
+func ParseRunnerState(s string) (RunnerState, error) {
+	v, err := parseEnum("runner state", s, []string{"PROVISIONING", "ACTIVE", "IDLE", "BUSY", "FAILED", "TERMINATED"})
+	return RunnerState{v}, err
+}
+
+func (s RunnerState) String() string { return s.s }
+func (s RunnerState) IsZero() bool   { return s.s == "" }
+
+// Live reports whether an agent is expected to be running and heartbeating.
+func (s RunnerState) Live() bool { return s == StateActive || s == StateIdle || s == StateBusy }
+
+// CloudProvider is where a runner runs.
+type CloudProvider struct{ s string }
+
+var (
+	ProviderYandex = CloudProvider{"YANDEX"}
+	ProviderAWS    = CloudProvider{"AWS"}
+)
+
+// ParseCloudProvider returns the provider spelled s ("YANDEX").
+func ParseCloudProvider(s string) (CloudProvider, error) {
+	v, err := parseEnum("cloud provider", s, []string{"YANDEX", "AWS"})
+	return CloudProvider{v}, err
+}
+
+func (p CloudProvider) String() string { return p.s }
+func (p CloudProvider) IsZero() bool   { return p.s == "" }
+
+// DeploymentStatus is where a deployment plan stands.
+type DeploymentStatus struct{ s string }
+
+var (
+	DeploymentPending    = DeploymentStatus{"PENDING"}
+	DeploymentApplied    = DeploymentStatus{"APPLIED"}
+	DeploymentRolledBack = DeploymentStatus{"ROLLED_BACK"}
+	DeploymentFailed     = DeploymentStatus{"FAILED"}
+)
+
+// ParseDeploymentStatus returns the status spelled s ("APPLIED").
+func ParseDeploymentStatus(s string) (DeploymentStatus, error) {
+	v, err := parseEnum("deployment status", s, []string{"PENDING", "APPLIED", "ROLLED_BACK", "FAILED"})
+	return DeploymentStatus{v}, err
+}
+
+func (d DeploymentStatus) String() string { return d.s }
+func (d DeploymentStatus) IsZero() bool   { return d.s == "" }
+
+// SyncStatus is the outcome of one Nest sync.
+type SyncStatus struct{ s string }
+
+var (
+	SyncSuccess = SyncStatus{"SUCCESS"}
+	SyncFailed  = SyncStatus{"FAILED"}
+)
+
+// ParseSyncStatus returns the status spelled s ("SUCCESS").
+func ParseSyncStatus(s string) (SyncStatus, error) {
+	v, err := parseEnum("sync status", s, []string{"SUCCESS", "FAILED"})
+	return SyncStatus{v}, err
+}
+
+func (s SyncStatus) String() string { return s.s }
+func (s SyncStatus) IsZero() bool   { return s.s == "" }
+
+// SyncTrigger is what started a Nest sync.
+type SyncTrigger struct{ s string }
+
+var (
+	TriggerScheduled = SyncTrigger{"scheduled"}
+	TriggerWebhook   = SyncTrigger{"webhook"}
+	TriggerManual    = SyncTrigger{"manual"}
+)
+
+// ParseSyncTrigger returns the trigger spelled s ("webhook").
+func ParseSyncTrigger(s string) (SyncTrigger, error) {
+	v, err := parseEnum("sync trigger", s, []string{"scheduled", "webhook", "manual"})
+	return SyncTrigger{v}, err
+}
+
+func (t SyncTrigger) String() string { return t.s }
+func (t SyncTrigger) IsZero() bool   { return t.s == "" }
+
+// maxIdentifier is the longest identifier: a DNS label, so that names can be
+// used in hostnames and cloud resource names.
+const maxIdentifier = 63
+
+// checkIdentifier validates the shared identifier syntax: 1 to 63 characters
+// of lowercase letters, digits, '-' and '_', starting with a letter or digit.
+func checkIdentifier(kind, s string) error {
+	if s == "" {
+		return errs.Errorf(errs.EINVALID, "%s is empty", kind)
+	}
+	if len(s) > maxIdentifier {
+		return errs.Errorf(errs.EINVALID, "%s %q is longer than %d characters", kind, s, maxIdentifier)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			return errs.Errorf(errs.EINVALID, "%s %q: only lowercase letters, digits, '-' and '_' are allowed, starting with a letter or digit", kind, s)
+		}
+	}
+	return nil
+}
+
+// EggName names an Egg or EggsBucket.
+type EggName struct{ s string }
+
+// NewEggName validates s as an identifier.
+func NewEggName(s string) (EggName, error) {
+	if err := checkIdentifier("egg name", s); err != nil {
+		return EggName{}, err
+	}
+	return EggName{s}, nil
+}
+
+func (n EggName) String() string { return n.s }
+func (n EggName) IsZero() bool   { return n.s == "" }
+
+// RunnerID identifies a runner.
+type RunnerID struct{ s string }
+
+// NewRunnerID validates s as an identifier.
+func NewRunnerID(s string) (RunnerID, error) {
+	if err := checkIdentifier("runner id", s); err != nil {
+		return RunnerID{}, err
+	}
+	return RunnerID{s}, nil
+}
+
+func (id RunnerID) String() string { return id.s }
+func (id RunnerID) IsZero() bool   { return id.s == "" }
+
+// PlanID identifies a deployment plan.
+type PlanID struct{ s string }
+
+// NewPlanID validates s as an identifier.
+func NewPlanID(s string) (PlanID, error) {
+	if err := checkIdentifier("plan id", s); err != nil {
+		return PlanID{}, err
+	}
+	return PlanID{s}, nil
+}
+
+func (id PlanID) String() string { return id.s }
+func (id PlanID) IsZero() bool   { return id.s == "" }
+
+// secretSchemes are the secret backends a SecretURI may name.
+var secretSchemes = []string{"yc-lockbox://", "aws-sm://", "vault://", "env://", "file://"}
+
+// SecretURI points at a secret in a backend ("vault://secret/data/gosling#token").
+// Only the URI is ever stored; the value is resolved at use and never logged.
+type SecretURI struct{ s string }
+
+// NewSecretURI checks s syntactically: a known scheme and a non-empty rest.
+// Whether the secret exists is the secrets adapter's business.
+func NewSecretURI(s string) (SecretURI, error) {
+	for _, scheme := range secretSchemes {
+		if rest, ok := strings.CutPrefix(s, scheme); ok {
+			if strings.TrimSpace(rest) == "" {
+				return SecretURI{}, errs.Errorf(errs.EINVALID, "secret uri %q names no secret after the scheme", s)
+			}
+			return SecretURI{s}, nil
+		}
+	}
+	return SecretURI{}, errs.Errorf(errs.EINVALID, "secret uri %q: scheme must be one of %s", s, strings.Join(secretSchemes, ", "))
+}
+
+func (u SecretURI) String() string { return u.s }
+func (u SecretURI) IsZero() bool   { return u.s == "" }
+
+// Scheme returns the backend part without "://" ("vault").
+func (u SecretURI) Scheme() string {
+	scheme, _, _ := strings.Cut(u.s, "://")
+	return scheme
+}

@@ -1,0 +1,155 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// AuditLogs projects every event into the audit_logs view: one row per
+// event, keyed by its global position, with a one-line summary for people.
+// Events carry secret URIs, never secret values, and summaries show no more
+// than the URI.
+type AuditLogs struct{}
+
+func (AuditLogs) Name() string { return ports.ViewAuditLogs }
+
+func (AuditLogs) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) error {
+	row := ports.AuditLogRow{
+		Key:           ports.PositionKey(env.GlobalPosition),
+		Position:      env.GlobalPosition,
+		EventID:       env.ID,
+		Stream:        env.Stream,
+		StreamVersion: env.Version,
+		Type:          env.Type,
+		Actor:         env.Actor,
+		CorrelationID: env.CorrelationID,
+		CausationID:   env.CausationID,
+		Summary:       Summary(env),
+		OccurredAt:    utc(env.OccurredAt),
+		RecordedAt:    utc(env.RecordedAt),
+		Version:       env.Version,
+	}
+	// The row's version is its event's: a second Put of the same event is refused.
+	_, err := tx.AuditLogs().Put(ctx, row)
+	return err
+}
+
+// maxDetail bounds free text (error messages, reasons) copied into a summary.
+const maxDetail = 200
+
+// Summary is the audit line of env: what happened, to what, and why when the
+// event says. An event type without a summary of its own (a newer version
+// not yet described) is shown by its name.
+func Summary(env events.Envelope) string {
+	switch e := payload(env).(type) {
+	case events.NestSynced:
+		return fmt.Sprintf("Nest synced at %s (%s): %d eggs added, %d updated, %d removed, %d jobs%s",
+			short(e.Commit), e.Trigger, e.EggsAdded, e.EggsUpdated, e.EggsRemoved, e.JobsSynced, when(e.UglyFoxSynced, ", UglyFox config"))
+	case events.NestSyncFailed:
+		if len(e.Diagnostics) > 0 {
+			return fmt.Sprintf("Nest sync of %s (%s) failed: %d diagnostics, first %s:%d: %s",
+				short(e.Commit), e.Trigger, len(e.Diagnostics), e.Diagnostics[0].File, e.Diagnostics[0].Line, clip(e.Diagnostics[0].Summary))
+		}
+		return fmt.Sprintf("Nest sync of %s (%s) failed: %s", orUnknown(short(e.Commit)), e.Trigger, clip(e.Error))
+	case events.EggSynced:
+		return fmt.Sprintf("%s %s synced at %s: %s on %s %s", orDefault(e.Kind, "egg"), e.Name, short(e.Commit), e.RunnerType, e.Provider, e.Region)
+	case events.EggRemoved:
+		return fmt.Sprintf("egg %s removed at %s%s", e.Name, short(e.Commit), because(e.Reason))
+	case events.JobSynced:
+		if e.Removed {
+			return fmt.Sprintf("job %s removed at %s", e.Name, short(e.Commit))
+		}
+		return fmt.Sprintf("job %s synced at %s: schedule %q", e.Name, short(e.Commit), e.Schedule)
+	case events.UglyFoxConfigSynced:
+		return fmt.Sprintf("UglyFox config synced at %s: %d policies", short(e.Commit), len(e.Policies))
+	case events.WebhookReceived:
+		s := fmt.Sprintf("webhook %s %s", e.EventKind, e.Outcome)
+		if e.Egg != "" {
+			s += " for egg " + e.Egg
+		}
+		if e.JobID != 0 {
+			s += fmt.Sprintf(" (job %d %s)", e.JobID, e.JobStatus)
+		}
+		return s + because(e.Reason)
+	case events.RunnerRequested:
+		return fmt.Sprintf("runner %s requested for egg %s: %s on %s %s%s", e.RunnerID, e.Egg, e.RunnerType, e.Provider, e.Region, because(e.Reason))
+	case events.PlanCreated:
+		return fmt.Sprintf("plan %s created to %s runner %s (%s module, tofu %s)", e.PlanID, e.Action, e.RunnerID, e.Module, e.TofuVersion)
+	case events.PlanApplied:
+		return fmt.Sprintf("plan %s applied for runner %s in %s", e.PlanID, e.RunnerID, time.Duration(e.DurationMS)*time.Millisecond)
+	case events.PlanFailed:
+		return fmt.Sprintf("plan %s for runner %s failed at %s: %s", e.PlanID, e.RunnerID, e.Stage, clip(e.Error))
+	case events.PlanRolledBack:
+		return fmt.Sprintf("plan %s for runner %s rolled back to plan %s%s", e.PlanID, e.RunnerID, e.RestoredPlanID, because(e.Reason))
+	case events.RunnerDeployed:
+		return fmt.Sprintf("runner %s deployed by plan %s as instance %s", e.RunnerID, e.PlanID, e.InstanceID)
+	case events.RunnerStateChanged:
+		return fmt.Sprintf("runner %s %s -> %s%s", e.RunnerID, e.From, e.To, because(e.Reason))
+	case events.RunnerHeartbeatMissed:
+		return fmt.Sprintf("runner %s missed heartbeat %d in a row (threshold %s)", e.RunnerID, e.Missed, time.Duration(e.ThresholdMS)*time.Millisecond)
+	case events.RunnerPoolChanged:
+		return fmt.Sprintf("runner %s moved from %s to %s pool%s", e.RunnerID, e.From, e.To, because(e.Reason))
+	case events.RunnerTerminated:
+		return fmt.Sprintf("runner %s terminated%s", e.RunnerID, because(e.Reason))
+	case events.BinaryVersionRegistered:
+		return fmt.Sprintf("%s %s registered for %s", e.Binary, e.Version, e.Platform)
+	case events.BinaryVersionActivated:
+		if e.PreviousVersion != "" {
+			return fmt.Sprintf("%s %s activated (was %s)", e.Binary, e.Version, e.PreviousVersion)
+		}
+		return fmt.Sprintf("%s %s activated", e.Binary, e.Version)
+	case events.SecretAccessed:
+		return fmt.Sprintf("secret %s %s for %s (%s)", e.URI, e.Outcome, e.Accessor, clip(e.Purpose))
+	}
+	return "event " + env.Type
+}
+
+// short abbreviates a commit hash as git does.
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}
+
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= maxDetail {
+		return s
+	}
+	cut := maxDetail
+	for cut > 0 && !utf8Start(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+func because(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + clip(reason)
+}
+
+func when(ok bool, s string) string {
+	if ok {
+		return s
+	}
+	return ""
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func orUnknown(s string) string { return orDefault(s, "unknown commit") }

@@ -1,0 +1,255 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// Config is what a Runner needs.
+type Config struct {
+	Store      ports.EventStore
+	Views      ports.ViewStore
+	Codec      *events.Codec
+	Projectors []Projector
+	// BatchSize is how many events one page (and one views batch) holds (default 500).
+	BatchSize int
+	// Wake, when set, returns a channel closed at the next append (sqlite's
+	// DB.Changed); Run then reacts at once instead of at the next poll.
+	Wake func() <-chan struct{}
+	// PollInterval is how long Run waits without a wake-up (default 200ms),
+	// and the first delay after an error (doubling up to maxRetryDelay).
+	PollInterval time.Duration
+	// Logger receives Run's retried errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+const maxRetryDelay = 30 * time.Second
+
+// Runner feeds the projectors from the log. Every projector has its own
+// checkpoint (the global position it finished); a page of events is applied
+// to every projector that has not seen it, and each projector's checkpoint is
+// saved in the same views batch as its rows.
+type Runner struct {
+	cfg Config
+}
+
+// NewRunner returns a Runner over cfg, refusing missing dependencies.
+func NewRunner(cfg Config) (*Runner, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs an event store")
+	case cfg.Views == nil:
+		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs a view store")
+	case cfg.Codec == nil:
+		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs a codec")
+	case len(cfg.Projectors) == 0:
+		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs at least one projector")
+	case cfg.BatchSize < 0:
+		return nil, errs.Errorf(errs.EINVALID, "projections: negative batch size %d", cfg.BatchSize)
+	}
+	seen := map[string]bool{}
+	for i, p := range cfg.Projectors {
+		if p == nil {
+			return nil, errs.Errorf(errs.EINVALID, "projections: projector %d is nil", i)
+		}
+		if p.Name() == "" || seen[p.Name()] {
+			return nil, errs.Errorf(errs.EINVALID, "projections: projector name %q is empty or used twice", p.Name())
+		}
+		seen[p.Name()] = true
+	}
+	cfg.Projectors = append([]Projector(nil), cfg.Projectors...)
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Runner{cfg: cfg}, nil
+}
+
+// projector returns the runner's projector named name.
+func (r *Runner) projector(name string) (Projector, bool) {
+	for _, p := range r.cfg.Projectors {
+		if p.Name() == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// CatchUp brings every projector to the log head as of the call. An event
+// the codec cannot decode (unknown type, corrupt payload) stops it with the
+// codec's typed error after the events before it are applied: it is never
+// skipped. A projector error (a gap, an unavailable store) rolls back the
+// page where the view store is transactional and is returned.
+func (r *Runner) CatchUp(ctx context.Context) error {
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	from, err := r.lowestCheckpoint(ctx)
+	if err != nil {
+		return err
+	}
+	for from < head {
+		recs, err := r.cfg.Store.ReadAll(ctx, from, r.cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil // the head is not readable yet (a store with an outbox); the next call continues
+		}
+		envs := make([]events.Envelope, 0, len(recs))
+		var decodeErr error
+		for _, rec := range recs {
+			env, err := r.cfg.Codec.Decode(rec)
+			if err != nil {
+				decodeErr = fmt.Errorf("projections: event %s at position %d (stream %q version %d): %w", rec.ID, rec.GlobalPosition, rec.Stream, rec.Version, err)
+				break
+			}
+			envs = append(envs, env)
+		}
+		if len(envs) > 0 {
+			if err := r.cfg.Views.Batch(ctx, func(tx ports.ViewTx) error { return r.applyPage(ctx, tx, envs) }); err != nil {
+				return err
+			}
+		}
+		if decodeErr != nil {
+			return decodeErr
+		}
+		from = recs[len(recs)-1].GlobalPosition
+	}
+	return nil
+}
+
+// applyPage gives each projector the events of envs above its checkpoint
+// and moves the checkpoint past them.
+func (r *Runner) applyPage(ctx context.Context, tx ports.ViewTx, envs []events.Envelope) error {
+	for _, p := range r.cfg.Projectors {
+		cp, err := tx.Checkpoint(ctx, p.Name())
+		if err != nil {
+			return err
+		}
+		last := cp
+		for _, env := range envs {
+			if env.GlobalPosition <= cp {
+				continue
+			}
+			if err := p.Apply(ctx, tx, env); err != nil {
+				return fmt.Errorf("projections: %s: event %s at position %d (%s, stream %q version %d): %w",
+					p.Name(), env.ID, env.GlobalPosition, env.Type, env.Stream, env.Version, err)
+			}
+			last = env.GlobalPosition
+		}
+		if last > cp {
+			if err := tx.SaveCheckpoint(ctx, p.Name(), last); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) lowestCheckpoint(ctx context.Context) (uint64, error) {
+	read := r.cfg.Views.Read()
+	var low uint64
+	for i, p := range r.cfg.Projectors {
+		cp, err := read.Checkpoint(ctx, p.Name())
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 || cp < low {
+			low = cp
+		}
+	}
+	return low, nil
+}
+
+// Lag returns, per projector, how many positions its checkpoint is behind
+// the log head.
+func (r *Runner) Lag(ctx context.Context) (map[string]uint64, error) {
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	read := r.cfg.Views.Read()
+	out := make(map[string]uint64, len(r.cfg.Projectors))
+	for _, p := range r.cfg.Projectors {
+		cp, err := read.Checkpoint(ctx, p.Name())
+		if err != nil {
+			return nil, err
+		}
+		out[p.Name()] = head - min(cp, head)
+	}
+	return out, nil
+}
+
+// Run catches up, then waits for a wake-up or the poll interval, until ctx
+// ends; it then returns nil. Errors are logged and retried with a growing
+// delay, except an event the codec cannot decode: waiting will not fix that
+// (a newer build will), so Run returns the typed error.
+func (r *Runner) Run(ctx context.Context) error {
+	delay := r.cfg.PollInterval
+	for {
+		// Take the wake channel before reading, so that an append landing
+		// during CatchUp still wakes the wait below.
+		var wake <-chan struct{}
+		if r.cfg.Wake != nil {
+			wake = r.cfg.Wake()
+		}
+		err := r.CatchUp(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := r.cfg.PollInterval
+		switch {
+		case permanent(err):
+			return err
+		case err != nil:
+			r.cfg.Logger.ErrorContext(ctx, "projections: catch-up failed; retrying", "error", err, "code", errs.Code(err), "retry_in", delay)
+			wait, wake = delay, nil // a burst of appends must not turn a failure into a busy loop
+			delay = min(2*delay, maxRetryDelay)
+		default:
+			delay = r.cfg.PollInterval
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func permanent(err error) bool {
+	var unknown *events.UnknownTypeError
+	var corrupt *events.CorruptPayloadError
+	return errors.As(err, &unknown) || errors.As(err, &corrupt)
+}
+
+// Replay rebuilds one view from the whole log: it truncates the view (which
+// resets the checkpoint of its projector) and catches up, the same code path
+// as live projection. The other projectors are at the head already and skip
+// what they have seen.
+func Replay(ctx context.Context, r *Runner, view string) error {
+	if _, ok := r.projector(view); !ok {
+		return errs.Errorf(errs.EINVALID, "replay: no projector writes view %q", view)
+	}
+	if err := r.cfg.Views.Truncate(ctx, view); err != nil {
+		return err
+	}
+	return r.CatchUp(ctx)
+}

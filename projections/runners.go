@@ -1,0 +1,75 @@
+package projections
+
+import (
+	"context"
+
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// Runner states as the view shows them (the domain's names).
+const (
+	stateProvisioning = "PROVISIONING"
+	stateActive       = "ACTIVE"
+	stateIdle         = "IDLE"
+	stateBusy         = "BUSY"
+	stateTerminated   = "TERMINATED"
+)
+
+var runnerRows = streamKeyed[ports.RunnerRow]{
+	view:       ports.ViewRunners,
+	prefix:     "runner-",
+	table:      ports.ViewTx.Runners,
+	newRow:     func(id string) ports.RunnerRow { return ports.RunnerRow{ID: id} },
+	setVersion: func(r *ports.RunnerRow, v uint64) { r.Version = v },
+}
+
+// Runners projects the "runner-<id>" streams into the runners view.
+type Runners struct{}
+
+func (Runners) Name() string { return ports.ViewRunners }
+
+func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) error {
+	return runnerRows.apply(ctx, tx, env, func(r *ports.RunnerRow) {
+		at := utc(env.OccurredAt)
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = at
+		}
+		r.UpdatedAt = at
+		switch e := payload(env).(type) {
+		case events.RunnerRequested:
+			r.Egg, r.Type, r.Provider, r.Region = e.Egg, e.RunnerType, e.Provider, e.Region
+			r.Tags, r.JobID = nilIfEmpty(e.Tags), e.JobID
+			r.State, r.StateReason = stateProvisioning, e.Reason
+		case events.RunnerDeployed:
+			setIfGiven(&r.Egg, e.Egg)
+			setIfGiven(&r.Type, e.RunnerType)
+			setIfGiven(&r.Provider, e.Provider)
+			setIfGiven(&r.Region, e.Region)
+			r.PlanID, r.InstanceID, r.Address, r.Hostname, r.GoslingVersion = e.PlanID, e.InstanceID, e.Address, e.Hostname, e.GoslingVersion
+			r.State, r.StateReason, r.MissedHeartbeats = stateActive, "deployed by plan "+e.PlanID, 0
+		case events.RunnerStateChanged:
+			r.State, r.StateReason = e.To, e.Reason
+			if e.To == stateActive || e.To == stateIdle || e.To == stateBusy {
+				r.MissedHeartbeats = 0
+			}
+		case events.RunnerHeartbeatMissed:
+			// The event carries the consecutive count (the aggregate's), which
+			// is the previous count plus one.
+			r.MissedHeartbeats = e.Missed
+			r.LastSeenAt = utc(e.LastSeenAt)
+		case events.RunnerPoolChanged:
+			r.Type = e.To
+		case events.RunnerTerminated:
+			r.State, r.StateReason, r.TerminatedAt = stateTerminated, e.Reason, at
+			setIfGiven(&r.InstanceID, e.InstanceID)
+		}
+		// Other events of the stream (future types) only advance the version.
+	})
+}
+
+func setIfGiven(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
