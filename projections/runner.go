@@ -101,35 +101,9 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for from < head {
-		recs, err := r.cfg.Store.ReadAll(ctx, from, r.cfg.BatchSize)
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			return nil // the head is not readable yet (a store with an outbox); the next call continues
-		}
-		envs := make([]events.Envelope, 0, len(recs))
-		var decodeErr error
-		for _, rec := range recs {
-			env, err := r.cfg.Codec.Decode(rec)
-			if err != nil {
-				decodeErr = fmt.Errorf("projections: event %s at position %d (stream %q version %d): %w", rec.ID, rec.GlobalPosition, rec.Stream, rec.Version, err)
-				break
-			}
-			envs = append(envs, env)
-		}
-		if len(envs) > 0 {
-			if err := r.cfg.Views.Batch(ctx, func(tx ports.ViewTx) error { return r.applyPage(ctx, tx, envs) }); err != nil {
-				return err
-			}
-		}
-		if decodeErr != nil {
-			return decodeErr
-		}
-		from = recs[len(recs)-1].GlobalPosition
-	}
-	return nil
+	return ReadLog(ctx, r.cfg.Store, r.cfg.Codec, from, head, r.cfg.BatchSize, func(envs []events.Envelope) error {
+		return r.cfg.Views.Batch(ctx, func(tx ports.ViewTx) error { return r.applyPage(ctx, tx, envs) })
+	})
 }
 
 // applyPage gives each projector the events of envs above its checkpoint

@@ -14,6 +14,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
 	"github.com/polar-gosling/polar-gosling/ports/porttest"
+	"github.com/polar-gosling/polar-gosling/projections"
 )
 
 // Each benchmark measures the store and, in the same run on the same
@@ -173,23 +174,17 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(ours/bareRate, "x_bare")
 }
 
+// replayAll reads and decodes the whole log through the pipeline every
+// rebuild uses.
 func replayAll(s ports.EventStore, codec *events.Codec) (int, error) {
-	var pos uint64
-	n := 0
-	for {
-		recs, err := s.ReadAll(context.Background(), pos, 5000)
-		if err != nil {
-			return n, err
-		}
-		if len(recs) == 0 {
-			return n, nil
-		}
-		for _, r := range recs {
-			if _, err := codec.Decode(r); err != nil {
-				return n, err
-			}
-		}
-		n += len(recs)
-		pos = recs[len(recs)-1].GlobalPosition
+	head, err := s.Head(context.Background())
+	if err != nil {
+		return 0, err
 	}
+	n := 0
+	err = projections.ReadLog(context.Background(), s, codec, 0, head, 5000, func(envs []events.Envelope) error {
+		n += len(envs)
+		return nil
+	})
+	return n, err
 }

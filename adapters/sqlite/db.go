@@ -36,6 +36,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Now is the store's clock for recorded_at (default time.Now).
 	Now func() time.Time
+	// CheckpointInterval is the least time between two WAL checkpoints
+	// (default 200 ms).
+	CheckpointInterval time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -51,6 +54,9 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = 200 * time.Millisecond
+	}
 	return o
 }
 
@@ -62,6 +68,9 @@ type DB struct {
 	events *sql.DB // the appender's connection: synchronous=FULL
 	views  *sql.DB // view batches: synchronous=NORMAL
 	read   *sql.DB // read-only pool
+	ckpt   *sql.DB // the checkpointer's connection
+
+	checkpoints *checkpointer
 
 	store  *EventStore
 	notify *notifier
@@ -101,6 +110,11 @@ func dsn(path, sync string, busy time.Duration, readOnly bool) string {
 	if readOnly {
 		q.Add("_pragma", "query_only(true)")
 	} else {
+		// Writers never checkpoint: a checkpoint copies the WAL into the
+		// database file and fsyncs it, and doing that inside an append's
+		// commit would stall every writer waiting on that commit. The
+		// checkpointer goroutine does it beside them instead.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -128,6 +142,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.events = open("FULL", 1, false)
 	db.views = open("NORMAL", 1, false)
+	db.ckpt = open("FULL", 1, false)
 	if err == nil {
 		err = db.migrate(ctx)
 	}
@@ -139,8 +154,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.closeConns()
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open %s", path)
 	}
+	db.checkpoints = newCheckpointer(db.ckpt, opts.CheckpointInterval)
 	db.store, err = newEventStore(db)
 	if err != nil {
+		db.checkpoints.stop()
 		db.closeConns()
 		return nil, err
 	}
@@ -186,6 +203,9 @@ func (db *DB) Close() error {
 		if db.store != nil {
 			db.store.stop()
 		}
+		if db.checkpoints != nil {
+			db.checkpoints.stop()
+		}
 		db.closeErr = db.closeConns()
 	})
 	return db.closeErr
@@ -193,7 +213,7 @@ func (db *DB) Close() error {
 
 func (db *DB) closeConns() error {
 	var first error
-	for _, d := range []*sql.DB{db.read, db.views, db.events} {
+	for _, d := range []*sql.DB{db.read, db.views, db.ckpt, db.events} {
 		if d == nil {
 			continue
 		}

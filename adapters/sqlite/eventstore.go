@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,8 +24,6 @@ type EventStore struct {
 	done     chan struct{} // closed when the appender goroutine has exited
 	stopOnce sync.Once
 	quit     chan struct{}
-
-	loadStmt, readAllStmt *sql.Stmt
 }
 
 var _ ports.EventStore = (*EventStore)(nil)
@@ -50,13 +50,6 @@ func newEventStore(db *DB) (*EventStore, error) {
 		requests: make(chan *appendRequest, db.opts.MaxGroup),
 		done:     make(chan struct{}),
 		quit:     make(chan struct{}),
-	}
-	var err error
-	if s.loadStmt, err = db.read.Prepare(`SELECT ` + recordColumns + ` FROM events WHERE stream = ? AND version > ? ORDER BY version`); err != nil {
-		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: prepare load")
-	}
-	if s.readAllStmt, err = db.read.Prepare(`SELECT ` + recordColumns + ` FROM events WHERE position > ? ORDER BY position LIMIT ?`); err != nil {
-		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: prepare read all")
 	}
 	w, err := newWriter(db)
 	if err != nil {
@@ -94,11 +87,7 @@ func (s *EventStore) Append(ctx context.Context, stream string, expected ports.E
 
 // Load implements ports.EventStore.
 func (s *EventStore) Load(ctx context.Context, stream string, after uint64) ([]events.Record, error) {
-	rows, err := s.loadStmt.QueryContext(ctx, stream, after)
-	if err != nil {
-		return nil, unavailable(ctx, err, "load %q", stream)
-	}
-	return scanRecords(ctx, rows, 0)
+	return s.queryRecords(ctx, 0, `SELECT `+recordColumns+` FROM events WHERE stream = ? AND version > ? ORDER BY version`, stream, int64(after))
 }
 
 // ReadAll implements ports.EventStore.
@@ -106,11 +95,7 @@ func (s *EventStore) ReadAll(ctx context.Context, after uint64, limit int) ([]ev
 	if limit <= 0 {
 		return nil, errs.Errorf(errs.EINVALID, "read all: limit must be positive")
 	}
-	rows, err := s.readAllStmt.QueryContext(ctx, after, limit)
-	if err != nil {
-		return nil, unavailable(ctx, err, "read all after %d", after)
-	}
-	return scanRecords(ctx, rows, limit)
+	return s.queryRecords(ctx, limit, `SELECT `+recordColumns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`, int64(after), int64(limit))
 }
 
 // Head implements ports.EventStore.
@@ -122,26 +107,84 @@ func (s *EventStore) Head(ctx context.Context) (uint64, error) {
 	return uint64(head.Int64), nil
 }
 
-func scanRecords(ctx context.Context, rows *sql.Rows, capacity int) ([]events.Record, error) {
-	defer rows.Close()
-	out := make([]events.Record, 0, capacity)
-	for rows.Next() {
-		var r events.Record
-		var occurred, recorded int64
-		var payload []byte
-		if err := rows.Scan(&r.GlobalPosition, &r.ID, &r.Stream, &r.Version, &r.Type, &occurred, &recorded,
-			&r.Actor, &r.CorrelationID, &r.CausationID, &r.IdempotencyKey, &payload); err != nil {
-			return nil, unavailable(ctx, err, "scan event")
-		}
-		r.OccurredAt = time.Unix(0, occurred).UTC()
-		r.RecordedAt = time.Unix(0, recorded).UTC()
-		r.Payload = payload
-		out = append(out, r)
+// queryRecords runs a query over recordColumns on a pooled read connection,
+// reading rows through the driver directly: database/sql's per-column
+// conversion costs more than SQLite's own work on a replay of the whole log.
+func (s *EventStore) queryRecords(ctx context.Context, capacity int, query string, args ...any) ([]events.Record, error) {
+	conn, err := s.db.read.Conn(ctx)
+	if err != nil {
+		return nil, unavailable(ctx, err, "read connection")
 	}
-	if err := rows.Err(); err != nil {
+	defer conn.Close()
+	out := make([]events.Record, 0, capacity)
+	err = conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot query", dc)
+		}
+		named := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		rows, err := qc.QueryContext(ctx, query, named)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		row := make([]driver.Value, 12)
+		for {
+			if err := rows.Next(row); err != nil {
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
+			}
+			r, err := recordFromRow(row)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+	})
+	if err != nil {
 		return nil, unavailable(ctx, err, "read events")
 	}
 	return out, nil
+}
+
+// recordFromRow converts one row of recordColumns.
+func recordFromRow(row []driver.Value) (events.Record, error) {
+	var r events.Record
+	ints := [...]*int64{new(int64), new(int64), new(int64), new(int64)}
+	for i, col := range [...]int{0, 3, 5, 6} {
+		v, ok := row[col].(int64)
+		if !ok {
+			return r, fmt.Errorf("column %d is %T, not an integer", col, row[col])
+		}
+		*ints[i] = v
+	}
+	r.GlobalPosition, r.Version = uint64(*ints[0]), uint64(*ints[1])
+	r.OccurredAt, r.RecordedAt = time.Unix(0, *ints[2]).UTC(), time.Unix(0, *ints[3]).UTC()
+	strs := [...]*string{&r.ID, &r.Stream, &r.Type, &r.Actor, &r.CorrelationID, &r.CausationID, &r.IdempotencyKey}
+	for i, col := range [...]int{1, 2, 4, 7, 8, 9, 10} {
+		switch v := row[col].(type) {
+		case string:
+			*strs[i] = v
+		case []byte:
+			*strs[i] = string(v)
+		default:
+			return r, fmt.Errorf("column %d is %T, not text", col, row[col])
+		}
+	}
+	switch v := row[11].(type) {
+	case []byte:
+		r.Payload = v
+	case string:
+		r.Payload = []byte(v)
+	default:
+		return r, fmt.Errorf("payload is %T, not a blob", row[11])
+	}
+	return r, nil
 }
 
 func unavailable(ctx context.Context, err error, format string, args ...any) error {
@@ -198,6 +241,7 @@ func (s *EventStore) run(w *writer) {
 		}
 		if committed {
 			s.db.notify.signal()
+			s.db.checkpoints.committed()
 		}
 	}
 }
@@ -214,54 +258,70 @@ func (s *EventStore) drain() {
 }
 
 func (s *EventStore) commitGroup(w *writer, group []*appendRequest, replies []appendReply) {
-	fail := func(err error) {
+	// Most groups have no failing insert (conflicts and duplicates are found
+	// by reads before anything is written), so they run without savepoints.
+	// If an insert fails, the whole transaction is rolled back and the group
+	// is run again with a savepoint around each append, so the failure stays
+	// with its own request.
+	if s.tryGroup(w, group, replies, false) {
+		return
+	}
+	s.tryGroup(w, group, replies, true)
+}
+
+// tryGroup runs group in one transaction and commits it. It returns false,
+// having rolled back, only when isolate is false and an insert failed.
+func (s *EventStore) tryGroup(w *writer, group []*appendRequest, replies []appendReply, isolate bool) bool {
+	fail := func(err error) bool {
 		for i := range replies {
 			replies[i] = appendReply{err: err}
 		}
+		return true
 	}
 	// The transaction is not bound to any one caller's context: one caller
 	// giving up must not roll back the others.
-	tx, err := w.begin()
-	if err != nil {
-		fail(errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: begin append"))
-		return
+	ctx := context.Background()
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fail(errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: begin append"))
 	}
 	now := s.db.opts.Now().UTC().UnixNano()
-	pending := newPendingKeys()
+	pending := pendingKeys{}
 	for i, req := range group {
 		if err := req.ctx.Err(); err != nil {
 			replies[i] = appendReply{err: err}
 			continue
 		}
-		replies[i] = w.appendOne(tx, req, now, pending)
+		var wrote bool
+		replies[i], wrote = w.appendOne(ctx, req, now, pending, isolate)
+		if replies[i].err != nil && wrote && !isolate {
+			w.rollback()
+			return false
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		_ = tx.Rollback()
-		fail(errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: commit append"))
+	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		w.rollback()
+		return fail(errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: commit append"))
 	}
+	return true
 }
 
 // pendingKeys remembers idempotency keys written earlier in the same group.
 type pendingKeys map[string]ports.AppendResult
 
-func newPendingKeys() pendingKeys { return pendingKeys{} }
-
-// writer holds the appender connection's prepared statements.
+// writer is the appender's own connection, pinned for the store's life,
+// with its prepared statements.
 type writer struct {
-	conn                                        *sql.DB
+	conn                                        *sql.Conn
 	idemGet, streamGet, insertEvent, insertIdem *sql.Stmt
 }
 
 func newWriter(db *DB) (*writer, error) {
-	w := &writer{conn: db.events}
-	prep := func(dst **sql.Stmt, q string) error {
-		st, err := db.events.Prepare(q)
-		if err != nil {
-			return errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: prepare %q", q)
-		}
-		*dst = st
-		return nil
+	ctx := context.Background()
+	conn, err := db.events.Conn(ctx)
+	if err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: appender connection")
 	}
+	w := &writer{conn: conn}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
@@ -271,10 +331,12 @@ func newWriter(db *DB) (*writer, error) {
 		{&w.insertEvent, `INSERT INTO events (event_id, stream, version, type, occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.insertIdem, `INSERT INTO idempotency (key, stream, first_version, last_version, first_position, last_position, recorded_at) VALUES (?,?,?,?,?,?,?)`},
 	} {
-		if err := prep(p.dst, p.q); err != nil {
+		st, err := conn.PrepareContext(ctx, p.q)
+		if err != nil {
 			w.close()
-			return nil, err
+			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: prepare %q", p.q)
 		}
+		*p.dst = st
 	}
 	return w, nil
 }
@@ -285,64 +347,80 @@ func (w *writer) close() {
 			st.Close()
 		}
 	}
+	w.conn.Close()
 }
 
-func (w *writer) begin() (*sql.Tx, error) { return w.conn.BeginTx(context.Background(), nil) }
+func (w *writer) rollback() {
+	// A failed ROLLBACK leaves nothing to undo: SQLite has already rolled
+	// back whatever made it fail.
+	_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+}
 
-// appendOne applies one request inside a savepoint of tx.
-func (w *writer) appendOne(tx *sql.Tx, req *appendRequest, now int64, pending pendingKeys) appendReply {
-	ctx := context.Background()
+// appendOne applies one request in the open transaction; with isolate it
+// does so inside a savepoint that is rolled back if the request fails. It
+// reports whether it wrote anything (a failure after a write needs a
+// rollback).
+func (w *writer) appendOne(ctx context.Context, req *appendRequest, now int64, pending pendingKeys, isolate bool) (appendReply, bool) {
 	if req.key != "" {
 		if res, ok := pending[req.key]; ok {
 			res.Duplicate = true
-			return appendReply{res: res}
+			return appendReply{res: res}, false
 		}
 		var stream string
 		var res ports.AppendResult
-		err := tx.StmtContext(ctx, w.idemGet).QueryRowContext(ctx, req.key).Scan(&stream, &res.FirstVersion, &res.LastVersion, &res.FirstPosition, &res.LastPosition)
+		err := w.idemGet.QueryRowContext(ctx, req.key).Scan(&stream, &res.FirstVersion, &res.LastVersion, &res.FirstPosition, &res.LastPosition)
 		switch {
 		case err == nil:
 			res.Duplicate = true
-			return appendReply{res: res}
+			return appendReply{res: res}, false
 		case !errors.Is(err, sql.ErrNoRows):
-			return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read idempotency key")}
+			return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read idempotency key")}, false
 		}
 	}
 	// The stream's version is the greatest of its events': the (stream,
 	// version) index answers it without a separate table to keep in step.
 	var current uint64
-	if err := tx.StmtContext(ctx, w.streamGet).QueryRowContext(ctx, req.stream).Scan(&current); err != nil {
-		return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read stream version")}
+	if err := w.streamGet.QueryRowContext(ctx, req.stream).Scan(&current); err != nil {
+		return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read stream version")}, false
 	}
 	if !req.expected.IsAny() && req.expected.Version() != current {
-		return appendReply{err: &ports.ConflictError{Stream: req.stream, Expected: req.expected, Actual: current}}
+		return appendReply{err: &ports.ConflictError{Stream: req.stream, Expected: req.expected, Actual: current}}, false
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT append`); err != nil {
-		return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: savepoint")}
+	if !isolate {
+		res, err := w.insert(ctx, req, current, now)
+		if err != nil {
+			return appendReply{err: err}, true
+		}
+		if req.key != "" {
+			pending[req.key] = res
+		}
+		return appendReply{res: res}, true
 	}
-	res, err := w.insert(ctx, tx, req, current, now)
+	if _, err := w.conn.ExecContext(ctx, `SAVEPOINT append`); err != nil {
+		return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: savepoint")}, false
+	}
+	res, err := w.insert(ctx, req, current, now)
 	if err != nil {
-		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO append`); rbErr != nil {
+		if _, rbErr := w.conn.ExecContext(ctx, `ROLLBACK TO append`); rbErr != nil {
 			err = errors.Join(err, rbErr)
 		}
 	}
-	if _, relErr := tx.ExecContext(ctx, `RELEASE append`); relErr != nil && err == nil {
+	if _, relErr := w.conn.ExecContext(ctx, `RELEASE append`); relErr != nil && err == nil {
 		err = errs.Wrap(errs.EUNAVAILABLE, relErr, "sqlite: release savepoint")
 	}
 	if err != nil {
-		return appendReply{err: err}
+		return appendReply{err: err}, false
 	}
 	if req.key != "" {
 		pending[req.key] = res
 	}
-	return appendReply{res: res}
+	return appendReply{res: res}, true
 }
 
-func (w *writer) insert(ctx context.Context, tx *sql.Tx, req *appendRequest, current uint64, now int64) (ports.AppendResult, error) {
-	ins := tx.StmtContext(ctx, w.insertEvent)
+func (w *writer) insert(ctx context.Context, req *appendRequest, current uint64, now int64) (ports.AppendResult, error) {
 	res := ports.AppendResult{FirstVersion: current + 1, LastVersion: current + uint64(len(req.evs))}
 	for i, ev := range req.evs {
-		r, err := ins.ExecContext(ctx, ev.ID, req.stream, current+uint64(i)+1, ev.Type, ev.OccurredAt.UTC().UnixNano(), now,
+		r, err := w.insertEvent.ExecContext(ctx, ev.ID, req.stream, current+uint64(i)+1, ev.Type, ev.OccurredAt.UTC().UnixNano(), now,
 			ev.Actor, ev.CorrelationID, ev.CausationID, req.key, []byte(ev.Payload))
 		if err != nil {
 			if isUniqueViolation(err) && strings.Contains(err.Error(), "event_id") {
@@ -360,7 +438,7 @@ func (w *writer) insert(ctx context.Context, tx *sql.Tx, req *appendRequest, cur
 		res.LastPosition = uint64(pos)
 	}
 	if req.key != "" {
-		if _, err := tx.StmtContext(ctx, w.insertIdem).ExecContext(ctx, req.key, req.stream, res.FirstVersion, res.LastVersion, res.FirstPosition, res.LastPosition, now); err != nil {
+		if _, err := w.insertIdem.ExecContext(ctx, req.key, req.stream, res.FirstVersion, res.LastVersion, res.FirstPosition, res.LastPosition, now); err != nil {
 			return res, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: record idempotency key")
 		}
 	}

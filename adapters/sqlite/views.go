@@ -84,6 +84,7 @@ func (s *ViewStore) Batch(ctx context.Context, fn func(ports.ViewTx) error) erro
 	if err := tx.Commit(); err != nil {
 		return unavailable(ctx, err, "commit view batch")
 	}
+	s.db.checkpoints.committed()
 	return nil
 }
 
@@ -115,6 +116,7 @@ func (s *ViewStore) Truncate(ctx context.Context, view string) error {
 	if err := tx.Commit(); err != nil {
 		return unavailable(ctx, err, "commit truncate %s", view)
 	}
+	s.db.checkpoints.committed()
 	return nil
 }
 
