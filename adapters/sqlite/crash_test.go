@@ -138,6 +138,7 @@ func TestCrashSafety_kill9_keeps_every_acknowledged_append(t *testing.T) {
 	}
 	db := mustOpen(t, path)
 	found := map[string][]crashBatch{}
+	at := map[uint64]string{} // position -> batch found there
 	var pos uint64
 	for {
 		recs, err := db.Events().ReadAll(context.Background(), pos, 1000)
@@ -153,6 +154,7 @@ func TestCrashSafety_kill9_keeps_every_acknowledged_append(t *testing.T) {
 				t.Fatalf("position %d: %v", r.GlobalPosition, err)
 			}
 			found[b.Batch] = append(found[b.Batch], b)
+			at[r.GlobalPosition] = b.Batch
 			pos = r.GlobalPosition
 		}
 	}
@@ -161,9 +163,15 @@ func TestCrashSafety_kill9_keeps_every_acknowledged_append(t *testing.T) {
 			t.Fatalf("batch %s is partial: %d of %d events", batch, len(parts), parts[0].Size)
 		}
 	}
-	for batch := range acked {
+	for batch, span := range acked {
 		if _, ok := found[batch]; !ok {
 			t.Fatalf("acknowledged batch %s is missing after kill -9", batch)
+		}
+		// And it is where the append said it was.
+		for p := span[0]; p <= span[1]; p++ {
+			if at[p] != batch {
+				t.Fatalf("acknowledged batch %s was at positions %d..%d, but position %d holds %q", batch, span[0], span[1], p, at[p])
+			}
 		}
 	}
 	t.Logf("%d rounds, %d acknowledged batches, %d batches on disk, all acknowledged present, none partial", rounds, len(acked), len(found))

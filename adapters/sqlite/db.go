@@ -3,9 +3,12 @@
 // projector checkpoints.
 //
 // Connections have one job each. Appends go through a single writer
-// connection with synchronous=FULL, owned by one goroutine that
-// group-commits: every append waiting when a commit starts shares that
-// commit's fsync. View batches use a second writer connection with
+// connection owned by one goroutine that group-commits: every append waiting
+// when a transaction starts shares it. That connection runs with
+// synchronous=NORMAL and a second goroutine fsyncs the WAL file for every
+// group committed meanwhile before any of them is answered, so one group's
+// transaction runs while the previous one's fsync is in flight and no append
+// is acknowledged before it is on disk. View batches use a second writer connection with
 // synchronous=NORMAL (views are rebuildable; their rows and checkpoints still
 // commit together). Reads use a pool of read-only connections, which WAL lets
 // run beside the writers.
@@ -16,6 +19,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -36,9 +40,6 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Now is the store's clock for recorded_at (default time.Now).
 	Now func() time.Time
-	// CheckpointInterval is the least time between two WAL checkpoints
-	// (default 200 ms).
-	CheckpointInterval time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -54,9 +55,6 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.CheckpointInterval <= 0 {
-		o.CheckpointInterval = 200 * time.Millisecond
-	}
 	return o
 }
 
@@ -65,12 +63,10 @@ type DB struct {
 	path string
 	opts Options
 
-	events *sql.DB // the appender's connection: synchronous=FULL
-	views  *sql.DB // view batches: synchronous=NORMAL
-	read   *sql.DB // read-only pool
-	ckpt   *sql.DB // the checkpointer's connection
-
-	checkpoints *checkpointer
+	events *sql.DB  // the appender's connection: synchronous=NORMAL, made durable by its own WAL fsync
+	views  *sql.DB  // view batches: synchronous=NORMAL
+	read   *sql.DB  // read-only pool
+	wal    *os.File // the WAL file, which the appender's syncer fsyncs
 
 	store  *EventStore
 	notify *notifier
@@ -110,11 +106,6 @@ func dsn(path, sync string, busy time.Duration, readOnly bool) string {
 	if readOnly {
 		q.Add("_pragma", "query_only(true)")
 	} else {
-		// Writers never checkpoint: a checkpoint copies the WAL into the
-		// database file and fsyncs it, and doing that inside an append's
-		// commit would stall every writer waiting on that commit. The
-		// checkpointer goroutine does it beside them instead.
-		q.Add("_pragma", "wal_autocheckpoint(0)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -140,9 +131,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		d.SetConnMaxIdleTime(0)
 		return d
 	}
-	db.events = open("FULL", 1, false)
+	db.events = open("NORMAL", 1, false)
 	db.views = open("NORMAL", 1, false)
-	db.ckpt = open("FULL", 1, false)
 	if err == nil {
 		err = db.migrate(ctx)
 	}
@@ -154,10 +144,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.closeConns()
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open %s", path)
 	}
-	db.checkpoints = newCheckpointer(db.ckpt, opts.CheckpointInterval)
+	// migrate wrote, so SQLite has created the WAL file; the connections
+	// keep it from being deleted until Close.
+	if db.wal, err = os.OpenFile(path+"-wal", os.O_RDWR, 0); err != nil {
+		db.closeConns()
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open the WAL of %s", path)
+	}
 	db.store, err = newEventStore(db)
 	if err != nil {
-		db.checkpoints.stop()
 		db.closeConns()
 		return nil, err
 	}
@@ -203,17 +197,17 @@ func (db *DB) Close() error {
 		if db.store != nil {
 			db.store.stop()
 		}
-		if db.checkpoints != nil {
-			db.checkpoints.stop()
-		}
 		db.closeErr = db.closeConns()
+		if db.wal != nil {
+			db.wal.Close()
+		}
 	})
 	return db.closeErr
 }
 
 func (db *DB) closeConns() error {
 	var first error
-	for _, d := range []*sql.DB{db.read, db.views, db.ckpt, db.events} {
+	for _, d := range []*sql.DB{db.read, db.views, db.events} {
 		if d == nil {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -24,6 +25,7 @@ type EventStore struct {
 	done     chan struct{} // closed when the appender goroutine has exited
 	stopOnce sync.Once
 	quit     chan struct{}
+	broken   atomic.Pointer[error] // set when an fsync failed
 }
 
 var _ ports.EventStore = (*EventStore)(nil)
@@ -204,12 +206,17 @@ func (s *EventStore) stop() {
 // then answers them all. A request that fails (conflict, bad input) rolls back
 // to its savepoint and does not disturb the others.
 func (s *EventStore) run(w *writer) {
-	defer close(s.done)
-	defer w.close()
-	group := make([]*appendRequest, 0, s.db.opts.MaxGroup)
-	replies := make([]appendReply, 0, s.db.opts.MaxGroup)
+	synced := make(chan committedGroup, s.db.opts.MaxGroup)
+	syncerDone := make(chan struct{})
+	go s.sync(synced, syncerDone)
+	defer func() {
+		close(synced)
+		<-syncerDone
+		w.close()
+		close(s.done)
+	}()
 	for {
-		group = group[:0]
+		group := make([]*appendRequest, 0, 16)
 		select {
 		case req := <-s.requests:
 			group = append(group, req)
@@ -217,12 +224,12 @@ func (s *EventStore) run(w *writer) {
 			s.drain()
 			return
 		}
-		// Writers answered by the last commit are still waking up; letting them
+		// Writers answered by the last sync are still waking up; letting them
 		// run once before the group closes makes groups larger and commits
-		// (fsyncs) fewer, at no cost when nobody else is runnable.
+		// fewer, at no cost when nobody else is runnable.
 		runtime.Gosched()
 	fill:
-		for len(group) < cap(group) {
+		for len(group) < s.db.opts.MaxGroup {
 			select {
 			case req := <-s.requests:
 				group = append(group, req)
@@ -230,20 +237,83 @@ func (s *EventStore) run(w *writer) {
 				break fill
 			}
 		}
-		replies = replies[:len(group)]
-		s.commitGroup(w, group, replies)
-		committed := false
-		for i, req := range group {
-			if replies[i].err == nil && !replies[i].res.Duplicate {
-				committed = true
+		replies := make([]appendReply, len(group))
+		if err := s.failed(); err != nil {
+			for i := range replies {
+				replies[i] = appendReply{err: err}
 			}
-			req.reply <- replies[i]
+		} else {
+			s.commitGroup(w, group, replies)
 		}
-		if committed {
+		synced <- committedGroup{reqs: group, replies: replies}
+	}
+}
+
+// committedGroup is a group whose transaction has committed (or failed) and
+// whose callers wait for the WAL to be on disk.
+type committedGroup struct {
+	reqs    []*appendRequest
+	replies []appendReply
+}
+
+// sync answers committed groups: it takes every group waiting, fsyncs the
+// WAL once for all of them and only then replies. While it waits on the
+// disk, the appender runs the next groups' transactions.
+func (s *EventStore) sync(in <-chan committedGroup, done chan<- struct{}) {
+	defer close(done)
+	batch := make([]committedGroup, 0, 16)
+	for first := range in {
+		batch = append(batch[:0], first)
+	more:
+		for {
+			select {
+			case g, ok := <-in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, g)
+			default:
+				break more
+			}
+		}
+		wrote := false
+		for _, g := range batch {
+			for _, r := range g.replies {
+				if r.err == nil && !r.res.Duplicate {
+					wrote = true
+				}
+			}
+		}
+		var syncErr error
+		if wrote {
+			if err := s.db.wal.Sync(); err != nil {
+				// After a failed fsync the kernel may have dropped the dirty
+				// pages: nothing written since can be promised durable, so
+				// the store refuses appends from here on.
+				syncErr = errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: fsync of the WAL failed; the store refuses appends until restarted")
+				s.broken.Store(&syncErr)
+			}
+		}
+		for _, g := range batch {
+			for i, req := range g.reqs {
+				r := g.replies[i]
+				if syncErr != nil && r.err == nil {
+					r = appendReply{err: syncErr}
+				}
+				req.reply <- r
+			}
+		}
+		if wrote && syncErr == nil {
 			s.db.notify.signal()
-			s.db.checkpoints.committed()
 		}
 	}
+}
+
+func (s *EventStore) failed() error {
+	if p := s.broken.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (s *EventStore) drain() {

@@ -4,6 +4,14 @@ package sqlite
 // position order, so a reader never sees a later position before an earlier
 // one (no gaps to wait for). Times are unix nanoseconds, UTC.
 var eventSchema = []string{
+	// store_meta is written at every open, so that the WAL file exists
+	// from then on (the appender's syncer fsyncs it by descriptor).
+	`CREATE TABLE IF NOT EXISTS store_meta (
+		key   TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	) WITHOUT ROWID`,
+	`INSERT INTO store_meta (key, value) VALUES ('schema_version', '1')
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 	`CREATE TABLE IF NOT EXISTS events (
 		position        INTEGER PRIMARY KEY,
 		event_id        TEXT    NOT NULL UNIQUE,

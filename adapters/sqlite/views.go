@@ -84,7 +84,6 @@ func (s *ViewStore) Batch(ctx context.Context, fn func(ports.ViewTx) error) erro
 	if err := tx.Commit(); err != nil {
 		return unavailable(ctx, err, "commit view batch")
 	}
-	s.db.checkpoints.committed()
 	return nil
 }
 
@@ -116,7 +115,6 @@ func (s *ViewStore) Truncate(ctx context.Context, view string) error {
 	if err := tx.Commit(); err != nil {
 		return unavailable(ctx, err, "commit truncate %s", view)
 	}
-	s.db.checkpoints.committed()
 	return nil
 }
 
