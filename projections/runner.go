@@ -107,10 +107,12 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 }
 
 // applyPage gives each projector the events of envs above its checkpoint
-// and moves the checkpoint past them.
+// and moves the checkpoint past them. Rows and checkpoints go through a
+// write-back cache for the page (see writeBack).
 func (r *Runner) applyPage(ctx context.Context, tx ports.ViewTx, envs []events.Envelope) error {
+	wb := newWriteBack(tx)
 	for _, p := range r.cfg.Projectors {
-		cp, err := tx.Checkpoint(ctx, p.Name())
+		cp, err := wb.Checkpoint(ctx, p.Name())
 		if err != nil {
 			return err
 		}
@@ -119,19 +121,19 @@ func (r *Runner) applyPage(ctx context.Context, tx ports.ViewTx, envs []events.E
 			if env.GlobalPosition <= cp {
 				continue
 			}
-			if err := p.Apply(ctx, tx, env); err != nil {
+			if err := p.Apply(ctx, wb, env); err != nil {
 				return fmt.Errorf("projections: %s: event %s at position %d (%s, stream %q version %d): %w",
 					p.Name(), env.ID, env.GlobalPosition, env.Type, env.Stream, env.Version, err)
 			}
 			last = env.GlobalPosition
 		}
 		if last > cp {
-			if err := tx.SaveCheckpoint(ctx, p.Name(), last); err != nil {
+			if err := wb.SaveCheckpoint(ctx, p.Name(), last); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return wb.flush(ctx)
 }
 
 func (r *Runner) lowestCheckpoint(ctx context.Context) (uint64, error) {
