@@ -9,7 +9,7 @@ STORE ?= sqlite://$(DATA)/gosling.db
 # the run unless DYNAMODB_ENDPOINT already points at one.
 GOTEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help build run test test-race bench lint tools fmt vet clean
+.PHONY: help build run test test-race bench fuzz lint tools fmt vet clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,7 +31,10 @@ test-race: tools ## the tests under the race detector
 	scripts/with-dynamodb.sh $(GO) test -race $(GOTEST_FLAGS) ./...
 
 bench: ## print the performance figures (see README, Performance)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ | tee /dev/stderr | scripts/bench-table.sh
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ | tee /dev/stderr | scripts/bench-table.sh
+
+fuzz: ## fuzz the .fly parser for 60 s (CI runs the committed seed corpus as part of make test)
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime 60s ./adapters/fly/
 
 lint: vet ## gofmt check, go vet, golangci-lint when installed
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -1,0 +1,106 @@
+package fly
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// sortDiagnostics orders diagnostics by file and position (those without a
+// position first), keeping the order of equal positions.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		switch {
+		case a.Subject == nil && b.Subject == nil:
+			return 0
+		case a.Subject == nil:
+			return -1
+		case b.Subject == nil:
+			return 1
+		}
+		return cmp.Or(
+			cmp.Compare(a.Subject.Filename, b.Subject.Filename),
+			cmp.Compare(a.Subject.Start.Line, b.Subject.Start.Line),
+			cmp.Compare(a.Subject.Start.Column, b.Subject.Start.Column),
+		)
+	})
+}
+
+// WriteDiagnosticsText renders diagnostics the way HCL does, with a source
+// snippet for each diagnostic whose file is in files (Parser.Files). width
+// wraps the text (0: no wrapping); color adds terminal colors.
+func WriteDiagnosticsText(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+}
+
+// DiagnosticJSON is one diagnostic in DiagnosticsJSON. Lines and columns
+// start at 1; they are 0 for a diagnostic without a position.
+type DiagnosticJSON struct {
+	Severity  string `json:"severity"` // "error" or "warning"
+	Summary   string `json:"summary"`
+	Detail    string `json:"detail"`
+	Filename  string `json:"filename"`
+	Line      int    `json:"line"`
+	Column    int    `json:"column"`
+	EndLine   int    `json:"end_line"`
+	EndColumn int    `json:"end_column"`
+}
+
+// DiagnosticsJSON encodes diagnostics as a JSON array (never null).
+func DiagnosticsJSON(diags hcl.Diagnostics) []byte {
+	out := make([]DiagnosticJSON, 0, len(diags))
+	for _, d := range diags {
+		j := DiagnosticJSON{Severity: severity(d), Summary: d.Summary, Detail: d.Detail}
+		if d.Subject != nil {
+			j.Filename = d.Subject.Filename
+			j.Line, j.Column = d.Subject.Start.Line, d.Subject.Start.Column
+			j.EndLine, j.EndColumn = d.Subject.End.Line, d.Subject.End.Column
+		}
+		out = append(out, j)
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		panic(err) // strings and ints only
+	}
+	return b
+}
+
+func severity(d *hcl.Diagnostic) string {
+	if d.Severity == hcl.DiagWarning {
+		return "warning"
+	}
+	return "error"
+}
+
+// DiagnosticLine formats one diagnostic on one line:
+// "path:line:col: summary: detail" (with "warning: " before the summary of a warning).
+func DiagnosticLine(d *hcl.Diagnostic) string {
+	pos := ""
+	if d.Subject != nil {
+		pos = fmt.Sprintf("%s:%d:%d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+	}
+	sev := ""
+	if d.Severity == hcl.DiagWarning {
+		sev = "warning: "
+	}
+	if d.Detail == "" {
+		return pos + sev + d.Summary
+	}
+	return pos + sev + d.Summary + ": " + d.Detail
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
