@@ -351,8 +351,12 @@ func (s *EventStore) tryGroup(w *writer, group []*appendRequest, replies []appen
 	// The transaction is not bound to any one caller's context: one caller
 	// giving up must not roll back the others.
 	ctx := context.Background()
-	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := w.begin.ExecContext(ctx); err != nil {
 		return fail(errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: begin append"))
+	}
+	if err := w.forgetIfChangedElsewhere(ctx); err != nil {
+		w.rollback()
+		return fail(errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read data_version"))
 	}
 	now := s.db.opts.Now().UTC().UnixNano()
 	pending := pendingKeys{}
@@ -368,7 +372,7 @@ func (s *EventStore) tryGroup(w *writer, group []*appendRequest, replies []appen
 			return false
 		}
 	}
-	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+	if _, err := w.commit.ExecContext(ctx); err != nil {
 		w.rollback()
 		return fail(errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: commit append"))
 	}
@@ -383,7 +387,20 @@ type pendingKeys map[string]ports.AppendResult
 type writer struct {
 	conn                                        *sql.Conn
 	idemGet, streamGet, insertEvent, insertIdem *sql.Stmt
+	begin, commit, dataVersion                  *sql.Stmt
+
+	// versions caches each stream's last committed version, so most appends
+	// skip the index lookup. It is right while this connection is the only
+	// writer of events; `PRAGMA data_version` tells when any other
+	// connection (another process on the same file, or this process's view
+	// writer) committed, and the cache is then dropped. Rolled-back work
+	// drops it too.
+	versions     map[string]uint64
+	lastDataVers int64
 }
+
+// maxCachedVersions bounds the cache (webhook deliveries are one stream each).
+const maxCachedVersions = 1 << 16
 
 func newWriter(db *DB) (*writer, error) {
 	ctx := context.Background()
@@ -391,7 +408,7 @@ func newWriter(db *DB) (*writer, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: appender connection")
 	}
-	w := &writer{conn: conn}
+	w := &writer{conn: conn, versions: map[string]uint64{}, lastDataVers: -1}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
@@ -400,6 +417,9 @@ func newWriter(db *DB) (*writer, error) {
 		{&w.streamGet, `SELECT coalesce(max(version), 0) FROM events WHERE stream = ?`},
 		{&w.insertEvent, `INSERT INTO events (event_id, stream, version, type, occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
 		{&w.insertIdem, `INSERT INTO idempotency (key, stream, first_version, last_version, first_position, last_position, recorded_at) VALUES (?,?,?,?,?,?,?)`},
+		{&w.begin, `BEGIN IMMEDIATE`},
+		{&w.commit, `COMMIT`},
+		{&w.dataVersion, `PRAGMA data_version`},
 	} {
 		st, err := conn.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -412,7 +432,7 @@ func newWriter(db *DB) (*writer, error) {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.idemGet, w.streamGet, w.insertEvent, w.insertIdem} {
+	for _, st := range []*sql.Stmt{w.idemGet, w.streamGet, w.insertEvent, w.insertIdem, w.begin, w.commit, w.dataVersion} {
 		if st != nil {
 			st.Close()
 		}
@@ -421,9 +441,40 @@ func (w *writer) close() {
 }
 
 func (w *writer) rollback() {
+	clear(w.versions)
 	// A failed ROLLBACK leaves nothing to undo: SQLite has already rolled
 	// back whatever made it fail.
 	_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+}
+
+// forgetIfChangedElsewhere drops the version cache when another connection
+// has committed since this one last looked.
+func (w *writer) forgetIfChangedElsewhere(ctx context.Context) error {
+	var v int64
+	if err := w.dataVersion.QueryRowContext(ctx).Scan(&v); err != nil {
+		return err
+	}
+	if v != w.lastDataVers || len(w.versions) > maxCachedVersions {
+		clear(w.versions)
+		w.lastDataVers = v
+	}
+	return nil
+}
+
+// streamVersion returns the stream's current version, from the cache when it
+// can.
+func (w *writer) streamVersion(ctx context.Context, stream string) (uint64, error) {
+	if v, ok := w.versions[stream]; ok {
+		return v, nil
+	}
+	// The stream's version is the greatest of its events': the (stream,
+	// version) index answers it without a separate table to keep in step.
+	var v uint64
+	if err := w.streamGet.QueryRowContext(ctx, stream).Scan(&v); err != nil {
+		return 0, err
+	}
+	w.versions[stream] = v
+	return v, nil
 }
 
 // appendOne applies one request in the open transaction; with isolate it
@@ -447,10 +498,8 @@ func (w *writer) appendOne(ctx context.Context, req *appendRequest, now int64, p
 			return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read idempotency key")}, false
 		}
 	}
-	// The stream's version is the greatest of its events': the (stream,
-	// version) index answers it without a separate table to keep in step.
-	var current uint64
-	if err := w.streamGet.QueryRowContext(ctx, req.stream).Scan(&current); err != nil {
+	current, err := w.streamVersion(ctx, req.stream)
+	if err != nil {
 		return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read stream version")}, false
 	}
 	if !req.expected.IsAny() && req.expected.Version() != current {
@@ -461,6 +510,7 @@ func (w *writer) appendOne(ctx context.Context, req *appendRequest, now int64, p
 		if err != nil {
 			return appendReply{err: err}, true
 		}
+		w.versions[req.stream] = res.LastVersion
 		if req.key != "" {
 			pending[req.key] = res
 		}
@@ -481,6 +531,7 @@ func (w *writer) appendOne(ctx context.Context, req *appendRequest, now int64, p
 	if err != nil {
 		return appendReply{err: err}, false
 	}
+	w.versions[req.stream] = res.LastVersion
 	if req.key != "" {
 		pending[req.key] = res
 	}
