@@ -43,7 +43,12 @@ func LoadNest(dir string) (*domain.Nest, *Parser, hcl.Diagnostics) {
 	p := NewParser()
 	files, eggDirs, diags := walkNest(dir)
 	parseNestFiles(files)
+	return assembleNest(p, dir, files, eggDirs, diags)
+}
 
+// assembleNest checks the parsed files' placement and across files, and
+// builds the Nest (LoadNest, LoadNestFiles).
+func assembleNest(p *Parser, dir string, files []nestFile, eggDirs map[string]bool, diags hcl.Diagnostics) (*domain.Nest, *Parser, hcl.Diagnostics) {
 	nest := &domain.Nest{
 		Dir:     dir,
 		Eggs:    map[string]domain.EggConfig{},
@@ -127,25 +132,13 @@ func walkNest(dir string) ([]nestFile, map[string]bool, hcl.Diagnostics) {
 		if !strings.HasSuffix(rel, ".fly") {
 			return nil
 		}
-		f := nestFile{path: path, rel: rel}
-		switch {
-		case len(parts) == 3 && parts[0] == "Eggs" && parts[2] == "config.fly":
-			f.pl, f.want = &eggPlacement, parts[1]
-			eggDirs[filepath.Dir(path)] = true
-		case len(parts) == 2 && parts[0] == "Jobs":
-			f.pl, f.want = &jobPlacement, strings.TrimSuffix(parts[1], ".fly")
-		case rel == "UF/config.fly":
-			f.pl = &ufPlacement
-		case rel == "MG/config.fly":
-			f.pl = &mgPlacement
-		default:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError, Summary: "File outside the Nest layout",
-				Detail: ".fly files live in Eggs/<name>/config.fly, Jobs/<name>.fly, UF/config.fly and MG/config.fly; " +
-					rel + " is none of these." + layoutHint(parts),
-				Subject: fileStart(path).Ptr(),
-			})
+		f, diag := placeFile(path, rel)
+		if diag != nil {
+			diags = append(diags, diag)
 			return nil
+		}
+		if f.pl == &eggPlacement {
+			eggDirs[filepath.Dir(path)] = true
 		}
 		files = append(files, f)
 		return nil
@@ -154,6 +147,32 @@ func walkNest(dir string) ([]nestFile, map[string]bool, hcl.Diagnostics) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read Nest", Detail: err.Error()})
 	}
 	return files, eggDirs, diags
+}
+
+// placeFile says where the .fly file rel (relative to the Nest root, '/'
+// separated; path is how diagnostics name it) belongs in the layout, or
+// reports it outside the layout.
+func placeFile(path, rel string) (nestFile, *hcl.Diagnostic) {
+	parts := strings.Split(rel, "/")
+	f := nestFile{path: path, rel: rel}
+	switch {
+	case len(parts) == 3 && parts[0] == "Eggs" && parts[2] == "config.fly":
+		f.pl, f.want = &eggPlacement, parts[1]
+	case len(parts) == 2 && parts[0] == "Jobs":
+		f.pl, f.want = &jobPlacement, strings.TrimSuffix(parts[1], ".fly")
+	case rel == "UF/config.fly":
+		f.pl = &ufPlacement
+	case rel == "MG/config.fly":
+		f.pl = &mgPlacement
+	default:
+		return f, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "File outside the Nest layout",
+			Detail: ".fly files live in Eggs/<name>/config.fly, Jobs/<name>.fly, UF/config.fly and MG/config.fly; " +
+				rel + " is none of these." + layoutHint(parts),
+			Subject: fileStart(path).Ptr(),
+		}
+	}
+	return f, nil
 }
 
 func layoutHint(parts []string) string {

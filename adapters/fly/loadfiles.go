@@ -1,0 +1,163 @@
+package fly
+
+import (
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/polar-gosling/polar-gosling/domain"
+)
+
+// LoadNestFiles loads a Nest held in memory (path relative to the Nest root,
+// '/'-separated -> content), for instance the .fly files of one Git commit,
+// with the same placement and cross-file checks as LoadNest. Diagnostics
+// name the files by those relative paths. Paths that are not .fly files or
+// that lie under a hidden folder are ignored, as LoadNest ignores them.
+func LoadNestFiles(files map[string][]byte) (*domain.Nest, *Parser, hcl.Diagnostics) {
+	srcs := make(map[string]Source, len(files))
+	for p, b := range files {
+		srcs[p] = Source{Src: b}
+	}
+	return NewCache().Load(srcs)
+}
+
+// Source is one file of an in-memory Nest. Key identifies its content (a Git
+// blob hash); a Cache that already parsed the same path with the same Key
+// does not need Src. An empty Key is never cached.
+type Source struct {
+	Key string
+	Src []byte
+}
+
+// Cache keeps the parsed files of the last Load by path and Key, so that
+// loading the next commit of a Nest parses only the files that changed.
+// Parsed files are immutable, so reusing them is the same as parsing again.
+// A Cache is safe for concurrent use; loads are serialised.
+type Cache struct {
+	mu sync.Mutex
+	m  map[string]cachedFile
+}
+
+type cachedFile struct {
+	key   string
+	file  *hcl.File
+	res   *parsed
+	diags hcl.Diagnostics
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache { return &Cache{m: map[string]cachedFile{}} }
+
+// Missing returns the paths of keys (path -> Key) whose content the cache
+// does not hold, sorted: the files a caller must read before Load.
+func (c *Cache) Missing(keys map[string]string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for p, k := range keys {
+		if !nestPath(p) {
+			continue
+		}
+		if e, ok := c.m[p]; !ok || k == "" || e.key != k {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nestPath reports whether p is a file LoadNest would look at: a .fly file
+// outside hidden folders.
+func nestPath(p string) bool {
+	if !strings.HasSuffix(p, ".fly") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if strings.HasPrefix(seg, ".") || seg == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Load loads the Nest made of files like LoadNestFiles, parsing only the
+// files whose path and Key are not cached, and then keeps exactly these
+// files in the cache. A file neither cached nor given with Src is reported
+// as unreadable.
+func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagnostics) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var diags hcl.Diagnostics
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		if nestPath(p) {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths) // LoadNest's lexical walk order
+	list := make([]nestFile, 0, len(paths))
+	var todo []int
+	for _, p := range paths {
+		f, diag := placeFile(p, p)
+		if diag != nil {
+			diags = append(diags, diag)
+			continue
+		}
+		s := files[p]
+		if e, ok := c.m[p]; ok && s.Key != "" && e.key == s.Key {
+			f.file, f.res, f.diags = e.file, e.res, e.diags
+		} else if s.Src == nil {
+			f.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: "The content of " + p + " was not provided.", Subject: fileStart(p).Ptr()}}
+		} else {
+			todo = append(todo, len(list))
+		}
+		list = append(list, f)
+	}
+	parseInMemory(list, todo, files)
+	next := make(map[string]cachedFile, len(list))
+	for _, f := range list {
+		if k := files[f.rel].Key; k != "" && (f.file != nil || f.res != nil) {
+			next[f.rel] = cachedFile{key: k, file: f.file, res: f.res, diags: f.diags}
+		}
+	}
+	c.m = next
+	return assembleNest(NewParser(), "", list, map[string]bool{}, diags)
+}
+
+// parseInMemory parses list[i] for every i of todo on GOMAXPROCS goroutines.
+func parseInMemory(list []nestFile, todo []int, files map[string]Source) {
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(todo) {
+					return
+				}
+				f := &list[todo[n]]
+				f.file, f.res, f.diags = parseSource(f.path, files[f.rel].Src)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// LoadNest is Load for callers that hold the blob keys and the contents
+// apart (commands/nestsync's Loader): keys maps every path of the Nest to its
+// Key, content holds the files Missing asked for. The diagnostics carry file
+// names relative to the Nest root and positions; there is no Parser to
+// render snippets with.
+func (c *Cache) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, hcl.Diagnostics) {
+	files := make(map[string]Source, len(keys))
+	for p, k := range keys {
+		files[p] = Source{Key: k, Src: content[p]}
+	}
+	nest, _, diags := c.Load(files)
+	return nest, diags
+}

@@ -1,0 +1,579 @@
+// Package nestsync keeps the event log in line with the Nest repository: it
+// fetches the branch, works out which .fly files changed since the last
+// synced commit, parses only those (the rest come from a cache of parsed
+// files), and records the result through commands.Handlers: EggSynced,
+// EggRemoved, JobSynced, UglyFoxConfigSynced and NestSynced, or, when any
+// file is invalid, NestSyncFailed with every diagnostic and nothing else.
+//
+// It is application code: the Git repository and the .fly loader are
+// interfaces declared here, implemented by adapters/gitrepo and adapters/fly
+// and passed in by the composition root.
+package nestsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// Repo is the Nest repository (adapters/gitrepo.Repo). Every read names one
+// commit; paths are relative to the repository root with '/'.
+type Repo interface {
+	// Fetch updates the followed branch and returns its head commit.
+	Fetch(ctx context.Context) (string, error)
+	// Files returns every .fly file of commit with its blob hash.
+	Files(ctx context.Context, commit string) (map[string]string, error)
+	// ChangedFiles returns the .fly files that differ between from and to:
+	// path -> blob hash at to, "" for a file removed at to.
+	ChangedFiles(ctx context.Context, from, to string) (map[string]string, error)
+	// ReadFiles returns the content of paths at commit.
+	ReadFiles(ctx context.Context, commit string, paths []string) (map[string][]byte, error)
+}
+
+// Loader parses and checks a whole Nest held in memory
+// (adapters/fly.Cache): keys maps every .fly path of a commit to its blob
+// hash; Missing says which contents LoadNest needs, the others being held
+// from earlier loads.
+type Loader interface {
+	Missing(keys map[string]string) []string
+	LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, hcl.Diagnostics)
+}
+
+// Config is what a Syncer needs. Repo, Loader, Handlers and LastSync are required.
+type Config struct {
+	Repo     Repo
+	Loader   Loader
+	Handlers *commands.Handlers
+	// LastSync returns the Nest sync history as recorded (StoreLastSync).
+	LastSync func(ctx context.Context) (*domain.NestSync, error)
+	Branch   string // recorded in the events
+	Clock    func() time.Time
+	Logger   *slog.Logger
+	// Workers is how many egg/job commands run at once (default 16), so
+	// that their appends share commits.
+	Workers int
+}
+
+// Sync statuses of a Result.
+const (
+	StatusSynced    = "synced"
+	StatusFailed    = "failed"
+	StatusUnchanged = "unchanged"
+)
+
+// Result is the outcome of one Sync.
+type Result struct {
+	Status        string
+	Commit        string
+	Previous      string
+	Changes       []events.FileChange
+	EggsAdded     int
+	EggsUpdated   int
+	EggsRemoved   int
+	JobsSynced    int
+	UglyFoxSynced bool
+	Diagnostics   []events.Diagnostic
+	Duration      time.Duration
+}
+
+// Syncer syncs the Nest. Syncs never overlap; Trigger coalesces requests.
+type Syncer struct {
+	cfg Config
+
+	syncMu sync.Mutex // one sync at a time
+	state  *nestState // the Nest as of state.commit, the last synced commit seen by this process
+	failed string     // the last commit that failed to sync (not retried unless manual)
+
+	trigMu  sync.Mutex
+	running bool
+	pending string // trigger of the queued run, "" for none
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	onRun func() // test hook: called at the start of every triggered run
+}
+
+// nestState is what a synced commit left: its files and the hashes recorded.
+type nestState struct {
+	commit string
+	files  map[string]string // .fly path -> blob
+	eggs   map[string]eggMemo
+	jobs   map[string]string // name -> config hash
+	uf     string            // config hash of UF/config.fly
+}
+
+type eggMemo struct {
+	blob   string
+	bounds [3]int
+	ev     events.EggSynced
+}
+
+// New returns a Syncer, refusing missing dependencies.
+func New(cfg Config) (*Syncer, error) {
+	switch {
+	case cfg.Repo == nil:
+		return nil, errs.Errorf(errs.EINVALID, "nestsync: nil repo")
+	case cfg.Loader == nil:
+		return nil, errs.Errorf(errs.EINVALID, "nestsync: nil loader")
+	case cfg.Handlers == nil:
+		return nil, errs.Errorf(errs.EINVALID, "nestsync: nil handlers")
+	case cfg.LastSync == nil:
+		return nil, errs.Errorf(errs.EINVALID, "nestsync: nil LastSync")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Syncer{cfg: cfg, ctx: ctx, cancel: cancel}, nil
+}
+
+// StoreLastSync returns a LastSync that reads the "nest" stream of store,
+// loading only the events appended since its previous call.
+func StoreLastSync(store ports.EventStore, codec *events.Codec) func(context.Context) (*domain.NestSync, error) {
+	var mu sync.Mutex
+	var history []events.Envelope
+	var version uint64
+	return func(ctx context.Context) (*domain.NestSync, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		recs, err := store.Load(ctx, domain.NestStream(), version)
+		if err != nil {
+			return nil, err
+		}
+		envs, err := codec.DecodeAll(recs)
+		if err != nil {
+			return nil, err
+		}
+		history = append(history, envs...)
+		if n := len(recs); n > 0 {
+			version = recs[n-1].Version
+		}
+		return domain.RehydrateNestSync(history)
+	}
+}
+
+// Close stops triggered runs and waits for the running one to end.
+func (s *Syncer) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Trigger asks for a sync and returns at once. At most one triggered sync
+// runs at a time; requests made while one runs coalesce into exactly one
+// more run after it (with the trigger of the latest request).
+func (s *Syncer) Trigger(trigger string) {
+	s.trigMu.Lock()
+	defer s.trigMu.Unlock()
+	if s.ctx.Err() != nil {
+		return
+	}
+	if s.running {
+		s.pending = trigger
+		return
+	}
+	s.running = true
+	s.wg.Add(1)
+	go s.loop(trigger)
+}
+
+func (s *Syncer) loop(trigger string) {
+	defer s.wg.Done()
+	for {
+		if s.onRun != nil {
+			s.onRun()
+		}
+		if _, err := s.Sync(s.ctx, trigger); err != nil && s.ctx.Err() == nil {
+			s.cfg.Logger.Error("nest sync failed", "trigger", trigger, "error", err)
+		}
+		s.trigMu.Lock()
+		if s.pending == "" || s.ctx.Err() != nil {
+			s.running = false
+			s.trigMu.Unlock()
+			return
+		}
+		trigger, s.pending = s.pending, ""
+		s.trigMu.Unlock()
+	}
+}
+
+// RunSchedule triggers a scheduled sync now and then every interval until
+// ctx ends; it returns ctx.Err().
+func (s *Syncer) RunSchedule(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return errs.Errorf(errs.EINVALID, "nestsync: schedule interval %s is not positive", interval)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	s.Trigger("scheduled")
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			s.Trigger("scheduled")
+		}
+	}
+}
+
+// Sync fetches the Nest and records what changed since the last synced
+// commit. trigger is scheduled, webhook or manual. A head already synced is
+// a no-op (nothing appended); so is a head that already failed, unless the
+// trigger is manual. An invalid Nest is not an error: the Result says
+// StatusFailed and carries the diagnostics recorded in NestSyncFailed. An
+// error means the sync could not be carried out (fetch, store); a fetch
+// error is recorded as NestSyncFailed too.
+func (s *Syncer) Sync(ctx context.Context, trigger string) (Result, error) {
+	if _, err := domain.ParseSyncTrigger(trigger); err != nil {
+		return Result{}, err
+	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	start := s.cfg.Clock()
+	hist, err := s.cfg.LastSync(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	last := hist.LastCommit()
+	head, err := s.cfg.Repo.Fetch(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		s.recordFailed(ctx, events.NestSyncFailed{Trigger: trigger, Error: errs.Message(err), StartedAt: start, DurationMS: s.since(start)})
+		return Result{}, err
+	}
+	res := Result{Status: StatusUnchanged, Commit: head, Previous: last}
+	if head == last || (head == s.failed && trigger != "manual") {
+		res.Duration = s.cfg.Clock().Sub(start)
+		return res, nil
+	}
+
+	prev, err := s.previous(ctx, last)
+	if err != nil {
+		return Result{}, err
+	}
+	files, changes, err := s.filesAt(ctx, prev, head)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Changes = changes
+	missing := s.cfg.Loader.Missing(files)
+	content, err := s.cfg.Repo.ReadFiles(ctx, head, missing)
+	if err != nil {
+		return Result{}, err
+	}
+	nest, diags := s.cfg.Loader.LoadNest(files, content)
+	if diags.HasErrors() || nest == nil {
+		res.Status = StatusFailed
+		res.Diagnostics = convertDiagnostics(diags)
+		res.Duration = s.cfg.Clock().Sub(start)
+		_, err := s.cfg.Handlers.RecordNestSyncFailed(ctx, commands.RecordNestSyncFailed{
+			Meta: meta(trigger, head),
+			Failure: events.NestSyncFailed{Commit: head, Branch: s.cfg.Branch, Trigger: trigger,
+				Diagnostics: res.Diagnostics, StartedAt: start, DurationMS: res.Duration.Milliseconds()},
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		s.failed = head
+		s.cfg.Logger.Warn("nest sync: invalid commit", "commit", head, "diagnostics", len(res.Diagnostics))
+		return res, nil
+	}
+
+	next := &nestState{commit: head, files: files, eggs: map[string]eggMemo{}, jobs: map[string]string{}}
+	if err := s.apply(ctx, trigger, prev, next, nest, &res); err != nil {
+		return Result{}, err
+	}
+	res.Status = StatusSynced
+	res.Duration = s.cfg.Clock().Sub(start)
+	_, err = s.cfg.Handlers.RecordNestSync(ctx, commands.RecordNestSync{
+		Meta: meta(trigger, head),
+		Sync: events.NestSynced{Commit: head, Branch: s.cfg.Branch, Trigger: trigger, Changes: res.Changes,
+			EggsAdded: res.EggsAdded, EggsUpdated: res.EggsUpdated, EggsRemoved: res.EggsRemoved,
+			JobsSynced: res.JobsSynced, UglyFoxSynced: res.UglyFoxSynced, StartedAt: start, DurationMS: res.Duration.Milliseconds()},
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	s.state, s.failed = next, ""
+	s.cfg.Logger.Info("nest synced", "commit", head, "trigger", trigger, "changes", len(res.Changes),
+		"eggs_added", res.EggsAdded, "eggs_updated", res.EggsUpdated, "eggs_removed", res.EggsRemoved, "duration", res.Duration)
+	return res, nil
+}
+
+func meta(trigger, commit string) commands.Meta {
+	return commands.Meta{Actor: "mothergoose:nest-sync:" + trigger, CorrelationID: "nest-sync-" + commit}
+}
+
+func (s *Syncer) since(t time.Time) int64 { return s.cfg.Clock().Sub(t).Milliseconds() }
+
+func (s *Syncer) recordFailed(ctx context.Context, f events.NestSyncFailed) {
+	f.Branch = s.cfg.Branch
+	if _, err := s.cfg.Handlers.RecordNestSyncFailed(ctx, commands.RecordNestSyncFailed{Meta: meta(f.Trigger, "fetch"), Failure: f}); err != nil {
+		s.cfg.Logger.Error("nest sync: cannot record the failure", "error", err)
+	}
+}
+
+// previous returns the state of the last synced commit: kept in memory
+// from this process's last sync, or rebuilt by loading that commit (after a
+// restart). It is empty before the first sync.
+func (s *Syncer) previous(ctx context.Context, last string) (*nestState, error) {
+	empty := &nestState{eggs: map[string]eggMemo{}, jobs: map[string]string{}}
+	if last == "" {
+		return empty, nil
+	}
+	if s.state != nil && s.state.commit == last {
+		return s.state, nil
+	}
+	files, err := s.cfg.Repo.Files(ctx, last)
+	if err != nil {
+		return nil, err
+	}
+	content, err := s.cfg.Repo.ReadFiles(ctx, last, s.cfg.Loader.Missing(files))
+	if err != nil {
+		return nil, err
+	}
+	st := &nestState{commit: last, files: files, eggs: map[string]eggMemo{}, jobs: map[string]string{}}
+	nest, diags := s.cfg.Loader.LoadNest(files, content)
+	if nest == nil {
+		// The last synced commit no longer loads (the parser got stricter):
+		// compare against nothing, so every egg is synced again (the egg
+		// aggregates append only what changed). Removals are then found
+		// from the file list alone.
+		s.cfg.Logger.Warn("nest sync: the last synced commit does not load any more", "commit", last, "diagnostics", len(diags))
+		for p := range files {
+			if name, ok := eggName(p); ok {
+				st.eggs[name] = eggMemo{}
+			}
+		}
+		return st, nil
+	}
+	for name, ev := range eggEvents(nest, files, last, nil) {
+		st.eggs[name] = ev
+	}
+	for _, j := range nest.Jobs {
+		st.jobs[j.Name] = jobEvent(j, last).ConfigHash
+	}
+	if nest.UglyFox != nil {
+		st.uf = ufEvent(*nest.UglyFox, last).ConfigHash
+	}
+	return st, nil
+}
+
+// filesAt returns the .fly files of head and the changes since prev.
+func (s *Syncer) filesAt(ctx context.Context, prev *nestState, head string) (map[string]string, []events.FileChange, error) {
+	if prev.commit == "" {
+		files, err := s.cfg.Repo.Files(ctx, head)
+		if err != nil {
+			return nil, nil, err
+		}
+		changes := make([]events.FileChange, 0, len(files))
+		for _, p := range slices.Sorted(maps.Keys(files)) {
+			changes = append(changes, events.FileChange{Path: p, Action: "added"})
+		}
+		return files, changes, nil
+	}
+	changed, err := s.cfg.Repo.ChangedFiles(ctx, prev.commit, head)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := maps.Clone(prev.files)
+	changes := make([]events.FileChange, 0, len(changed))
+	for _, p := range slices.Sorted(maps.Keys(changed)) {
+		blob := changed[p]
+		_, had := files[p]
+		switch {
+		case blob == "":
+			delete(files, p)
+			changes = append(changes, events.FileChange{Path: p, Action: "removed"})
+		case had:
+			files[p] = blob
+			changes = append(changes, events.FileChange{Path: p, Action: "modified"})
+		default:
+			files[p] = blob
+			changes = append(changes, events.FileChange{Path: p, Action: "added"})
+		}
+	}
+	return files, changes, nil
+}
+
+// apply runs the egg, job and uglyfox commands for the difference between
+// prev and nest, filling next and the counts of res.
+func (s *Syncer) apply(ctx context.Context, trigger string, prev, next *nestState, nest *domain.Nest, res *Result) error {
+	m := meta(trigger, next.commit)
+	next.eggs = eggEvents(nest, next.files, next.commit, prev.eggs)
+	var tasks []func(context.Context) (int, error)
+	const (
+		none = iota
+		added
+		updated
+		removed
+		jobSynced
+	)
+	for _, name := range slices.Sorted(maps.Keys(next.eggs)) {
+		cur := next.eggs[name]
+		old, had := prev.eggs[name]
+		if had && old.ev.ConfigHash == cur.ev.ConfigHash {
+			continue
+		}
+		tasks = append(tasks, func(ctx context.Context) (int, error) {
+			r, err := s.cfg.Handlers.SyncEgg(ctx, commands.SyncEgg{Meta: m, Config: cur.ev})
+			switch {
+			case err != nil:
+				return none, err
+			case r.LastVersion == 0:
+				return none, nil
+			case had:
+				return updated, nil
+			default:
+				return added, nil
+			}
+		})
+	}
+	for _, name := range slices.Sorted(maps.Keys(prev.eggs)) {
+		if _, ok := next.eggs[name]; ok {
+			continue
+		}
+		tasks = append(tasks, func(ctx context.Context) (int, error) {
+			_, err := s.cfg.Handlers.RemoveEgg(ctx, commands.RemoveEgg{Meta: m, Name: name, Commit: next.commit, Reason: "file removed from the Nest"})
+			if errs.Code(err) == errs.ENOTFOUND {
+				return none, nil // already removed
+			}
+			return removed, err
+		})
+	}
+	for _, name := range slices.Sorted(maps.Keys(nest.Jobs)) {
+		ev := jobEvent(nest.Jobs[name], next.commit)
+		next.jobs[name] = ev.ConfigHash
+		if prev.jobs[name] == ev.ConfigHash {
+			continue
+		}
+		tasks = append(tasks, func(ctx context.Context) (int, error) {
+			r, err := s.cfg.Handlers.SyncJob(ctx, commands.SyncJob{Meta: m, Job: ev})
+			if err != nil || r.LastVersion == 0 {
+				return none, err
+			}
+			return jobSynced, nil
+		})
+	}
+	for _, name := range slices.Sorted(maps.Keys(prev.jobs)) {
+		if _, ok := nest.Jobs[name]; ok {
+			continue
+		}
+		hash := prev.jobs[name]
+		tasks = append(tasks, func(ctx context.Context) (int, error) {
+			r, err := s.cfg.Handlers.SyncJob(ctx, commands.SyncJob{Meta: m, Job: events.JobSynced{Name: name, Removed: true, ConfigHash: hash, Commit: next.commit}})
+			switch {
+			case errs.Code(err) == errs.ENOTFOUND:
+				return none, nil // never synced or already removed
+			case err != nil || r.LastVersion == 0:
+				return none, err
+			}
+			return jobSynced, nil
+		})
+	}
+	counts, err := s.runAll(ctx, tasks)
+	if err != nil {
+		return err
+	}
+	res.EggsAdded, res.EggsUpdated, res.EggsRemoved, res.JobsSynced = counts[added], counts[updated], counts[removed], counts[jobSynced]
+
+	if nest.UglyFox != nil {
+		ev := ufEvent(*nest.UglyFox, next.commit)
+		next.uf = ev.ConfigHash
+		if ev.ConfigHash != prev.uf {
+			r, err := s.cfg.Handlers.SyncUglyFoxConfig(ctx, commands.SyncUglyFoxConfig{Meta: m, Config: ev})
+			if err != nil {
+				return err
+			}
+			res.UglyFoxSynced = r.LastVersion > 0
+		}
+	}
+	return nil
+}
+
+// runAll runs tasks on cfg.Workers goroutines and counts their outcomes.
+// The first error cancels the rest and is returned.
+func (s *Syncer) runAll(ctx context.Context, tasks []func(context.Context) (int, error)) ([5]int, error) {
+	var counts [5]int
+	if len(tasks) == 0 {
+		return counts, nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ch := make(chan func(context.Context) (int, error))
+	type outcome struct {
+		kind int
+		err  error
+	}
+	out := make(chan outcome, len(tasks))
+	var wg sync.WaitGroup
+	for range min(s.cfg.Workers, len(tasks)) {
+		wg.Go(func() {
+			for task := range ch {
+				k, err := task(ctx)
+				if err != nil {
+					cancel(err)
+				}
+				out <- outcome{k, err}
+			}
+		})
+	}
+	for _, t := range tasks {
+		ch <- t
+	}
+	close(ch)
+	wg.Wait()
+	close(out)
+	var first error
+	for o := range out {
+		if o.err != nil && first == nil {
+			first = o.err
+		}
+		counts[o.kind]++
+	}
+	if first != nil {
+		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+			first = c
+		}
+		return counts, fmt.Errorf("nest sync: %w", first)
+	}
+	return counts, nil
+}
+
+// convertDiagnostics turns HCL diagnostics (file names relative to the Nest
+// root) into the events' form, keeping every one.
+func convertDiagnostics(diags hcl.Diagnostics) []events.Diagnostic {
+	out := make([]events.Diagnostic, 0, len(diags))
+	for _, d := range diags {
+		ev := events.Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			ev.Severity = "warning"
+		}
+		if d.Subject != nil {
+			ev.File, ev.Line, ev.Column = d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column
+		}
+		out = append(out, ev)
+	}
+	return out
+}
