@@ -9,7 +9,12 @@ STORE ?= sqlite://$(DATA)/gosling.db
 # the run unless DYNAMODB_ENDPOINT already points at one.
 GOTEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help build run test test-race bench fuzz lint tools fmt vet clean
+TOFU := $(CURDIR)/.tools/bin/tofu
+# The compute modules tested with `tofu test`; the cloud ones through their
+# provider-free wrapper in tests/offline (their plugins cannot be fetched here).
+TOFU_TEST_DIRS := modules/compute/local modules/compute/aws/tests/offline modules/compute/yandex/tests/offline
+
+.PHONY: help build run test test-race test-modules bench fuzz lint tools fmt vet clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,21 +22,39 @@ help: ## this list
 build: ## build every binary into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-run: build ## run MotherGoose on the embedded SQLite store in .data/
+run: build ## run MotherGoose on the embedded SQLite store in .data/, syncing the example Nest in .data/nest
 	@mkdir -p $(DATA)
-	$(BIN)/mothergoose serve --store $(STORE)
+	@[[ -d $(DATA)/nest ]] || $(BIN)/gosling init $(DATA)/nest
+	@echo "MotherGoose syncs $(DATA)/nest every 10s: edit a file there, commit, and watch the log."
+	@echo "Then: $(BIN)/mothergoose --store $(STORE) events --limit 20"
+	$(BIN)/mothergoose serve --store $(STORE) --nest $(DATA)/nest --data-dir $(DATA) --sync-interval 10s
 
-tools: ## install what the tests need (DynamoDB Local)
+tools: ## install what the tests need (DynamoDB Local, OpenTofu into .tools/bin)
 	scripts/dynamodb-local.sh install
+	scripts/tofu-install.sh
 
-test: tools ## run every test, the DynamoDB contract suite against DynamoDB Local
+test: tools test-modules ## run every test, the DynamoDB contract suite against DynamoDB Local
+	if [[ -x $(TOFU) ]]; then export TOFU_BIN=$(TOFU); fi; \
 	scripts/with-dynamodb.sh $(GO) test $(GOTEST_FLAGS) ./...
+
+test-modules: tools ## fmt-check and `tofu test` every compute module (modules/compute/*/tests)
+	$(TOFU) fmt -check -recursive modules/
+	@work="$$(mktemp -d)"; trap 'rm -rf "$$work"' EXIT; \
+	for d in $(TOFU_TEST_DIRS); do \
+		echo "== tofu test $$d"; \
+		data="$$work/$$(echo $$d | tr / _)"; mkdir -p "$$data/run"; \
+		args=(-test-directory=tests -var "work_dir=$$data/run"); \
+		[[ $$d == */tests/offline ]] && args=(-test-directory=..); \
+		( cd $$d && export TF_DATA_DIR="$$data/.terraform" && \
+		  $(TOFU) init -input=false -no-color >"$$data/init.log" || { cat "$$data/init.log"; exit 1; }; \
+		  $(TOFU) test -no-color "$${args[@]}" ) || exit 1; \
+	done
 
 test-race: tools ## the tests under the race detector
 	scripts/with-dynamodb.sh $(GO) test -race $(GOTEST_FLAGS) ./...
 
 bench: ## print the performance figures (see README, Performance)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ | tee /dev/stderr | scripts/bench-table.sh
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ ./commands/nestsync/ ./adapters/tofu/ | tee /dev/stderr | scripts/bench-table.sh
 
 fuzz: ## fuzz the .fly parser for 60 s (CI runs the committed seed corpus as part of make test)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime 60s ./adapters/fly/

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +14,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/polar-gosling/polar-gosling/adapters/fly"
+	"github.com/polar-gosling/polar-gosling/adapters/gitrepo"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/commands/nestsync"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -166,6 +171,8 @@ type Main struct {
 	Handlers    *commands.Handlers
 	Bus         *commands.Bus
 	Projections *projections.Runner
+	nestRepo    *gitrepo.Repo
+	Sync        *nestsync.Syncer // nil when no Nest is configured
 }
 
 // Open builds the store, the command handlers and bus, and the projectors.
@@ -183,7 +190,23 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Bus, err = commands.NewBus(m.Handlers, log); err != nil {
 		return err
 	}
-	m.Projections, err = newProjections(st, m.Config.PollInterval, log)
+	if m.Projections, err = newProjections(st, m.Config.PollInterval, log); err != nil {
+		return err
+	}
+	if m.Config.Nest == "" {
+		return nil
+	}
+	m.nestRepo, err = gitrepo.Open(ctx, gitrepo.Config{
+		URL: m.Config.Nest, Dir: filepath.Join(m.Config.DataDir, "nest.git"), Branch: m.Config.NestBranch,
+		Auth: m.Config.NestAuth, Secrets: secrets.NewLocal(),
+	})
+	if err != nil {
+		return err
+	}
+	m.Sync, err = nestsync.New(nestsync.Config{
+		Repo: m.nestRepo, Loader: fly.NewCache(), Handlers: m.Handlers, LastSync: nestsync.StoreLastSync(st.Events, codec),
+		Branch: m.Config.NestBranch, Logger: log,
+	})
 	return err
 }
 
@@ -199,16 +222,28 @@ func (m *Main) Run(ctx context.Context) error {
 	log := m.Config.logger()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	workers := 2
+	errc := make(chan error, 3)
 	go func() { errc <- m.Bus.Run(ctx) }()
 	go func() { errc <- m.Projections.Run(ctx) }()
+	if m.Sync != nil {
+		workers++
+		go func() {
+			// A first sync at start, then one per interval. A failing sync
+			// is recorded (nest.sync_failed) and retried at the next tick.
+			if _, err := m.Sync.Sync(ctx, "scheduled"); err != nil && ctx.Err() == nil {
+				log.Warn("nest sync failed", "err", err)
+			}
+			errc <- m.Sync.RunSchedule(ctx, m.Config.SyncInterval)
+		}()
+	}
 	head, err := m.storage.Events.Head(ctx)
 	if err != nil {
 		return err
 	}
-	log.Info("mothergoose serving", "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","))
+	log.Info("mothergoose serving", "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest)
 	var first error
-	for range 2 {
+	for range workers {
 		err := <-errc
 		if err != nil && !errors.Is(err, context.Canceled) && first == nil {
 			first = err
@@ -222,6 +257,12 @@ func (m *Main) Run(ctx context.Context) error {
 // Close releases everything Open built.
 func (m *Main) Close() error {
 	var errList []error
+	if m.Sync != nil {
+		m.Sync.Close()
+	}
+	if m.nestRepo != nil {
+		errList = append(errList, m.nestRepo.Close())
+	}
 	if m.Bus != nil {
 		errList = append(errList, m.Bus.Close())
 	}

@@ -19,6 +19,12 @@ type Config struct {
 	LogLevel     string        // debug, info, warn, error
 	LogFormat    string        // text, json
 	PollInterval time.Duration // how often projectors look for new events when not woken
+
+	Nest         string        // the Nest repository: a path, file://, https:// or ssh:// URL; empty = no sync
+	NestBranch   string        // the branch to follow
+	NestAuth     string        // secret URI of the access token (https) or deploy key (ssh)
+	DataDir      string        // where the local clone of the Nest lives
+	SyncInterval time.Duration // scheduled sync period
 }
 
 func defaultConfig() Config {
@@ -27,6 +33,9 @@ func defaultConfig() Config {
 		LogLevel:     "info",
 		LogFormat:    "text",
 		PollInterval: time.Second,
+		NestBranch:   "main",
+		DataDir:      ".data",
+		SyncInterval: time.Minute,
 	}
 }
 
@@ -36,15 +45,26 @@ func bindFlags(cmd *cobra.Command, c *Config) {
 	f.StringVar(&c.Store, "store", env("MOTHERGOOSE_STORE", c.Store), "event store and views: sqlite:///path.db or dynamodb://prefix?region=R[&endpoint=URL] (env MOTHERGOOSE_STORE)")
 	f.StringVar(&c.LogLevel, "log-level", env("MOTHERGOOSE_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (env MOTHERGOOSE_LOG_LEVEL)")
 	f.StringVar(&c.LogFormat, "log-format", env("MOTHERGOOSE_LOG_FORMAT", c.LogFormat), "text or json (env MOTHERGOOSE_LOG_FORMAT)")
-	poll := c.PollInterval
-	if v := os.Getenv("MOTHERGOOSE_POLL_INTERVAL"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			poll = d
-		} else {
-			c.PollInterval = -1 // reported by Validate
-		}
+	f.DurationVar(&c.PollInterval, "poll-interval", envDuration("MOTHERGOOSE_POLL_INTERVAL", c.PollInterval), "projector poll interval when the store cannot wake them (env MOTHERGOOSE_POLL_INTERVAL)")
+	f.StringVar(&c.Nest, "nest", env("MOTHERGOOSE_NEST", c.Nest), "the Nest Git repository to sync: a path, file://, https:// or ssh:// URL (env MOTHERGOOSE_NEST)")
+	f.StringVar(&c.NestBranch, "nest-branch", env("MOTHERGOOSE_NEST_BRANCH", c.NestBranch), "the Nest branch to follow (env MOTHERGOOSE_NEST_BRANCH)")
+	f.StringVar(&c.NestAuth, "nest-auth", env("MOTHERGOOSE_NEST_AUTH", c.NestAuth), "secret URI of the Nest access token (https) or deploy key (ssh), e.g. env://NEST_TOKEN (env MOTHERGOOSE_NEST_AUTH)")
+	f.StringVar(&c.DataDir, "data-dir", env("MOTHERGOOSE_DATA_DIR", c.DataDir), "local state: the Nest clone (env MOTHERGOOSE_DATA_DIR)")
+	f.DurationVar(&c.SyncInterval, "sync-interval", envDuration("MOTHERGOOSE_SYNC_INTERVAL", c.SyncInterval), "scheduled Nest sync period (env MOTHERGOOSE_SYNC_INTERVAL)")
+}
+
+// envDuration reads a duration from env; an unparsable value becomes -1,
+// which Validate reports.
+func envDuration(key string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
 	}
-	f.DurationVar(&c.PollInterval, "poll-interval", poll, "projector poll interval when the store cannot wake them (env MOTHERGOOSE_POLL_INTERVAL)")
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 func env(key, def string) string {
@@ -72,6 +92,17 @@ func (c Config) Validate() error {
 	}
 	if c.PollInterval <= 0 {
 		problems = append(problems, "--poll-interval (or MOTHERGOOSE_POLL_INTERVAL) must be a positive duration such as 500ms")
+	}
+	if c.Nest != "" {
+		if c.SyncInterval <= 0 {
+			problems = append(problems, "--sync-interval (or MOTHERGOOSE_SYNC_INTERVAL) must be a positive duration such as 1m")
+		}
+		if c.DataDir == "" {
+			problems = append(problems, "--data-dir is empty")
+		}
+		if c.NestBranch == "" {
+			problems = append(problems, "--nest-branch is empty")
+		}
 	}
 	if len(problems) > 0 {
 		return errs.Errorf(errs.EINVALID, "invalid configuration: %s", strings.Join(problems, "; "))

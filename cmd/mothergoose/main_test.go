@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/polar-gosling/polar-gosling/adapters/gitrepo/gitrepotest"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -136,6 +138,77 @@ func sendAndWait(ctx context.Context, t *testing.T, m *Main, cmd commands.Comman
 		case <-ctx.Done():
 			t.Fatalf("runner r-1 never reached %s in the view (last: %+v)", state, row)
 		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestServe_syncs_the_Nest runs serve against a Nest repository on disk: the
+// first sync puts its egg in the egg_configs view and a SUCCESS row in
+// sync_history; a broken commit is recorded as FAILED and leaves the egg as
+// it was.
+func TestServe_syncs_the_Nest(t *testing.T) {
+	egg, err := os.ReadFile(filepath.Join("..", "..", "adapters", "fly", "testdata", "valid", "minimal", "Eggs", "solo", "config.fly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := gitrepotest.NewOrigin(t, "main")
+	origin.Commit(t, map[string]string{"Eggs/solo/config.fly": string(egg)})
+
+	dir := t.TempDir()
+	cfg := defaultConfig()
+	cfg.Store = "sqlite://" + filepath.Join(dir, "gosling.db")
+	cfg.LogLevel = "error"
+	cfg.PollInterval = 20 * time.Millisecond
+	cfg.Nest = origin.URL
+	cfg.DataDir = dir
+	cfg.SyncInterval = 50 * time.Millisecond
+	m := &Main{Config: cfg}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+
+	syncs := func(status string) []ports.SyncHistoryRow {
+		rows, err := m.storage.Views.Read().SyncHistory().List(ctx, ports.Query{Eq: map[string]any{"status": status}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	waitFor(ctx, t, "a successful sync", func() bool { return len(syncs("SUCCESS")) == 1 })
+	row, ok, err := m.storage.Views.Read().EggConfigs().Get(ctx, "solo")
+	if err != nil || !ok {
+		t.Fatalf("egg solo not in egg_configs: %v %v", ok, err)
+	}
+
+	origin.Commit(t, map[string]string{"Eggs/solo/config.fly": "egg \"solo\" {\n  type = \"spaceship\"\n}\n"})
+	waitFor(ctx, t, "a failed sync", func() bool { return len(syncs("FAILED")) == 1 })
+	failed := syncs("FAILED")[0]
+	if len(failed.Diagnostics) == 0 || failed.Diagnostics[0].File != "Eggs/solo/config.fly" {
+		t.Fatalf("failed sync diagnostics %+v", failed.Diagnostics)
+	}
+	after, _, err := m.storage.Views.Read().EggConfigs().Get(ctx, "solo")
+	if err != nil || !reflect.DeepEqual(after, row) {
+		t.Fatalf("a broken commit changed the egg: %+v (was %+v) %v", after, row, err)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }

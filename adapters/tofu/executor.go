@@ -1,0 +1,566 @@
+package tofu
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-version"
+	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+)
+
+// File names inside a workspace.
+const (
+	PlanFile      = "tfplan"    // the saved plan of the last Plan
+	CLIConfigFile = "tofu.tfrc" // the workspace's CLI config (TF_CLI_CONFIG_FILE)
+	StateFile     = "terraform.tfstate"
+)
+
+// DefaultVersionConstraint is what the modules accept.
+const DefaultVersionConstraint = ">= 1.6.0"
+
+// Config configures an Executor.
+type Config struct {
+	Binary     string        // path to tofu; "" means LookupBinary
+	ModulesDir string        // the modules/compute directory; "" means FindModulesDir from the working directory
+	WorkRoot   string        // parent of the per-runner working directories (required)
+	Timeout    time.Duration // per command; 0 means 15 minutes
+	CLI        CLIConfig     // provider installation (cache, mirrors)
+	// VersionConstraint the binary must meet, such as "= 1.12.6" for an egg
+	// that pins its OpenTofu; "" means DefaultVersionConstraint. A -dev or
+	// other prerelease build is checked by its release number.
+	VersionConstraint string
+}
+
+// Executor runs OpenTofu for runners, one working directory per runner id.
+// It keeps one terraform-exec handle per directory, so `tofu version -json`
+// (which terraform-exec runs before its first command, ~0.1 s) runs once per
+// runner, and so that commands in one directory never overlap.
+type Executor struct {
+	cfg     Config
+	bin     string
+	version *version.Version
+
+	mu      sync.Mutex
+	handles map[string]*handle // by working directory
+}
+
+// handle is one working directory's terraform-exec instance and lock.
+type handle struct {
+	mu sync.Mutex
+	tf *tfexec.Terraform
+}
+
+// LookupBinary finds tofu: $TOFU_BIN, then tofu on PATH.
+func LookupBinary() (string, error) {
+	if p := os.Getenv("TOFU_BIN"); p != "" {
+		return p, nil
+	}
+	p, err := exec.LookPath("tofu")
+	if err != nil {
+		return "", errs.Wrap(errs.EUNAVAILABLE, ErrBinaryMissing, "no tofu binary: set TOFU_BIN or put tofu on PATH (make tools builds one into .tools/bin)")
+	}
+	return p, nil
+}
+
+// FindModulesDir walks up from dir to the directory holding go.mod and
+// returns its modules/compute.
+func FindModulesDir(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "modules", "compute"), nil
+		}
+		if filepath.Dir(d) == d {
+			return "", errs.Errorf(errs.EINTERNAL, "no go.mod above %s: set the modules directory", dir)
+		}
+	}
+}
+
+// New checks the binary (present, a version OpenTofu accepts through
+// `version -json`) and returns an Executor.
+func New(ctx context.Context, cfg Config) (*Executor, error) {
+	if cfg.WorkRoot == "" {
+		return nil, errs.Errorf(errs.EINVALID, "tofu: the work root is required")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 15 * time.Minute
+	}
+	if cfg.VersionConstraint == "" {
+		cfg.VersionConstraint = DefaultVersionConstraint
+	}
+	constraint, err := version.NewConstraint(cfg.VersionConstraint)
+	if err != nil {
+		return nil, errs.Wrap(errs.EINVALID, err, "tofu: bad version constraint %q", cfg.VersionConstraint)
+	}
+	if cfg.ModulesDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, errs.Wrap(errs.EINTERNAL, err, "tofu: working directory")
+		}
+		if cfg.ModulesDir, err = FindModulesDir(wd); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ModulesDir, err = filepath.Abs(cfg.ModulesDir); err != nil {
+		return nil, errs.Wrap(errs.EINTERNAL, err, "tofu: modules directory")
+	}
+	if cfg.WorkRoot, err = filepath.Abs(cfg.WorkRoot); err != nil {
+		return nil, errs.Wrap(errs.EINTERNAL, err, "tofu: work root")
+	}
+	bin := cfg.Binary
+	if bin == "" {
+		if bin, err = LookupBinary(); err != nil {
+			return nil, err
+		}
+	}
+	if bin, err = exec.LookPath(bin); err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, errors.Join(ErrBinaryMissing, err), "tofu binary %q is not an executable file", cfg.Binary)
+	}
+	if err := os.MkdirAll(cfg.WorkRoot, 0o750); err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: create work root")
+	}
+	if err := cfg.CLI.check(); err != nil {
+		return nil, err
+	}
+	// The version check runs with the same CLI config as every workspace.
+	cliFile := filepath.Join(cfg.WorkRoot, CLIConfigFile)
+	if err := writeFileAtomic(cliFile, cfg.CLI.render()); err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: write CLI config")
+	}
+	tf, err := tfexec.NewTerraform(cfg.WorkRoot, bin)
+	if err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, errors.Join(ErrBinaryMissing, err), "tofu binary %q", bin)
+	}
+	if err := tf.SetEnv(baseEnv(map[string]string{"TF_CLI_CONFIG_FILE": cliFile})); err != nil {
+		return nil, errs.Wrap(errs.EINTERNAL, err, "tofu: environment")
+	}
+	vctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	// terraform-exec reads `version -json`, whose terraform_version field
+	// OpenTofu fills with its own version, so its version gates apply to
+	// OpenTofu as they would to Terraform of the same number (every gate it
+	// has is below 1.6). It breaks in one case, handled here rather than in
+	// the library: OpenTofu prints CLI config warnings (such as an inherited
+	// TF_CLI_CONFIG_FILE naming a missing file) on stdout before the JSON, and
+	// terraform-exec's fallback parser only knows "Terraform vX". So the
+	// inherited TF_CLI_CONFIG_FILE is never passed on (baseEnv) and every
+	// command, this one included, gets the Executor's own, valid CLI config.
+	v, _, err := tf.Version(vctx, true)
+	want := constraint.String()
+	if err != nil {
+		var ee *exec.Error
+		if errors.As(err, &ee) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, errs.Wrap(errs.EUNAVAILABLE, errors.Join(ErrBinaryMissing, err), "tofu binary %q cannot run", bin)
+		}
+		return nil, &VersionError{Binary: bin, Want: want, Err: fmt.Errorf("%w (OpenTofu must print only JSON for `version -json`; check the CLI config %s)", err, cliFile)}
+	}
+	if !constraint.Check(v.Core()) {
+		return nil, &VersionError{Binary: bin, Got: v.String(), Want: want}
+	}
+	return &Executor{cfg: cfg, bin: bin, version: v, handles: map[string]*handle{}}, nil
+}
+
+// Version is the binary's version.
+func (e *Executor) Version() string { return e.version.String() }
+
+// Binary is the path of the tofu binary in use.
+func (e *Executor) Binary() string { return e.bin }
+
+// Dir is the working directory of a runner.
+func (e *Executor) Dir(runnerID string) string { return filepath.Join(e.cfg.WorkRoot, runnerID) }
+
+// Workspace is one runner's working directory: its rendered root module, its
+// CLI config, its state and its saved plan. Commands in one directory run one
+// at a time, whichever Workspace value started them.
+type Workspace struct {
+	Dir  string
+	Hash string // the config hash of the rendered files
+
+	h       *handle
+	tf      *tfexec.Terraform
+	timeout time.Duration
+}
+
+// handleFor returns the directory's handle, creating its terraform-exec
+// instance on first use.
+func (e *Executor) handleFor(dir string) (*handle, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h, ok := e.handles[dir]; ok {
+		return h, nil
+	}
+	tf, err := tfexec.NewTerraform(dir, e.bin)
+	if err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, errors.Join(ErrBinaryMissing, err), "tofu binary %q", e.bin)
+	}
+	if err := tf.SetEnv(baseEnv(map[string]string{"TF_CLI_CONFIG_FILE": filepath.Join(dir, CLIConfigFile)})); err != nil {
+		return nil, errs.Wrap(errs.EINTERNAL, err, "tofu: environment")
+	}
+	h := &handle{tf: tf}
+	e.handles[dir] = h
+	return h, nil
+}
+
+// Prepare renders spec and writes it to the runner's working directory,
+// replacing the previous configuration and dropping any saved plan. The
+// state stays. Files are written whole (temp file and rename) or not at all.
+func (e *Executor) Prepare(ctx context.Context, spec RunnerSpec) (*Workspace, error) {
+	if err := spec.check(); err != nil {
+		return nil, err
+	}
+	dir := e.Dir(spec.RunnerID)
+	r, err := Render(spec, moduleSource(dir, filepath.Join(e.cfg.ModulesDir, string(spec.Target))))
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: prepare %s", spec.RunnerID)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: create %s", dir)
+	}
+	h, err := e.handleFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := os.Remove(filepath.Join(dir, PlanFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: drop old plan")
+	}
+	files := map[string][]byte{CLIConfigFile: e.cfg.CLI.render()}
+	for n, b := range r.Files {
+		files[n] = b
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := writeFileAtomic(filepath.Join(dir, n), files[n]); err != nil {
+			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: write %s", n)
+		}
+	}
+	return &Workspace{Dir: dir, Hash: r.Hash, h: h, tf: h.tf, timeout: e.cfg.Timeout}, nil
+}
+
+// Init runs `tofu init`: modules and providers, through the CLI config.
+func (w *Workspace) Init(ctx context.Context) error {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	var out bytes.Buffer
+	w.tf.SetStdout(&out)
+	w.tf.SetStderr(&out)
+	if err := w.tf.Init(ctx); err != nil {
+		return &InitError{Dir: w.Dir, Output: out.String(), Err: err}
+	}
+	return nil
+}
+
+// Plan is a saved plan of one workspace.
+type Plan struct {
+	File       string
+	ConfigHash string // the workspace's config hash when it was planned
+	HasChanges bool
+	Sum        string // SHA-256 of the plan file, checked before it is used
+	Warnings   []Diagnostic
+}
+
+// Plan runs `tofu plan -out`. On failure the plan file is removed and the
+// PlanError carries OpenTofu's diagnostics.
+func (w *Workspace) Plan(ctx context.Context) (*Plan, error) {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	file := filepath.Join(w.Dir, PlanFile)
+	var stdout, stderr bytes.Buffer
+	w.tf.SetStderr(&stderr)
+	changed, err := w.tf.PlanJSON(ctx, &stdout, tfexec.Out(file))
+	diags := parseDiagnostics(stdout.Bytes())
+	if err != nil {
+		_ = os.Remove(file)
+		return nil, &PlanError{Dir: w.Dir, Diagnostics: diags, Output: stderr.String() + humanLog(stdout.Bytes()), Err: err}
+	}
+	sum, err := fileSum(file)
+	if err != nil {
+		return nil, &PlanFileError{File: file, Reason: "not written by plan", Err: err}
+	}
+	return &Plan{File: file, ConfigHash: w.Hash, HasChanges: changed, Sum: sum, Warnings: diags}, nil
+}
+
+// Show reads the saved plan with `tofu show -json`.
+func (w *Workspace) Show(ctx context.Context, p *Plan) (*tfjson.Plan, error) {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	if err := w.checkPlan(p); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	var out bytes.Buffer
+	w.tf.SetStdout(io.Discard)
+	w.tf.SetStderr(&out)
+	plan, err := w.tf.ShowPlanFile(ctx, p.File)
+	if err != nil {
+		return nil, &PlanFileError{File: p.File, Reason: "tofu show cannot read it: " + strings.TrimSpace(out.String()), Err: err}
+	}
+	return plan, nil
+}
+
+// Apply applies the saved plan p, exactly as planned, and removes it (a plan
+// applies once).
+func (w *Workspace) Apply(ctx context.Context, p *Plan) error {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	if err := w.checkPlan(p); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	var out bytes.Buffer
+	w.tf.SetStdout(&out)
+	w.tf.SetStderr(&out)
+	err := w.tf.Apply(ctx, tfexec.DirOrPlan(p.File))
+	_ = os.Remove(p.File)
+	if err != nil {
+		return &ApplyError{Op: "apply", Dir: w.Dir, Output: out.String(), Err: err}
+	}
+	return nil
+}
+
+// Destroy destroys everything in the workspace's state.
+func (w *Workspace) Destroy(ctx context.Context) error {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	var out bytes.Buffer
+	w.tf.SetStdout(&out)
+	w.tf.SetStderr(&out)
+	if err := w.tf.Destroy(ctx); err != nil {
+		return &ApplyError{Op: "destroy", Dir: w.Dir, Output: out.String(), Err: err}
+	}
+	return nil
+}
+
+// Outputs are the compute modules' shared outputs.
+type Outputs struct {
+	InstanceID    string            `json:"instance_id"`
+	Address       string            `json:"address"`
+	PublicAddress string            `json:"public_address"`
+	Hostname      string            `json:"hostname"`
+	Labels        map[string]string `json:"labels"`
+}
+
+// Outputs reads the outputs from the state.
+func (w *Workspace) Outputs(ctx context.Context) (Outputs, error) {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	var errOut bytes.Buffer
+	w.tf.SetStdout(io.Discard)
+	w.tf.SetStderr(&errOut)
+	meta, err := w.tf.Output(ctx)
+	if err != nil {
+		return Outputs{}, errs.Wrap(errs.EUNAVAILABLE, err, "tofu output in %s: %s", w.Dir, strings.TrimSpace(errOut.String()))
+	}
+	raw := make(map[string]json.RawMessage, len(meta))
+	for k, m := range meta {
+		raw[k] = m.Value
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return Outputs{}, errs.Wrap(errs.EINTERNAL, err, "tofu outputs")
+	}
+	var o Outputs
+	if err := json.Unmarshal(b, &o); err != nil {
+		return Outputs{}, errs.Wrap(errs.EINTERNAL, err, "tofu outputs of %s do not follow the module convention", w.Dir)
+	}
+	return o, nil
+}
+
+// checkPlan refuses a plan that is not this workspace's saved plan as it was
+// written by Plan.
+func (w *Workspace) checkPlan(p *Plan) error {
+	if p == nil {
+		return &PlanFileError{File: filepath.Join(w.Dir, PlanFile), Reason: "no plan"}
+	}
+	if filepath.Dir(p.File) != w.Dir {
+		return &PlanFileError{File: p.File, Reason: "belongs to another workspace than " + w.Dir}
+	}
+	if p.ConfigHash != w.Hash {
+		return &PlanFileError{File: p.File, Reason: "planned for another configuration"}
+	}
+	sum, err := fileSum(p.File)
+	if err != nil {
+		return &PlanFileError{File: p.File, Reason: "cannot be read", Err: err}
+	}
+	if sum != p.Sum {
+		return &PlanFileError{File: p.File, Reason: "changed since it was planned"}
+	}
+	return nil
+}
+
+// Change is one planned resource change.
+type Change struct {
+	Address string
+	Actions []string // create, update, delete, read; replace is [delete create] or [create delete]
+}
+
+// Changes lists a shown plan's resource changes, no-ops left out, in address order.
+func Changes(p *tfjson.Plan) []Change {
+	var out []Change
+	for _, rc := range p.ResourceChanges {
+		if rc.Change == nil || rc.Change.Actions.NoOp() {
+			continue
+		}
+		acts := make([]string, len(rc.Change.Actions))
+		for i, a := range rc.Change.Actions {
+			acts[i] = string(a)
+		}
+		out = append(out, Change{Address: rc.Address, Actions: acts})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
+
+// moduleSource is the module block's source for the module in moduleDir as
+// seen from the workspace dir: a relative ./ or ../ path, so OpenTofu uses the
+// module in place, or the absolute path when no relative one exists.
+func moduleSource(dir, moduleDir string) string {
+	rel, err := filepath.Rel(dir, moduleDir)
+	if err != nil {
+		return moduleDir
+	}
+	rel = filepath.ToSlash(rel)
+	if !strings.HasPrefix(rel, "../") {
+		rel = "./" + rel
+	}
+	return rel
+}
+
+// baseEnv is the process environment without the variables terraform-exec
+// manages itself, plus extra.
+func baseEnv(extra map[string]string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for _, k := range tfexec.ProhibitedEnv(env) {
+		delete(env, k)
+	}
+	delete(env, "TF_CLI_CONFIG_FILE")
+	env["CHECKPOINT_DISABLE"] = "1"
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func fileSum(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:]), nil
+}
+
+// jsonLine is one line of OpenTofu's machine-readable UI (-json).
+type jsonLine struct {
+	Level      string `json:"@level"`
+	Message    string `json:"@message"`
+	Type       string `json:"type"`
+	Diagnostic *struct {
+		Severity string `json:"severity"`
+		Summary  string `json:"summary"`
+		Detail   string `json:"detail"`
+		Address  string `json:"address"`
+		Range    *struct {
+			Filename string `json:"filename"`
+			Start    struct {
+				Line   int `json:"line"`
+				Column int `json:"column"`
+			} `json:"start"`
+		} `json:"range"`
+	} `json:"diagnostic"`
+}
+
+// parseDiagnostics collects the diagnostics of a -json stream, errors first.
+func parseDiagnostics(stream []byte) []Diagnostic {
+	var errsOut, warns []Diagnostic
+	for _, line := range bytes.Split(stream, []byte("\n")) {
+		var l jsonLine
+		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &l) != nil || l.Type != "diagnostic" || l.Diagnostic == nil {
+			continue
+		}
+		d := Diagnostic{Severity: l.Diagnostic.Severity, Summary: l.Diagnostic.Summary, Detail: l.Diagnostic.Detail, Address: l.Diagnostic.Address}
+		if r := l.Diagnostic.Range; r != nil {
+			d.File, d.Line, d.Column = r.Filename, r.Start.Line, r.Start.Column
+		}
+		if d.Severity == "error" {
+			errsOut = append(errsOut, d)
+		} else {
+			warns = append(warns, d)
+		}
+	}
+	return append(errsOut, warns...)
+}
+
+// humanLog is the @message lines of a -json stream, for error output.
+func humanLog(stream []byte) string {
+	var b strings.Builder
+	for _, line := range bytes.Split(stream, []byte("\n")) {
+		var l jsonLine
+		if json.Unmarshal(line, &l) == nil && l.Message != "" {
+			fmt.Fprintln(&b, l.Message)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,27 @@
+# Rules that relate several inputs. They are output preconditions, checked at
+# plan, rather than validation blocks naming other variables, which need
+# OpenTofu >= 1.9 while these modules support >= 1.6.
+output "limits" {
+  description = "The limits the inputs were checked against."
+  value       = { max_job_minutes = var.max_job_minutes }
+
+  precondition {
+    condition     = var.runner_type != "serverless" || var.max_job_minutes <= 60
+    error_message = "max_job_minutes must be at most 60 for serverless runners (the serverless time limit)."
+  }
+
+  precondition {
+    condition     = var.runner_type != "serverless" || (var.cpu <= 4 && var.memory_mb <= 8192)
+    error_message = "serverless (Serverless Container) runners take at most 4 cores and 8192 MiB."
+  }
+
+  precondition {
+    condition     = var.runner_type != "serverless" || var.service_account_id != ""
+    error_message = "service_account_id is required for serverless runners (it reads the Lockbox secrets)."
+  }
+
+  precondition {
+    condition     = var.runner_type == "serverless" || var.subnet_id != ""
+    error_message = "subnet_id is required for apex and nadir runners."
+  }
+}
