@@ -28,6 +28,7 @@ func ReadLog(ctx context.Context, store ports.EventStore, codec *events.Codec, a
 	type rawPage struct {
 		recs []events.Record
 		err  error
+		end  bool // the store had nothing at or after this page yet
 	}
 	type page struct {
 		envs []events.Envelope
@@ -36,22 +37,63 @@ func ReadLog(ctx context.Context, store ports.EventStore, codec *events.Codec, a
 	raw := make(chan rawPage, 1)
 	decoded := make(chan page, 1)
 
+	// Two readers fetch alternate pages on their own read connections:
+	// scanning rows is the most expensive stage, and positions are dense
+	// (1, 2, 3, ... in every store), so page k is the positions
+	// (after+k*pageSize, after+(k+1)*pageSize]. Were there gaps, a page would
+	// just carry fewer events: events past its range are left to the next
+	// page, so none is lost or read twice.
+	const readers = 2
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	outs := make([]chan rawPage, readers)
+	for j := range outs {
+		outs[j] = make(chan rawPage, 1)
+		go func(j int, out chan<- rawPage) {
+			defer close(out)
+			for k := uint64(j); ; k += readers {
+				lo := after + k*uint64(pageSize)
+				if lo >= until {
+					return
+				}
+				recs, err := store.ReadAll(fetchCtx, lo, pageSize)
+				p := rawPage{err: err, end: err == nil && len(recs) == 0}
+				hi := lo + uint64(pageSize)
+				for i, r := range recs {
+					if r.GlobalPosition > hi {
+						recs = recs[:i]
+						break
+					}
+				}
+				p.recs = recs
+				select {
+				case out <- p:
+				case <-fetchCtx.Done():
+					return
+				}
+				if p.err != nil || p.end {
+					return
+				}
+			}
+		}(j, outs[j])
+	}
+	// The merger hands pages on in log order.
 	go func() {
 		defer close(raw)
-		for from := after; from < until; {
-			recs, err := store.ReadAll(ctx, from, pageSize)
-			if err == nil && len(recs) == 0 {
+		defer stopFetch()
+		for k := 0; ; k++ {
+			p, ok := <-outs[k%readers]
+			if !ok || p.end {
 				return
 			}
 			select {
-			case raw <- rawPage{recs, err}:
+			case raw <- p:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil {
+			if p.err != nil {
 				return
 			}
-			from = recs[len(recs)-1].GlobalPosition
 		}
 	}()
 
