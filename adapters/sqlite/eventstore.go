@@ -207,8 +207,23 @@ func (s *EventStore) stop() {
 // to its savepoint and does not disturb the others.
 func (s *EventStore) run(w *writer) {
 	synced := make(chan committedGroup, s.db.opts.MaxGroup)
+	// Several syncers, so a group committed while an fsync is in flight gets
+	// its own fsync at once instead of queueing behind it: the kernel folds
+	// concurrent fsyncs of one file into as few disk flushes as it can, and
+	// any fsync that returns covers every group committed before it began.
 	syncerDone := make(chan struct{})
-	go s.sync(synced, syncerDone)
+	var syncers sync.WaitGroup
+	for range syncerCount {
+		syncers.Add(1)
+		go func() {
+			defer syncers.Done()
+			s.sync(synced)
+		}()
+	}
+	go func() {
+		syncers.Wait()
+		close(syncerDone)
+	}()
 	defer func() {
 		close(synced)
 		<-syncerDone
@@ -249,6 +264,9 @@ func (s *EventStore) run(w *writer) {
 	}
 }
 
+// syncerCount is how many fsyncs may be in flight at once.
+const syncerCount = 4
+
 // committedGroup is a group whose transaction has committed (or failed) and
 // whose callers wait for the WAL to be on disk.
 type committedGroup struct {
@@ -259,8 +277,7 @@ type committedGroup struct {
 // sync answers committed groups: it takes every group waiting, fsyncs the
 // WAL once for all of them and only then replies. While it waits on the
 // disk, the appender runs the next groups' transactions.
-func (s *EventStore) sync(in <-chan committedGroup, done chan<- struct{}) {
-	defer close(done)
+func (s *EventStore) sync(in <-chan committedGroup) {
 	batch := make([]committedGroup, 0, 16)
 	for first := range in {
 		batch = append(batch[:0], first)
