@@ -26,8 +26,11 @@ run: build ## run MotherGoose on the embedded SQLite store in .data/, syncing th
 	@mkdir -p $(DATA)
 	@[[ -d $(DATA)/nest ]] || $(BIN)/gosling init $(DATA)/nest
 	@echo "MotherGoose syncs $(DATA)/nest every 10s: edit a file there, commit, and watch the log."
-	@echo "Then: $(BIN)/mothergoose --store $(STORE) events --limit 20"
-	$(BIN)/mothergoose serve --store $(STORE) --nest $(DATA)/nest --data-dir $(DATA) --sync-interval 10s
+	@echo "Then: $(BIN)/mothergoose --store $(STORE) events --limit 20, or the API:"
+	@echo "  curl localhost:8080/health; curl -H 'Authorization: Bearer dev-api-token' localhost:8080/eggs"
+	@echo "  curl -X POST -H 'X-Trigger-Auth: dev-trigger-token' localhost:8080/internal/sync-git"
+	$(BIN)/mothergoose serve --store $(STORE) --nest $(DATA)/nest --data-dir $(DATA) --sync-interval 10s \
+		--listen 127.0.0.1:8080 --api-token dev-api-token --trigger-token dev-trigger-token
 
 tools: ## install what the tests need (DynamoDB Local, OpenTofu into .tools/bin)
 	scripts/dynamodb-local.sh install

@@ -6,16 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/polar-gosling/polar-gosling/adapters/fly"
 	"github.com/polar-gosling/polar-gosling/adapters/gitrepo"
+	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/commands/nestsync"
@@ -33,6 +38,9 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Name() == "serve" {
+				return cfg.ValidateServe()
+			}
 			return cfg.Validate()
 		},
 	}
@@ -173,6 +181,21 @@ type Main struct {
 	Projections *projections.Runner
 	nestRepo    *gitrepo.Repo
 	Sync        *nestsync.Syncer // nil when no Nest is configured
+	Registry    *prometheus.Registry
+
+	server   *http.Server
+	listener net.Listener
+}
+
+// shutdownTimeout bounds how long in-flight requests may finish at shutdown.
+const shutdownTimeout = 10 * time.Second
+
+// Addr is the HTTP API's bound address (useful with --listen :0); "" before Open.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
 }
 
 // Open builds the store, the command handlers and bus, and the projectors.
@@ -193,9 +216,49 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Projections, err = newProjections(st, m.Config.PollInterval, log); err != nil {
 		return err
 	}
-	if m.Config.Nest == "" {
-		return nil
+	if m.Config.Nest != "" {
+		if err := m.openNest(ctx, st, codec, log); err != nil {
+			return err
+		}
 	}
+	return m.openHTTP(st, log)
+}
+
+// openHTTP builds the API handler and binds the listener, so that Addr is
+// known before Run.
+func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg := httpapi.Config{
+		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: secrets.NewLocal(),
+		APIToken: m.Config.APIToken, TriggerToken: m.Config.TriggerToken,
+		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry,
+	}
+	if m.Sync != nil { // a nil *Syncer in the interface would not be nil
+		cfg.Sync = m.Sync
+	}
+	h, err := httpapi.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return errs.Wrap(errs.EUNAVAILABLE, err, "listen on %s", m.Config.Listen)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, log *slog.Logger) error {
+	var err error
 	m.nestRepo, err = gitrepo.Open(ctx, gitrepo.Config{
 		URL: m.Config.Nest, Dir: filepath.Join(m.Config.DataDir, "nest.git"), Branch: m.Config.NestBranch,
 		Auth: m.Config.NestAuth, Secrets: secrets.NewLocal(),
@@ -217,38 +280,66 @@ func newProjections(st *storage, poll time.Duration, log *slog.Logger) (*project
 	})
 }
 
-// Run runs the bus and the projectors until ctx ends or one of them fails.
+// Run serves the HTTP API and runs the bus, the projectors and the Nest
+// schedule until ctx ends or one of them fails. At the end the HTTP server
+// stops accepting and lets in-flight requests finish (at most
+// shutdownTimeout) before the workers are stopped.
 func (m *Main) Run(ctx context.Context) error {
 	log := m.Config.logger()
-	ctx, cancel := context.WithCancel(ctx)
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	workers := 2
 	errc := make(chan error, 3)
-	go func() { errc <- m.Bus.Run(ctx) }()
-	go func() { errc <- m.Projections.Run(ctx) }()
+	go func() { errc <- m.Bus.Run(work) }()
+	go func() { errc <- m.Projections.Run(work) }()
 	if m.Sync != nil {
 		workers++
-		go func() {
-			// A first sync at start, then one per interval. A failing sync
-			// is recorded (nest.sync_failed) and retried at the next tick.
-			if _, err := m.Sync.Sync(ctx, "scheduled"); err != nil && ctx.Err() == nil {
-				log.Warn("nest sync failed", "err", err)
-			}
-			errc <- m.Sync.RunSchedule(ctx, m.Config.SyncInterval)
-		}()
+		// A first sync at start, then one per interval. A failing sync is
+		// recorded (nest.sync_failed) and tried again at the next tick.
+		go func() { errc <- m.Sync.RunSchedule(work, m.Config.SyncInterval) }()
 	}
+	httpc := make(chan error, 1)
+	go func() {
+		err := m.server.Serve(m.listener)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		httpc <- err
+	}()
 	head, err := m.storage.Events.Head(ctx)
 	if err != nil {
-		return err
+		log.Warn("log head unknown", "err", err)
 	}
-	log.Info("mothergoose serving", "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest)
+	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest)
+
 	var first error
-	for range workers {
-		err := <-errc
+	keep := func(err error) {
 		if err != nil && !errors.Is(err, context.Canceled) && first == nil {
 			first = err
 		}
-		cancel()
+	}
+	httpDone := false
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		keep(err)
+		workers--
+	case err := <-httpc:
+		keep(err)
+		httpDone = true
+	}
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	if err := m.server.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown: in-flight requests cut off", "err", err)
+		_ = m.server.Close()
+	}
+	scancel()
+	if !httpDone {
+		keep(<-httpc)
+	}
+	cancel()
+	for range workers {
+		keep(<-errc)
 	}
 	log.Info("mothergoose stopped")
 	return first
@@ -257,6 +348,12 @@ func (m *Main) Run(ctx context.Context) error {
 // Close releases everything Open built.
 func (m *Main) Close() error {
 	var errList []error
+	if m.server != nil {
+		_ = m.server.Close() // Run already shut it down gracefully; this covers Open without Run
+	}
+	if m.listener != nil {
+		_ = m.listener.Close() // already closed after Serve; not after Open alone
+	}
 	if m.Sync != nil {
 		m.Sync.Close()
 	}

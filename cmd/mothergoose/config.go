@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -25,6 +26,10 @@ type Config struct {
 	NestAuth     string        // secret URI of the access token (https) or deploy key (ssh)
 	DataDir      string        // where the local clone of the Nest lives
 	SyncInterval time.Duration // scheduled sync period
+
+	Listen       string // the HTTP API's address, host:port (":0" picks a free port)
+	APIToken     string // bearer token of the query API
+	TriggerToken string // X-Trigger-Auth value of /internal/* (and of Nest push webhooks)
 }
 
 func defaultConfig() Config {
@@ -36,6 +41,7 @@ func defaultConfig() Config {
 		NestBranch:   "main",
 		DataDir:      ".data",
 		SyncInterval: time.Minute,
+		Listen:       "127.0.0.1:8080",
 	}
 }
 
@@ -50,6 +56,9 @@ func bindFlags(cmd *cobra.Command, c *Config) {
 	f.StringVar(&c.NestBranch, "nest-branch", env("MOTHERGOOSE_NEST_BRANCH", c.NestBranch), "the Nest branch to follow (env MOTHERGOOSE_NEST_BRANCH)")
 	f.StringVar(&c.NestAuth, "nest-auth", env("MOTHERGOOSE_NEST_AUTH", c.NestAuth), "secret URI of the Nest access token (https) or deploy key (ssh), e.g. env://NEST_TOKEN (env MOTHERGOOSE_NEST_AUTH)")
 	f.StringVar(&c.DataDir, "data-dir", env("MOTHERGOOSE_DATA_DIR", c.DataDir), "local state: the Nest clone (env MOTHERGOOSE_DATA_DIR)")
+	f.StringVar(&c.Listen, "listen", env("MOTHERGOOSE_LISTEN", c.Listen), "serve: the HTTP API's address host:port (env MOTHERGOOSE_LISTEN)")
+	f.StringVar(&c.APIToken, "api-token", env("MOTHERGOOSE_API_TOKEN", c.APIToken), "serve: bearer token of the query API; prefer the env var (env MOTHERGOOSE_API_TOKEN)")
+	f.StringVar(&c.TriggerToken, "trigger-token", env("MOTHERGOOSE_TRIGGER_TOKEN", c.TriggerToken), "serve: X-Trigger-Auth value of /internal/sync-git and of Nest push webhooks; prefer the env var (env MOTHERGOOSE_TRIGGER_TOKEN)")
 	f.DurationVar(&c.SyncInterval, "sync-interval", envDuration("MOTHERGOOSE_SYNC_INTERVAL", c.SyncInterval), "scheduled Nest sync period (env MOTHERGOOSE_SYNC_INTERVAL)")
 }
 
@@ -74,8 +83,13 @@ func env(key, def string) string {
 	return def
 }
 
-// Validate reports every problem at once.
-func (c Config) Validate() error {
+// Validate reports every problem at once; serving also needs the HTTP settings.
+func (c Config) Validate() error { return c.validate(false) }
+
+// ValidateServe is Validate for `serve`: it also checks --listen and the tokens.
+func (c Config) ValidateServe() error { return c.validate(true) }
+
+func (c Config) validate(serving bool) error {
 	var problems []string
 	switch {
 	case c.Store == "":
@@ -102,6 +116,20 @@ func (c Config) Validate() error {
 		}
 		if c.NestBranch == "" {
 			problems = append(problems, "--nest-branch is empty")
+		}
+	}
+	if serving {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			problems = append(problems, fmt.Sprintf("--listen %q: want host:port such as 127.0.0.1:8080 or :0", c.Listen))
+		}
+		if c.APIToken == "" {
+			problems = append(problems, "--api-token (or MOTHERGOOSE_API_TOKEN) is empty")
+		}
+		if c.TriggerToken == "" {
+			problems = append(problems, "--trigger-token (or MOTHERGOOSE_TRIGGER_TOKEN) is empty")
+		}
+		if c.APIToken != "" && c.APIToken == c.TriggerToken {
+			problems = append(problems, "--api-token and --trigger-token must differ")
 		}
 	}
 	if len(problems) > 0 {

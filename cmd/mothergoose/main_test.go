@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +27,7 @@ import (
 // them into views, and `replay` rebuilds the same views from the log.
 func TestServe_bus_to_views(t *testing.T) {
 	store := "sqlite://" + filepath.Join(t.TempDir(), "gosling.db")
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.Store = store
 	cfg.LogLevel = "warn"
 	cfg.PollInterval = 20 * time.Millisecond
@@ -107,6 +113,9 @@ func TestConfig_rejects_bad_values(t *testing.T) {
 		{"bad_poll", []string{"--poll-interval", "0s", "migrate"}},
 		{"unknown_flag", []string{"--nope", "migrate"}},
 		{"bad_view", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "x.db"), "replay", "--view", "nope"}},
+		{"serve_without_tokens", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "y.db"), "--api-token", "", "--trigger-token", "", "serve"}},
+		{"serve_same_tokens", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "z.db"), "--api-token", "t", "--trigger-token", "t", "serve"}},
+		{"serve_bad_listen", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "w.db"), "--api-token", "a", "--trigger-token", "b", "--listen", "nope", "serve"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +164,7 @@ func TestServe_syncs_the_Nest(t *testing.T) {
 	origin.Commit(t, map[string]string{"Eggs/solo/config.fly": string(egg)})
 
 	dir := t.TempDir()
-	cfg := defaultConfig()
+	cfg := testConfig()
 	cfg.Store = "sqlite://" + filepath.Join(dir, "gosling.db")
 	cfg.LogLevel = "error"
 	cfg.PollInterval = 20 * time.Millisecond
@@ -210,5 +219,223 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// testConfig is the default configuration with what serve needs for tests:
+// a free port and tokens.
+func testConfig() Config {
+	cfg := defaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.APIToken = "test-api-token"
+	cfg.TriggerToken = "test-trigger-token"
+	return cfg
+}
+
+func eggFly(name, server string, project int64) string {
+	return fmt.Sprintf(`egg %q {
+  type = "serverless"
+
+  cloud {
+    provider = "yandex"
+    region   = "ru-central1"
+  }
+
+  runner {
+    tags = ["docker", "linux"]
+  }
+
+  gitlab {
+    server         = %q
+    project_id     = %d
+    webhook_secret = "env://GOSLING_TEST_WEBHOOK_SECRET"
+  }
+}
+`, name, server, project)
+}
+
+// apiClient talks to a serving Main.
+type apiClient struct {
+	t    *testing.T
+	base string
+}
+
+func (c apiClient) do(method, path string, body []byte, header map[string]string) (int, map[string]any) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			c.t.Fatalf("%s %s: %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func (c apiClient) get(path string) map[string]any {
+	c.t.Helper()
+	status, body := c.do(http.MethodGet, path, nil, map[string]string{"Authorization": "Bearer test-api-token"})
+	if status != 200 {
+		c.t.Fatalf("GET %s: %d %v", path, status, body)
+	}
+	return body
+}
+
+func (c apiClient) hook(fixture string, set map[string]any, uuid, token string) (int, map[string]any) {
+	c.t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "adapters", "httpapi", "testdata", fixture))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		c.t.Fatal(err)
+	}
+	maps.Copy(m, set)
+	body, _ := json.Marshal(m)
+	return c.do(http.MethodPost, "/webhooks/gitlab", body, map[string]string{
+		"Content-Type": "application/json", "X-Gitlab-Event-UUID": uuid, "X-Gitlab-Token": token, "X-Gitlab-Event": "Job Hook",
+	})
+}
+
+func listOf(body map[string]any, key, field string) []string {
+	var out []string
+	for _, it := range body[key].([]any) {
+		out = append(out, fmt.Sprint(it.(map[string]any)[field]))
+	}
+	return out
+}
+
+// TestServe_HTTP_end_to_end runs serve on 127.0.0.1:0 with a temp dir and a
+// Nest on disk: a triggered sync brings a new egg, the real GitLab payloads
+// are delivered with right and wrong tokens, and the views, the audit trail
+// and the status codes are checked through the API.
+func TestServe_HTTP_end_to_end(t *testing.T) {
+	t.Setenv("GOSLING_TEST_WEBHOOK_SECRET", "hook-secret")
+	origin := gitrepotest.NewOrigin(t, "main")
+	// push.json is project 15 on example.com; job.json project 31537070 on gitlab.com.
+	origin.Commit(t, map[string]string{"Eggs/diaspora/config.fly": eggFly("diaspora", "example.com", 15)})
+
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.Store = "sqlite://" + filepath.Join(dir, "gosling.db")
+	cfg.LogLevel = "error"
+	cfg.PollInterval = 20 * time.Millisecond
+	cfg.Nest = origin.URL
+	cfg.DataDir = dir
+	cfg.SyncInterval = time.Hour // only the first sync and triggered ones
+	if err := cfg.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: cfg}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	c := apiClient{t: t, base: "http://" + m.Addr()}
+
+	if status, _ := c.do(http.MethodGet, "/health", nil, nil); status != 200 {
+		t.Fatalf("health %d", status)
+	}
+	eggs := func() []string { return listOf(c.get("/eggs"), "eggs", "name") }
+	waitFor(ctx, t, "the first sync", func() bool { return slices.Equal(eggs(), []string{"diaspora"}) })
+
+	// A new egg arrives through a triggered sync.
+	origin.Commit(t, map[string]string{"Eggs/release-tools/config.fly": eggFly("release-tools", "gitlab.com", 31537070)})
+	if status, _ := c.do(http.MethodPost, "/internal/sync-git", nil, map[string]string{"X-Trigger-Auth": "wrong"}); status != 401 {
+		t.Fatalf("sync-git with a wrong token: %d", status)
+	}
+	if status, body := c.do(http.MethodPost, "/internal/sync-git", nil, map[string]string{"X-Trigger-Auth": "test-trigger-token"}); status != 202 {
+		t.Fatalf("sync-git: %d %v", status, body)
+	}
+	waitFor(ctx, t, "the triggered sync", func() bool { return slices.Equal(eggs(), []string{"diaspora", "release-tools"}) })
+	// nest.synced is appended after the egg events, so its row may land a
+	// moment after the eggs are visible.
+	history := func() []string { return listOf(c.get("/sync-history"), "sync_history", "trigger") }
+	waitFor(ctx, t, "two syncs in the history", func() bool { return len(history()) == 2 })
+	if hist := history(); hist[0] != "manual" {
+		t.Fatalf("sync history triggers %v, want the manual sync first (newest first)", hist)
+	}
+
+	// The real Job Hook, pending, with the egg's token.
+	const jobUUID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	pending := map[string]any{"build_status": "pending"}
+	status, first := c.hook("job.json", pending, jobUUID, "hook-secret")
+	if status != 202 || first["outcome"] != "accepted" || first["duplicate"] != false {
+		t.Fatalf("pending job: %d %v", status, first)
+	}
+	status, again := c.hook("job.json", pending, jobUUID, "hook-secret")
+	if status != 202 || again["duplicate"] != true || again["event_id"] != first["event_id"] {
+		t.Fatalf("redelivery: %d %v", status, again)
+	}
+	if status, body := c.hook("job.json", pending, "another-uuid", "wrong-secret"); status != 401 {
+		t.Fatalf("wrong token: %d %v", status, body)
+	}
+	status, push := c.hook("push.json", nil, "push-uuid-1", "hook-secret")
+	if status != 202 || push["outcome"] != "ignored" || push["reason"] != "event kind push is not acted on" {
+		t.Fatalf("push to an egg project: %d %v", status, push)
+	}
+
+	// The webhook stream holds one event, the log one runner request.
+	if evs := c.get("/events?stream=webhook-" + jobUUID)["events"].([]any); len(evs) != 1 {
+		t.Fatalf("webhook stream has %d events", len(evs))
+	}
+	var types []string
+	for after := "0"; ; {
+		page := c.get("/events?limit=5&after=" + after)
+		evs := page["events"].([]any)
+		if len(evs) == 0 {
+			break
+		}
+		types = append(types, listOf(page, "events", "type")...)
+		after = fmt.Sprint(page["next_after"])
+	}
+	count := map[string]int{}
+	for _, ty := range types {
+		count[ty]++
+	}
+	if count[events.RunnerRequestedV1] != 1 || count[events.WebhookReceivedV1] != 2 || count[events.NestSyncedV1] != 2 || count[events.EggSyncedV1] != 2 {
+		t.Fatalf("event log %v", count)
+	}
+
+	// The views catch up: a PROVISIONING runner for the job, the audit trail, ready.
+	waitFor(ctx, t, "the runner in the view", func() bool {
+		return slices.Equal(listOf(c.get("/runners?state=PROVISIONING&egg=release-tools"), "runners", "id"), []string{"release-tools-job-3580121225"})
+	})
+	waitFor(ctx, t, "ready", func() bool { s, _ := c.do(http.MethodGet, "/ready", nil, nil); return s == 200 })
+	audit := c.get("/audit?limit=1000")
+	if got := listOf(audit, "audit", "type"); !slices.Equal(got, types) {
+		t.Fatalf("audit types %v, log %v", got, types)
+	}
+	if st := c.get("/eggs/release-tools/status"); st["runners"] != float64(1) {
+		t.Fatalf("egg status %v", st)
+	}
+	if status, _ := c.do(http.MethodGet, "/runners", nil, nil); status != 401 {
+		t.Fatalf("query without a token: %d", status)
+	}
+
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, err := http.Get("http://" + m.Addr() + "/health"); err == nil {
+		t.Fatal("still accepting after shutdown")
 	}
 }

@@ -1,0 +1,269 @@
+// Package httpapi is MotherGoose's HTTP surface (gorilla/mux): the GitLab
+// webhook receiver, the internal sync trigger, the bearer-token query API over
+// the read views and the event log, and /health, /ready and /metrics.
+//
+// Errors are answered as {"error":{"code","message"}} with the status taken
+// from one table (statusOf); only EINTERNAL errors are logged with detail.
+// Tokens and secret values are never logged.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// DefaultMaxBody is the default limit of a webhook body.
+const DefaultMaxBody int64 = 1 << 20
+
+// Syncer is the part of the Nest sync service the API uses.
+type Syncer interface{ Trigger(trigger string) }
+
+// Config is what New needs. Handlers, Views, Events, Secrets, APIToken and
+// TriggerToken are required.
+type Config struct {
+	Handlers *commands.Handlers
+	Views    ports.ViewStore
+	Events   ports.EventStore
+	Secrets  ports.Secrets
+	// Sync is nil when no Nest is configured: /internal/sync-git answers 404.
+	Sync Syncer
+	// APIToken is the bearer token of the query API.
+	APIToken string
+	// TriggerToken is the X-Trigger-Auth value of /internal/*; a push webhook
+	// for a project that is no egg, carrying it as X-Gitlab-Token, is a push
+	// to the Nest and triggers a sync.
+	TriggerToken string
+	// MaxBody limits webhook bodies (default DefaultMaxBody).
+	MaxBody int64
+	// Ready reports whether the store is reachable (nil: always).
+	Ready func(context.Context) error
+	// Lag reports per projector how far its checkpoint is behind the log
+	// (nil: never behind).
+	Lag func(context.Context) (map[string]uint64, error)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registry receives the metrics and is served on /metrics (default: a new one).
+	Registry *prometheus.Registry
+}
+
+type server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New returns the API's handler.
+func New(cfg Config) (http.Handler, error) {
+	switch {
+	case cfg.Handlers == nil:
+		return nil, errors.New("httpapi: nil command handlers")
+	case cfg.Views == nil:
+		return nil, errors.New("httpapi: nil view store")
+	case cfg.Events == nil:
+		return nil, errors.New("httpapi: nil event store")
+	case cfg.Secrets == nil:
+		return nil, errors.New("httpapi: nil secrets")
+	case cfg.APIToken == "":
+		return nil, errors.New("httpapi: empty API token")
+	case cfg.TriggerToken == "":
+		return nil, errors.New("httpapi: empty trigger token")
+	case cfg.MaxBody < 0:
+		return nil, errors.New("httpapi: negative body limit")
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(cfg.Registry, cfg.Lag)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, metrics: m}
+
+	r := mux.NewRouter()
+	r.Use(s.instrument)
+	r.NotFoundHandler = s.instrumentRoute("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errs.Errorf(errs.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+	}))
+	r.MethodNotAllowedHandler = s.instrumentRoute("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusMethodNotAllowed, errs.EINVALID, "method "+r.Method+" is not allowed here")
+	}))
+
+	r.Handle("/health", http.HandlerFunc(s.health)).Methods(http.MethodGet)
+	r.Handle("/ready", http.HandlerFunc(s.ready)).Methods(http.MethodGet)
+	r.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.Handle("/webhooks/gitlab", http.HandlerFunc(s.gitlabWebhook)).Methods(http.MethodPost)
+	r.Handle("/internal/sync-git", s.triggerAuth(http.HandlerFunc(s.syncGit))).Methods(http.MethodPost)
+
+	api := r.NewRoute().Subrouter()
+	api.Use(s.bearerAuth)
+	api.HandleFunc("/eggs", s.listEggs).Methods(http.MethodGet)
+	api.HandleFunc("/eggs/{name}", s.getEgg).Methods(http.MethodGet)
+	api.HandleFunc("/eggs/{name}/status", s.eggStatus).Methods(http.MethodGet)
+	api.HandleFunc("/runners", s.listRunners).Methods(http.MethodGet)
+	api.HandleFunc("/runners/{id}", s.getRunner).Methods(http.MethodGet)
+	api.HandleFunc("/plans", s.listPlans).Methods(http.MethodGet)
+	api.HandleFunc("/sync-history", s.listSyncHistory).Methods(http.MethodGet)
+	api.HandleFunc("/audit", s.listAudit).Methods(http.MethodGet)
+	api.HandleFunc("/events", s.listEvents).Methods(http.MethodGet)
+	return r, nil
+}
+
+// statusOf is the one table from error codes to HTTP statuses.
+func statusOf(code string) int {
+	switch code {
+	case errs.EINVALID:
+		return http.StatusBadRequest
+	case errs.ENOTFOUND:
+		return http.StatusNotFound
+	case errs.ECONFLICT:
+		return http.StatusConflict
+	case errs.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case errs.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError answers err with its code's status; EINTERNAL is logged with detail.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := errs.Code(err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		code = errs.EUNAVAILABLE
+	}
+	if code == errs.EINTERNAL {
+		s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	msg := errs.Message(err)
+	if code == errs.EUNAVAILABLE && errs.Code(err) != errs.EUNAVAILABLE {
+		msg = "request cancelled or timed out"
+	}
+	writeJSONError(w, statusOf(code), code, msg)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// equalSecret compares in constant time, also in the length (both sides are hashed first).
+func equalSecret(got, want []byte) bool {
+	if len(want) == 0 {
+		return false
+	}
+	a, b := sha256.Sum256(got), sha256.Sum256(want)
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+func (s *server) bearerAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || !equalSecret([]byte(strings.TrimSpace(tok)), []byte(s.cfg.APIToken)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mothergoose"`)
+			s.writeError(w, r, errs.Errorf(errs.EUNAUTHORIZED, "a valid bearer token is required"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) triggerAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !equalSecret([]byte(r.Header.Get("X-Trigger-Auth")), []byte(s.cfg.TriggerToken)) {
+			s.writeError(w, r, errs.Errorf(errs.EUNAUTHORIZED, "a valid X-Trigger-Auth header is required"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) syncGit(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Sync == nil {
+		s.writeError(w, r, errs.Errorf(errs.ENOTFOUND, "no Nest is configured (--nest)"))
+		return
+	}
+	s.cfg.Sync.Trigger("manual")
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sync triggered"})
+}
+
+func (s *server) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "not ready: store unreachable", "error", err)
+			writeJSONError(w, http.StatusServiceUnavailable, errs.EUNAVAILABLE, "the store is not reachable")
+			return
+		}
+	}
+	lag := map[string]uint64{}
+	if s.cfg.Lag != nil {
+		l, err := s.cfg.Lag(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "not ready: projector lag unknown", "error", err)
+			writeJSONError(w, http.StatusServiceUnavailable, errs.EUNAVAILABLE, "projector lag cannot be read")
+			return
+		}
+		lag = l
+	}
+	var behind []string
+	for name, n := range lag {
+		if n > 0 {
+			behind = append(behind, name+" is "+strconv.FormatUint(n, 10)+" events behind")
+		}
+	}
+	if len(behind) > 0 {
+		slices.Sort(behind)
+		writeJSONError(w, http.StatusServiceUnavailable, errs.EUNAVAILABLE, "projections are catching up: "+strings.Join(behind, ", "))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "lag": lag})
+}
+
+// drain reads and discards what is left of a body so the connection can be reused.
+func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<10)) }

@@ -1,0 +1,525 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
+	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+	"github.com/polar-gosling/polar-gosling/projections"
+)
+
+const (
+	apiToken     = "test-api-token"
+	triggerToken = "test-trigger-token"
+	hookSecret   = "s3cret-webhook"
+)
+
+// fakeSync records triggers (the Nest sync itself is tested in cmd/mothergoose).
+type fakeSync struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (f *fakeSync) Trigger(t string) { f.mu.Lock(); f.calls = append(f.calls, t); f.mu.Unlock() }
+func (f *fakeSync) triggers() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+type env struct {
+	t        *testing.T
+	db       *sqlite.DB
+	handlers *commands.Handlers
+	proj     *projections.Runner
+	srv      *httptest.Server
+	sync     *fakeSync
+	lag      func(context.Context) (map[string]uint64, error)
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	codec := events.NewCodec(events.NewRegistry())
+	h, err := commands.NewHandlers(db.Events(), codec, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, handlers: h, proj: proj, sync: &fakeSync{}}
+	e.lag = proj.Lag
+	t.Setenv("HTTPAPI_TEST_SECRET", hookSecret)
+	handler, err := httpapi.New(httpapi.Config{
+		Handlers: h, Views: db.Views(), Events: db.Events(), Secrets: secrets.NewLocal(), Sync: e.sync,
+		APIToken: apiToken, TriggerToken: triggerToken, MaxBody: 64 << 10,
+		Ready: db.Ping, Lag: func(ctx context.Context) (map[string]uint64, error) { return e.lag(ctx) },
+		Registry: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(handler)
+	t.Cleanup(e.srv.Close)
+	e.mustSyncEgg("web", []int64{15, 31537070}, "example.com", []string{"docker", "linux"})
+	e.mustSyncEgg("other-host", []int64{1}, "gitlab.example.org", nil)
+	e.mustCatchUp()
+	return e
+}
+
+func (e *env) mustSyncEgg(name string, projects []int64, server string, tags []string) {
+	e.t.Helper()
+	_, err := e.handlers.SyncEgg(context.Background(), commands.SyncEgg{Config: events.EggSynced{
+		Name: name, Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+		GitLabServer: server, ProjectIDs: projects, Tags: tags, CPU: 2, MemoryGB: 4,
+		WebhookSecretURI: "env://HTTPAPI_TEST_SECRET", ConfigHash: "h-" + name, Commit: "c0ffee", Path: "Eggs/" + name + "/config.fly",
+	}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) mustCatchUp() {
+	e.t.Helper()
+	if err := e.proj.CatchUp(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) head() uint64 {
+	e.t.Helper()
+	h, err := e.db.Events().Head(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return h
+}
+
+func (e *env) do(method, path string, body []byte, header map[string]string) (int, map[string]any) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			e.t.Fatalf("%s %s: body %q: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func (e *env) get(path string) (int, map[string]any) {
+	e.t.Helper()
+	return e.do(http.MethodGet, path, nil, map[string]string{"Authorization": "Bearer " + apiToken})
+}
+
+// fixture returns testdata/name with top-level fields overridden.
+func fixture(t *testing.T, name string, set map[string]any) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range set {
+		m[k] = v
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func hookHeaders(uuid, token string) map[string]string {
+	h := map[string]string{"Content-Type": "application/json", "X-Gitlab-Token": token}
+	if uuid != "" {
+		h["X-Gitlab-Event-UUID"] = uuid
+	}
+	return h
+}
+
+// pendingJob is the real job.json fixture (project 31537070, gitlab.com),
+// moved to example.com and made pending.
+func pendingJob(t *testing.T, set map[string]any) []byte {
+	t.Helper()
+	m := map[string]any{"build_status": "pending", "repository": map[string]any{"homepage": "http://example.com/jsmithy2/release-tools-fake"}}
+	for k, v := range set {
+		m[k] = v
+	}
+	return fixture(t, "job.json", m)
+}
+
+func TestWebhook_status_codes(t *testing.T) {
+	e := newEnv(t)
+	big := append([]byte(`{"object_kind":"push","pad":"`), bytes.Repeat([]byte("x"), 70<<10)...)
+	big = append(big, []byte(`"}`)...)
+	tests := []struct {
+		name        string
+		body        []byte
+		header      map[string]string
+		wantStatus  int
+		wantOutcome string // "" when nothing may be appended
+		wantReason  string
+		wantType    string // the last event's type when something is appended
+	}{
+		{"wrong_content_type", fixture(t, "push.json", nil), map[string]string{"Content-Type": "text/plain", "X-Gitlab-Event-UUID": "u-1", "X-Gitlab-Token": hookSecret}, 415, "", "", ""},
+		{"body_over_limit", big, hookHeaders("u-2", hookSecret), 413, "", "", ""},
+		{"malformed_json", []byte(`{"object_kind":`), hookHeaders("u-3", hookSecret), 400, "", "", ""},
+		{"no_object_kind", []byte(`{"project_id":15}`), hookHeaders("u-4", hookSecret), 400, "", "", ""},
+		{"no_delivery_id", fixture(t, "push.json", nil), hookHeaders("", hookSecret), 400, "", "", ""},
+		{"bad_token", pendingJob(t, nil), hookHeaders("u-5", "wrong"), 401, "", "", ""},
+		{"missing_token", pendingJob(t, nil), map[string]string{"Content-Type": "application/json", "X-Gitlab-Event-UUID": "u-6"}, 401, "", "", ""},
+		{"unknown_project", fixture(t, "merge_request.json", nil), hookHeaders("u-7", "whatever"), 202, "ignored", "no egg for project 1 on host example.com", events.WebhookReceivedV1},
+		{"pipeline_ignored", fixture(t, "pipeline.json", map[string]any{"project": map[string]any{"id": 15, "web_url": "http://example.com/mike/diaspora"}}), hookHeaders("u-8", hookSecret), 202, "ignored", "event kind pipeline is not acted on", events.WebhookReceivedV1},
+		{"push_to_egg_ignored", fixture(t, "push.json", nil), hookHeaders("u-9", hookSecret), 202, "ignored", "event kind push is not acted on", events.WebhookReceivedV1},
+		{"finished_job_ignored", fixture(t, "job.json", map[string]any{"repository": map[string]any{"homepage": "http://example.com/x"}}), hookHeaders("u-10", hookSecret), 202, "ignored", "job 3580121225 is success; only pending jobs ask for capacity", events.WebhookReceivedV1},
+		{"tag_mismatch_ignored", pendingJob(t, map[string]any{"build_id": 77, "tags": []string{"docker", "gpu"}}), hookHeaders("u-11", hookSecret), 202, "ignored", "tags [gpu] not served by egg web", events.WebhookReceivedV1},
+		{"idempotency_key", pendingJob(t, map[string]any{"build_id": 78, "build_status": "running"}), map[string]string{"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": "ik-1", "X-Gitlab-Token": hookSecret}, 202, "ignored", "job 78 is running; only pending jobs ask for capacity", events.WebhookReceivedV1},
+		{"pending_job_accepted", pendingJob(t, map[string]any{"tags": []string{"docker"}}), hookHeaders("u-12", hookSecret), 202, "accepted", "", events.WebhookReceivedV1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.head()
+			status, body := e.do(http.MethodPost, "/webhooks/gitlab", tc.body, tc.header)
+			if status != tc.wantStatus {
+				t.Fatalf("status %d, want %d (body %v)", status, tc.wantStatus, body)
+			}
+			if tc.wantOutcome == "" {
+				if e.head() != before {
+					t.Fatalf("a rejected delivery appended %d events", e.head()-before)
+				}
+				errBody, _ := body["error"].(map[string]any)
+				if errBody["code"] == nil || errBody["message"] == nil {
+					t.Fatalf("no JSON error body: %v", body)
+				}
+				return
+			}
+			if body["outcome"] != tc.wantOutcome || body["event_id"] == "" || body["duplicate"] != false {
+				t.Fatalf("response %v", body)
+			}
+			if tc.wantReason != "" && body["reason"] != tc.wantReason {
+				t.Fatalf("reason %q, want %q", body["reason"], tc.wantReason)
+			}
+			recs, err := e.db.Events().ReadAll(context.Background(), before, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) == 0 || recs[len(recs)-1].Type != tc.wantType || recs[len(recs)-1].ID != body["event_id"] {
+				t.Fatalf("appended %+v, want a %s with id %v last", recs, tc.wantType, body["event_id"])
+			}
+		})
+	}
+
+	// The accepted pending job asked for a runner.
+	e.mustCatchUp()
+	status, runner := e.get("/runners/web-job-3580121225")
+	if status != 200 || runner["state"] != "PROVISIONING" || runner["type"] != "SERVERLESS" || runner["job_id"] != float64(3580121225) {
+		t.Fatalf("runner %d %v", status, runner)
+	}
+	if _, tagMismatch := e.get("/runners/web-job-77"); tagMismatch["error"] == nil {
+		t.Fatal("a job with unserved tags got a runner")
+	}
+}
+
+func TestWebhook_duplicate_delivery_appends_once(t *testing.T) {
+	e := newEnv(t)
+	body := pendingJob(t, nil)
+	before := e.head()
+	s1, b1 := e.do(http.MethodPost, "/webhooks/gitlab", body, hookHeaders("dup-1", hookSecret))
+	s2, b2 := e.do(http.MethodPost, "/webhooks/gitlab", body, hookHeaders("dup-1", hookSecret))
+	if s1 != 202 || s2 != 202 || b1["duplicate"] != false || b2["duplicate"] != true || b1["event_id"] != b2["event_id"] || b2["outcome"] != "accepted" {
+		t.Fatalf("first %d %v, second %d %v", s1, b1, s2, b2)
+	}
+	recs, err := e.db.Events().ReadAll(context.Background(), before, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, r := range recs {
+		count[r.Type]++
+	}
+	if count[events.WebhookReceivedV1] != 1 || count[events.RunnerRequestedV1] != 1 || len(recs) != 2 {
+		t.Fatalf("events after two deliveries: %v", count)
+	}
+	// Another delivery of the same job (a new UUID) does not ask twice.
+	s3, b3 := e.do(http.MethodPost, "/webhooks/gitlab", body, hookHeaders("dup-2", hookSecret))
+	if s3 != 202 || b3["outcome"] != "ignored" || !strings.Contains(b3["reason"].(string), "already requested") {
+		t.Fatalf("redelivered job %d %v", s3, b3)
+	}
+}
+
+func TestWebhook_push_to_the_Nest_triggers_a_sync(t *testing.T) {
+	e := newEnv(t)
+	push := fixture(t, "push.json", map[string]any{"project_id": 999, "project": map[string]any{"id": 999, "web_url": "http://example.com/ops/nest"}})
+	status, body := e.do(http.MethodPost, "/webhooks/gitlab", push, hookHeaders("nest-1", triggerToken))
+	if status != 202 || body["outcome"] != "accepted" {
+		t.Fatalf("%d %v", status, body)
+	}
+	if got := e.sync.triggers(); len(got) != 1 || got[0] != "webhook" {
+		t.Fatalf("triggers %v", got)
+	}
+	// Without the trigger token it is an unknown project.
+	status, body = e.do(http.MethodPost, "/webhooks/gitlab", push, hookHeaders("nest-2", "nope"))
+	if status != 202 || body["outcome"] != "ignored" || len(e.sync.triggers()) != 1 {
+		t.Fatalf("%d %v %v", status, body, e.sync.triggers())
+	}
+}
+
+func TestSyncGit_trigger_auth(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"no_header", nil, 401},
+		{"wrong_token", map[string]string{"X-Trigger-Auth": "x"}, 401},
+		{"api_token_is_not_enough", map[string]string{"X-Trigger-Auth": apiToken}, 401},
+		{"right_token", map[string]string{"X-Trigger-Auth": triggerToken}, 202},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if status, body := e.do(http.MethodPost, "/internal/sync-git", nil, tc.header); status != tc.want {
+				t.Fatalf("%d %v", status, body)
+			}
+		})
+	}
+	if got := e.sync.triggers(); len(got) != 1 || got[0] != "manual" {
+		t.Fatalf("triggers %v", got)
+	}
+}
+
+func TestQueryAPI_auth(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/eggs", "/eggs/web", "/eggs/web/status", "/runners", "/runners/x", "/plans", "/sync-history", "/audit", "/events"} {
+		for name, h := range map[string]map[string]string{
+			"no_token":    nil,
+			"wrong_token": {"Authorization": "Bearer nope"},
+			"not_bearer":  {"Authorization": "Basic " + apiToken},
+			"trigger":     {"Authorization": "Bearer " + triggerToken},
+		} {
+			if status, body := e.do(http.MethodGet, path, nil, h); status != 401 || body["error"].(map[string]any)["code"] != "EUNAUTHORIZED" {
+				t.Errorf("%s %s: %d %v", path, name, status, body)
+			}
+		}
+	}
+	for _, path := range []string{"/health", "/ready", "/metrics"} {
+		if status, _ := e.do(http.MethodGet, path, nil, nil); status != 200 {
+			t.Errorf("%s without a token: %d", path, status)
+		}
+	}
+}
+
+func TestQueryAPI_views_and_filters(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, r := range []commands.RequestRunner{
+		{RunnerID: "r-1", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a"},
+		{RunnerID: "r-2", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a"},
+		{RunnerID: "r-3", Egg: "other-host", RunnerType: "APEX", Provider: "AWS", Region: "eu-central-1"},
+	} {
+		if _, err := e.handlers.RequestRunner(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.handlers.DeployRunner(ctx, commands.DeployRunner{RunnerID: "r-2", PlanID: "p-1", InstanceID: "i-1"}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCatchUp()
+
+	ids := func(path, key, field string) []string {
+		t.Helper()
+		status, body := e.get(path)
+		if status != 200 {
+			t.Fatalf("%s: %d %v", path, status, body)
+		}
+		var out []string
+		for _, it := range body[key].([]any) {
+			out = append(out, it.(map[string]any)[field].(string))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		path, key, field string
+		want             string
+	}{
+		{"/eggs", "eggs", "name", "other-host,web"},
+		{"/runners", "runners", "id", "r-1,r-2,r-3"},
+		{"/runners?egg=web", "runners", "id", "r-1,r-2"},
+		{"/runners?state=ACTIVE", "runners", "id", "r-2"},
+		{"/runners?state=PROVISIONING&egg=web", "runners", "id", "r-1"},
+		{"/plans?egg=web", "plans", "plan_id", ""},
+	} {
+		if got := strings.Join(ids(tc.path, tc.key, tc.field), ","); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	if status, body := e.get("/runners?state=SLEEPY"); status != 400 || body["error"].(map[string]any)["code"] != "EINVALID" {
+		t.Errorf("bad state: %d %v", status, body)
+	}
+	if status, body := e.get("/eggs/nope"); status != 404 || body["error"].(map[string]any)["code"] != "ENOTFOUND" {
+		t.Errorf("unknown egg: %d %v", status, body)
+	}
+	if status, body := e.get("/runners/nope"); status != 404 {
+		t.Errorf("unknown runner: %d %v", status, body)
+	}
+	status, st := e.get("/eggs/web/status")
+	if status != 200 || st["runners"] != float64(2) || st["runners_by_state"].(map[string]any)["ACTIVE"] != float64(1) {
+		t.Errorf("egg status %d %v", status, st)
+	}
+	if status, egg := e.get("/eggs/web"); status != 200 || egg["gitlab_server"] != "example.com" {
+		t.Errorf("egg %d %v", status, egg)
+	}
+	if status, body := e.get("/audit?type=" + events.RunnerRequestedV1); status != 200 || len(body["audit"].([]any)) != 3 {
+		t.Errorf("audit %d %v", status, body)
+	}
+	if status, body := e.get("/sync-history"); status != 200 || len(body["sync_history"].([]any)) != 0 {
+		t.Errorf("sync history %d %v", status, body)
+	}
+}
+
+func TestQueryAPI_events_paging(t *testing.T) {
+	e := newEnv(t) // two egg.synced events
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := e.handlers.RequestRunner(ctx, commands.RequestRunner{RunnerID: "p-" + string(rune('a'+i)), Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []string
+	after := "0"
+	for page := 0; ; page++ {
+		status, body := e.get("/events?limit=3&after=" + after)
+		if status != 200 {
+			t.Fatalf("%d %v", status, body)
+		}
+		evs := body["events"].([]any)
+		if len(evs) == 0 {
+			if body["next_after"] != float64(7) {
+				t.Fatalf("empty page next_after %v", body["next_after"])
+			}
+			break
+		}
+		if len(evs) > 3 || page > 5 {
+			t.Fatalf("page %d has %d events", page, len(evs))
+		}
+		for _, ev := range evs {
+			all = append(all, ev.(map[string]any)["type"].(string))
+		}
+		after = jsonNumber(body["next_after"])
+	}
+	if len(all) != 7 || all[0] != events.EggSyncedV1 || all[6] != events.RunnerRequestedV1 {
+		t.Fatalf("paged through %v", all)
+	}
+	status, body := e.get("/events?stream=runner-p-c")
+	if status != 200 || len(body["events"].([]any)) != 1 || body["next_after"] != float64(1) {
+		t.Fatalf("one stream: %d %v", status, body)
+	}
+	for _, q := range []string{"limit=0", "limit=1001", "after=-1", "limit=x"} {
+		if status, _ := e.get("/events?" + q); status != 400 {
+			t.Errorf("%s: %d, want 400", q, status)
+		}
+	}
+}
+
+func jsonNumber(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestReady_503_while_projections_lag(t *testing.T) {
+	e := newEnv(t)
+	if status, body := e.do(http.MethodGet, "/ready", nil, nil); status != 200 {
+		t.Fatalf("caught up: %d %v", status, body)
+	}
+	if _, err := e.handlers.RequestRunner(context.Background(), commands.RequestRunner{RunnerID: "lag", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := e.do(http.MethodGet, "/ready", nil, nil)
+	if status != 503 || !strings.Contains(body["error"].(map[string]any)["message"].(string), "1 events behind") {
+		t.Fatalf("lagging: %d %v", status, body)
+	}
+	e.mustCatchUp()
+	if status, body := e.do(http.MethodGet, "/ready", nil, nil); status != 200 {
+		t.Fatalf("caught up again: %d %v", status, body)
+	}
+	if status, _ := e.do(http.MethodGet, "/health", nil, nil); status != 200 {
+		t.Fatal("health")
+	}
+}
+
+func TestMetrics_use_route_templates(t *testing.T) {
+	e := newEnv(t)
+	e.get("/runners/abc")
+	e.get("/runners/def")
+	e.do(http.MethodPost, "/webhooks/gitlab", fixture(t, "push.json", nil), hookHeaders("m-1", hookSecret))
+	e.do(http.MethodGet, "/no/such/path", nil, nil)
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	for _, want := range []string{
+		`http_requests_total{code="404",route="/runners/{id}"} 2`,
+		`http_requests_total{code="404",route="unmatched"} 1`,
+		`webhooks_total{outcome="ignored"} 1`,
+		`http_request_duration_seconds_count{route="/webhooks/gitlab"} 1`,
+		`projector_lag_events{projector="runners"} `,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, "/runners/abc") {
+		t.Error("a raw path is a label")
+	}
+}
+
+func TestNew_refuses_missing_dependencies(t *testing.T) {
+	if _, err := httpapi.New(httpapi.Config{}); err == nil {
+		t.Fatal("New accepted an empty config")
+	}
+}
+
+var _ ports.Secrets = secrets.Local{}

@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// Paging of /events and /audit.
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// paging reads after and limit (default 100, at most 1000).
+func paging(r *http.Request) (after uint64, limit int, err error) {
+	q := r.URL.Query()
+	limit = defaultLimit
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return 0, 0, errs.Errorf(errs.EINVALID, "after=%q: want a non-negative integer", v)
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > maxLimit {
+			return 0, 0, errs.Errorf(errs.EINVALID, "limit=%q: want an integer from 1 to %d", v, maxLimit)
+		}
+		limit = n
+	}
+	return after, limit, nil
+}
+
+// eq builds equality filters from the query parameters named in cols
+// (parameter name -> column name), skipping empty ones.
+func eq(r *http.Request, cols map[string]string) map[string]any {
+	out := map[string]any{}
+	for param, col := range cols {
+		if v := r.URL.Query().Get(param); v != "" {
+			out[col] = v
+		}
+	}
+	return out
+}
+
+func (s *server) listEggs(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.cfg.Views.Read().EggConfigs().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"kind": "kind"})})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"eggs": nonNil(rows)})
+}
+
+func (s *server) egg(w http.ResponseWriter, r *http.Request) (ports.EggConfigRow, bool) {
+	name := mux.Vars(r)["name"]
+	row, ok, err := s.cfg.Views.Read().EggConfigs().Get(r.Context(), name)
+	if err == nil && !ok {
+		err = errs.Errorf(errs.ENOTFOUND, "egg %s does not exist", name)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return row, false
+	}
+	return row, true
+}
+
+func (s *server) getEgg(w http.ResponseWriter, r *http.Request) {
+	if row, ok := s.egg(w, r); ok {
+		writeJSON(w, http.StatusOK, row)
+	}
+}
+
+// eggStatus is an egg's configuration state and its runners by state.
+func (s *server) eggStatus(w http.ResponseWriter, r *http.Request) {
+	row, ok := s.egg(w, r)
+	if !ok {
+		return
+	}
+	runners, err := s.cfg.Views.Read().Runners().List(r.Context(), ports.Query{Eq: map[string]any{"egg": row.Name}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	byState := map[string]int{}
+	for _, rr := range runners {
+		byState[rr.State]++
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"egg": row.Name, "removed": row.Removed, "commit": row.Commit, "synced_at": row.SyncedAt,
+		"runner_type": row.RunnerType, "runners": len(runners), "runners_by_state": byState,
+	})
+}
+
+func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
+	if st := r.URL.Query().Get("state"); st != "" {
+		if _, err := domain.ParseRunnerState(st); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	rows, err := s.cfg.Views.Read().Runners().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runners": nonNil(rows)})
+}
+
+func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	row, ok, err := s.cfg.Views.Read().Runners().Get(r.Context(), id)
+	if err == nil && !ok {
+		err = errs.Errorf(errs.ENOTFOUND, "runner %s does not exist", id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, row)
+}
+
+func (s *server) listPlans(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.cfg.Views.Read().DeploymentPlans().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"egg": "egg", "runner": "runner_id", "status": "status"})})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"plans": nonNil(rows)})
+}
+
+// listSyncHistory returns the latest syncs first.
+func (s *server) listSyncHistory(w http.ResponseWriter, r *http.Request) {
+	_, limit, err := paging(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rows, err := s.cfg.Views.Read().SyncHistory().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"status": "status"}), Desc: true, Limit: limit})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sync_history": nonNil(rows)})
+}
+
+// listAudit pages through the audit trail in log order.
+func (s *server) listAudit(w http.ResponseWriter, r *http.Request) {
+	after, limit, err := paging(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := ports.Query{Eq: eq(r, map[string]string{"stream": "stream", "type": "type", "actor": "actor"}), Limit: limit}
+	if after > 0 {
+		q.AfterKey = ports.PositionKey(after)
+	}
+	rows, err := s.cfg.Views.Read().AuditLogs().List(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	next := after
+	if len(rows) > 0 {
+		next = rows[len(rows)-1].Position
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"audit": nonNil(rows), "next_after": next})
+}
+
+// listEvents is the audit replay: the whole log by global position, or one
+// stream by version when stream= is given; next_after continues the page.
+func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
+	after, limit, err := paging(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	stream := r.URL.Query().Get("stream")
+	var recs []events.Record
+	next := after
+	if stream != "" {
+		recs, err = s.cfg.Events.Load(r.Context(), stream, after)
+		if len(recs) > limit {
+			recs = recs[:limit]
+		}
+		if len(recs) > 0 {
+			next = recs[len(recs)-1].Version
+		}
+	} else {
+		recs, err = s.cfg.Events.ReadAll(r.Context(), after, limit)
+		if len(recs) > 0 {
+			next = recs[len(recs)-1].GlobalPosition
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(recs), "next_after": next})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

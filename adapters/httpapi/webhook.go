@@ -1,0 +1,295 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// hookPayload is the part of a GitLab webhook body we read.
+type hookPayload struct {
+	ObjectKind  string   `json:"object_kind"`
+	ProjectID   int64    `json:"project_id"`
+	GroupID     int64    `json:"group_id"`
+	Ref         string   `json:"ref"`
+	BuildID     int64    `json:"build_id"`
+	BuildStatus string   `json:"build_status"`
+	Tags        []string `json:"tags"`
+	Project     *struct {
+		ID          int64  `json:"id"`
+		WebURL      string `json:"web_url"`
+		Homepage    string `json:"homepage"`
+		NamespaceID int64  `json:"namespace_id"`
+	} `json:"project"`
+	Repository *struct {
+		Homepage   string `json:"homepage"`
+		GitHTTPURL string `json:"git_http_url"`
+	} `json:"repository"`
+}
+
+func (p hookPayload) projectID() int64 {
+	if p.ProjectID == 0 && p.Project != nil {
+		return p.Project.ID
+	}
+	return p.ProjectID
+}
+
+func (p hookPayload) groupID() int64 {
+	if p.GroupID == 0 && p.Project != nil {
+		return p.Project.NamespaceID
+	}
+	return p.GroupID
+}
+
+// host is the GitLab server that sent the payload, from the project's URLs.
+func (p hookPayload) host() string {
+	var cands []string
+	if p.Project != nil {
+		cands = append(cands, p.Project.WebURL, p.Project.Homepage)
+	}
+	if p.Repository != nil {
+		cands = append(cands, p.Repository.Homepage, p.Repository.GitHTTPURL)
+	}
+	for _, c := range cands {
+		if u, err := url.Parse(c); err == nil && u.Host != "" {
+			return strings.ToLower(u.Host)
+		}
+	}
+	return ""
+}
+
+type webhookResponse struct {
+	EventID   string `json:"event_id"`
+	Outcome   string `json:"outcome"`
+	Reason    string `json:"reason,omitempty"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+func (s *server) reject(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	s.metrics.webhooks.WithLabelValues("rejected").Inc()
+	writeJSONError(w, status, code, msg)
+}
+
+func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
+	defer drain(r.Body)
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		s.reject(w, r, http.StatusUnsupportedMediaType, errs.EINVALID, "Content-Type must be application/json")
+		return
+	}
+	body, err := readBody(w, r, s.cfg.MaxBody)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.reject(w, r, http.StatusRequestEntityTooLarge, errs.EINVALID, fmt.Sprintf("the body is over the limit of %d bytes", s.cfg.MaxBody))
+			return
+		}
+		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "the body could not be read")
+		return
+	}
+	var p hookPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "the body is not valid JSON: "+err.Error())
+		return
+	}
+	if p.ObjectKind == "" {
+		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "the body has no object_kind")
+		return
+	}
+	delivery := r.Header.Get("X-Gitlab-Event-UUID")
+	if delivery == "" {
+		delivery = r.Header.Get("Idempotency-Key")
+	}
+	if delivery == "" {
+		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "an X-Gitlab-Event-UUID or Idempotency-Key header is required to deliver at most once")
+		return
+	}
+	if err := domain.CheckDeliveryID(delivery); err != nil {
+		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, errs.Message(err))
+		return
+	}
+	ctx := r.Context()
+	token := []byte(r.Header.Get("X-Gitlab-Token"))
+	project, host := p.projectID(), p.host()
+	rec := events.WebhookReceived{
+		DeliveryID: delivery, EventKind: p.ObjectKind, GitLabServer: host, ProjectID: project,
+		Ref: p.Ref, JobID: p.BuildID, JobStatus: p.BuildStatus, Tags: p.Tags,
+	}
+	meta := commands.Meta{Actor: "gitlab:webhook", CorrelationID: delivery, IdempotencyKey: delivery}
+
+	egg, found, err := s.findEgg(r, project, p.groupID(), host)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !found {
+		if p.ObjectKind == "push" && s.cfg.Sync != nil && equalSecret(token, []byte(s.cfg.TriggerToken)) {
+			rec.Outcome, rec.Reason = "accepted", "push to the Nest: sync triggered"
+			s.record(w, r, meta, rec, func() { s.cfg.Sync.Trigger("webhook") })
+			return
+		}
+		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("no egg for project %d on host %s", project, orUnknown(host))
+		s.record(w, r, meta, rec, nil)
+		return
+	}
+	rec.Egg = egg.Name
+	if egg.WebhookSecretURI == "" {
+		s.reject(w, r, http.StatusUnauthorized, errs.EUNAUTHORIZED, fmt.Sprintf("egg %s has no webhook secret configured", egg.Name))
+		return
+	}
+	secret, err := s.cfg.Secrets.Resolve(ctx, egg.WebhookSecretURI)
+	if err != nil {
+		// The URI may be logged, the value never.
+		s.log.WarnContext(ctx, "webhook secret cannot be resolved", "egg", egg.Name, "uri", egg.WebhookSecretURI, "code", errs.Code(err))
+		s.reject(w, r, http.StatusServiceUnavailable, errs.EUNAVAILABLE, fmt.Sprintf("the webhook secret of egg %s cannot be resolved", egg.Name))
+		return
+	}
+	if !equalSecret(token, secret) {
+		s.reject(w, r, http.StatusUnauthorized, errs.EUNAUTHORIZED, "X-Gitlab-Token is missing or wrong")
+		return
+	}
+
+	switch {
+	case p.ObjectKind != "build":
+		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("event kind %s is not acted on", p.ObjectKind)
+	case p.BuildStatus != "pending":
+		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("job %d is %s; only pending jobs ask for capacity", p.BuildID, orUnknown(p.BuildStatus))
+	default:
+		if missing := notServed(p.Tags, egg.Tags); len(missing) > 0 {
+			rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("tags %v not served by egg %s", missing, egg.Name)
+			break
+		}
+		tags := p.Tags
+		if len(tags) == 0 {
+			tags = egg.Tags
+		}
+		// The runner is requested before the delivery is recorded, both
+		// idempotent on the delivery id: a retry after a failure between
+		// the two finishes the job without asking twice.
+		// Idempotency keys are global to the store, hence the suffix.
+		runnerMeta := meta
+		runnerMeta.IdempotencyKey = delivery + "/runner"
+		_, err := s.cfg.Handlers.RequestRunner(ctx, commands.RequestRunner{
+			Meta:     runnerMeta,
+			RunnerID: fmt.Sprintf("%s-job-%d", egg.Name, p.BuildID), Egg: egg.Name, RunnerType: egg.RunnerType,
+			Provider: egg.Provider, Region: egg.Region, Tags: tags, JobID: p.BuildID,
+			Reason: fmt.Sprintf("GitLab job %d is pending", p.BuildID),
+		})
+		switch {
+		case errs.Is(err, errs.ECONFLICT):
+			rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("a runner for job %d was already requested", p.BuildID)
+		case err != nil:
+			s.writeError(w, r, err)
+			return
+		default:
+			rec.Outcome = "accepted"
+		}
+	}
+	s.record(w, r, meta, rec, nil)
+}
+
+// record appends the delivery, runs after (once, not for a duplicate) and answers 202.
+func (s *server) record(w http.ResponseWriter, r *http.Request, meta commands.Meta, rec events.WebhookReceived, after func()) {
+	ctx := r.Context()
+	res, err := s.cfg.Handlers.ReceiveWebhook(ctx, commands.ReceiveWebhook{Meta: meta, Delivery: rec})
+	if err != nil {
+		s.metrics.webhooks.WithLabelValues("rejected").Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	recs, err := s.cfg.Events.Load(ctx, domain.WebhookStream(rec.DeliveryID), 0)
+	if err != nil || len(recs) == 0 {
+		s.writeError(w, r, errs.Wrap(errs.EINTERNAL, err, "webhook %s appended but not readable", rec.DeliveryID))
+		return
+	}
+	out := webhookResponse{EventID: recs[0].ID, Outcome: rec.Outcome, Reason: rec.Reason, Duplicate: res.Duplicate}
+	if res.Duplicate {
+		// The original decision stands; report it, not this attempt's.
+		var orig events.WebhookReceived
+		if json.Unmarshal(recs[0].Payload, &orig) == nil {
+			out.Outcome, out.Reason = orig.Outcome, orig.Reason
+		}
+		s.metrics.webhooks.WithLabelValues("duplicate").Inc()
+	} else {
+		s.metrics.webhooks.WithLabelValues(rec.Outcome).Inc()
+		if after != nil {
+			after()
+		}
+	}
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+// findEgg returns the live egg that owns project (or group) on host; a
+// project match wins over a group match.
+func (s *server) findEgg(r *http.Request, project, group int64, host string) (ports.EggConfigRow, bool, error) {
+	rows, err := s.cfg.Views.Read().EggConfigs().List(r.Context(), ports.Query{})
+	if err != nil {
+		return ports.EggConfigRow{}, false, err
+	}
+	var byGroup *ports.EggConfigRow
+	for i, e := range rows {
+		if e.Removed || !sameServer(e.GitLabServer, host) {
+			continue
+		}
+		if project != 0 && slices.Contains(e.ProjectIDs, project) {
+			return e, true, nil
+		}
+		if byGroup == nil && group != 0 && slices.Contains(e.GroupIDs, group) {
+			byGroup = &rows[i]
+		}
+	}
+	if byGroup != nil {
+		return *byGroup, true, nil
+	}
+	return ports.EggConfigRow{}, false, nil
+}
+
+// sameServer compares an egg's gitlab server (an FQDN, perhaps with a port
+// or a scheme) with the payload's host.
+func sameServer(server, host string) bool {
+	if host == "" {
+		return false
+	}
+	server = strings.ToLower(server)
+	if u, err := url.Parse(server); err == nil && u.Host != "" {
+		server = u.Host
+	}
+	if server == host {
+		return true
+	}
+	h, _, ok := strings.Cut(host, ":")
+	return ok && server == h
+}
+
+func notServed(want, have []string) []string {
+	var missing []string
+	for _, t := range want {
+		if !slices.Contains(have, t) {
+			missing = append(missing, t)
+		}
+	}
+	return missing
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+}
