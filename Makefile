@@ -57,7 +57,7 @@ test-race: tools ## the tests under the race detector
 	scripts/with-dynamodb.sh $(GO) test -race $(GOTEST_FLAGS) ./...
 
 bench: ## print the performance figures (see README, Performance)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ ./commands/nestsync/ ./adapters/tofu/ | tee /dev/stderr | scripts/bench-table.sh
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ ./commands/nestsync/ ./adapters/tofu/ ./adapters/httpapi/ | tee /dev/stderr | scripts/bench-table.sh
 
 fuzz: ## fuzz the .fly parser for 60 s (CI runs the committed seed corpus as part of make test)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime 60s ./adapters/fly/

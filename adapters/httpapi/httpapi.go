@@ -62,12 +62,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the metrics and is served on /metrics (default: a new one).
 	Registry *prometheus.Registry
+	// Metrics are the collectors the API updates (default: NewMetrics(Registry, Lag)).
+	// When given, they must have been registered with Registry.
+	Metrics *Metrics
 }
 
 type server struct {
 	cfg     Config
 	log     *slog.Logger
-	metrics *metrics
+	metrics *Metrics
 }
 
 // New returns the API's handler.
@@ -97,11 +100,14 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	m, err := newMetrics(cfg.Registry, cfg.Lag)
-	if err != nil {
-		return nil, err
+	if cfg.Metrics == nil {
+		m, err := NewMetrics(cfg.Registry, cfg.Lag)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Metrics = m
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, metrics: m}
+	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
 
 	r := mux.NewRouter()
 	r.Use(s.instrument)
@@ -114,6 +120,7 @@ func New(cfg Config) (http.Handler, error) {
 
 	r.Handle("/health", http.HandlerFunc(s.health)).Methods(http.MethodGet)
 	r.Handle("/ready", http.HandlerFunc(s.ready)).Methods(http.MethodGet)
+	r.Handle("/openapi.json", http.HandlerFunc(s.openAPIDoc)).Methods(http.MethodGet)
 	r.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.Handle("/webhooks/gitlab", http.HandlerFunc(s.gitlabWebhook)).Methods(http.MethodPost)
 	r.Handle("/internal/sync-git", s.triggerAuth(http.HandlerFunc(s.syncGit))).Methods(http.MethodPost)

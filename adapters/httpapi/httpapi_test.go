@@ -51,6 +51,7 @@ type env struct {
 	handlers *commands.Handlers
 	proj     *projections.Runner
 	srv      *httptest.Server
+	handler  http.Handler
 	sync     *fakeSync
 	lag      func(context.Context) (map[string]uint64, error)
 }
@@ -84,6 +85,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = handler
 	e.srv = httptest.NewServer(handler)
 	t.Cleanup(e.srv.Close)
 	e.mustSyncEgg("web", []int64{15, 31537070}, "example.com", []string{"docker", "linux"})
@@ -298,7 +300,13 @@ func TestWebhook_push_to_the_Nest_triggers_a_sync(t *testing.T) {
 	if got := e.sync.triggers(); len(got) != 1 || got[0] != "webhook" {
 		t.Fatalf("triggers %v", got)
 	}
-	// Without the trigger token it is an unknown project.
+	// Without the trigger token it is an unknown project: once the egg view
+	// has caught up, an answer; before that, 503 so that GitLab retries.
+	status, _ = e.do(http.MethodPost, "/webhooks/gitlab", push, hookHeaders("nest-2", "nope"))
+	if status != 503 {
+		t.Fatalf("unknown project while the egg view lags: %d, want 503", status)
+	}
+	e.mustCatchUp()
 	status, body = e.do(http.MethodPost, "/webhooks/gitlab", push, hookHeaders("nest-2", "nope"))
 	if status != 202 || body["outcome"] != "ignored" || len(e.sync.triggers()) != 1 {
 		t.Fatalf("%d %v %v", status, body, e.sync.triggers())

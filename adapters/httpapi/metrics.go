@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,14 +11,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-type metrics struct {
+// Metrics are MotherGoose's Prometheus collectors: HTTP requests by route
+// template, webhook outcomes, events appended by type, Nest sync durations and
+// (read at scrape time) projector lag. A nil *Metrics ignores every update.
+type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	webhooks *prometheus.CounterVec
+	appended *prometheus.CounterVec
+	syncs    *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, lag func(context.Context) (map[string]uint64, error)) (*metrics, error) {
-	m := &metrics{
+// SyncObserver is told the outcome of every Nest sync: its trigger
+// (scheduled, webhook, manual), its status (synced, failed, unchanged, or
+// error when it could not be carried out) and how long it took.
+type SyncObserver func(trigger, status string, d time.Duration)
+
+// NewMetrics registers the collectors with reg. lag, when not nil, is read at
+// every scrape as projector_lag_events{projector}.
+func NewMetrics(reg *prometheus.Registry, lag func(context.Context) (map[string]uint64, error)) (*Metrics, error) {
+	if reg == nil {
+		return nil, errors.New("httpapi: nil metrics registry")
+	}
+	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_requests_total", Help: "HTTP requests by route template and status code.",
 		}, []string{"route", "code"}),
@@ -27,8 +43,15 @@ func newMetrics(reg *prometheus.Registry, lag func(context.Context) (map[string]
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "webhooks_total", Help: "GitLab webhook deliveries by outcome (accepted, ignored, duplicate, rejected).",
 		}, []string{"outcome"}),
+		appended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "events_appended_total", Help: "Events appended to the log by the API, by event type.",
+		}, []string{"type"}),
+		syncs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "nest_sync_duration_seconds", Help: "Nest sync duration by trigger and status.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}, []string{"trigger", "status"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration, m.webhooks}
+	cs := []prometheus.Collector{m.requests, m.duration, m.webhooks, m.appended, m.syncs}
 	if lag != nil {
 		cs = append(cs, lagCollector{lag: lag, desc: prometheus.NewDesc("projector_lag_events", "Events between a projector's checkpoint and the log head.", []string{"projector"}, nil)})
 	}
@@ -39,6 +62,28 @@ func newMetrics(reg *prometheus.Registry, lag func(context.Context) (map[string]
 	}
 	return m, nil
 }
+
+// EventsAppended counts n events of type eventType (a wire name such as
+// events.WebhookReceivedV1) as appended. Call it only after the append
+// succeeded and not for a deduplicated (idempotent) retry.
+func (m *Metrics) EventsAppended(eventType string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.appended.WithLabelValues(eventType).Add(float64(n))
+}
+
+// ObserveSync records one Nest sync's duration; see SyncObserver.
+func (m *Metrics) ObserveSync(trigger, status string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.syncs.WithLabelValues(trigger, status).Observe(d.Seconds())
+}
+
+// SyncObserver returns ObserveSync as a SyncObserver, for the composition
+// root to hand to the Nest sync service.
+func (m *Metrics) SyncObserver() SyncObserver { return m.ObserveSync }
 
 // lagCollector reads the projector lag at scrape time.
 type lagCollector struct {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain"
@@ -140,6 +142,21 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 			s.record(w, r, meta, rec, func() { s.cfg.Sync.Trigger("webhook") })
 			return
 		}
+		// "No egg" is only an answer once the egg_configs view has caught up
+		// with the log as it was when this delivery arrived (an egg synced a
+		// moment ago may not be projected yet). Until then wait a little;
+		// if it does not catch up, 503 makes GitLab retry instead of the
+		// delivery being recorded as ignored and never sent again.
+		if caught, err := s.eggsCaughtUp(ctx); err != nil || !caught {
+			s.reject(w, r, http.StatusServiceUnavailable, errs.EUNAVAILABLE, "the egg configurations are still catching up; retry")
+			return
+		}
+		if egg, found, err = s.findEgg(r, project, p.groupID(), host); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if !found {
 		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("no egg for project %d on host %s", project, orUnknown(host))
 		s.record(w, r, meta, rec, nil)
 		return
@@ -181,7 +198,7 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 		// Idempotency keys are global to the store, hence the suffix.
 		runnerMeta := meta
 		runnerMeta.IdempotencyKey = delivery + "/runner"
-		_, err := s.cfg.Handlers.RequestRunner(ctx, commands.RequestRunner{
+		res, err := s.cfg.Handlers.RequestRunner(ctx, commands.RequestRunner{
 			Meta:     runnerMeta,
 			RunnerID: fmt.Sprintf("%s-job-%d", egg.Name, p.BuildID), Egg: egg.Name, RunnerType: egg.RunnerType,
 			Provider: egg.Provider, Region: egg.Region, Tags: tags, JobID: p.BuildID,
@@ -195,6 +212,9 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			rec.Outcome = "accepted"
+			if !res.Duplicate {
+				s.metrics.EventsAppended(events.RunnerRequestedV1, 1)
+			}
 		}
 	}
 	s.record(w, r, meta, rec, nil)
@@ -224,6 +244,7 @@ func (s *server) record(w http.ResponseWriter, r *http.Request, meta commands.Me
 		s.metrics.webhooks.WithLabelValues("duplicate").Inc()
 	} else {
 		s.metrics.webhooks.WithLabelValues(rec.Outcome).Inc()
+		s.metrics.EventsAppended(events.WebhookReceivedV1, 1)
 		if after != nil {
 			after()
 		}
@@ -293,3 +314,34 @@ func orUnknown(s string) string {
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 }
+
+// eggsCaughtUp waits (at most eggWait) until the egg_configs projector has
+// reached the log head as it is now.
+func (s *server) eggsCaughtUp(ctx context.Context) (bool, error) {
+	head, err := s.cfg.Events.Head(ctx)
+	if err != nil {
+		return false, err
+	}
+	deadline := time.Now().Add(eggWait)
+	for {
+		cp, err := s.cfg.Views.Read().Checkpoint(ctx, ports.ViewEggConfigs)
+		if err != nil {
+			return false, err
+		}
+		if cp >= head {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// eggWait bounds how long a delivery for an unknown project waits for the
+// egg view to catch up.
+const eggWait = 2 * time.Second

@@ -138,6 +138,7 @@ root is the nearest directory holding both Eggs/ and UF/, or a file named
 		fmtCommand(a),
 		parseCommand(a),
 		versionCommand(a),
+		statusCommand(a), eventsCommand(a),
 	)
 	// cobra adds its `completion` command itself (bash, zsh, fish, powershell).
 	root.CompletionOptions.DisableDefaultCmd = false

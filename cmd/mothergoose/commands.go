@@ -182,6 +182,7 @@ type Main struct {
 	nestRepo    *gitrepo.Repo
 	Sync        *nestsync.Syncer // nil when no Nest is configured
 	Registry    *prometheus.Registry
+	metrics     *httpapi.Metrics
 
 	server   *http.Server
 	listener net.Listener
@@ -216,6 +217,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Projections, err = newProjections(st, m.Config.PollInterval, log); err != nil {
 		return err
 	}
+	// The metrics come first: the Nest sync and the API both report to them.
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m.metrics, err = httpapi.NewMetrics(m.Registry, m.Projections.Lag); err != nil {
+		return err
+	}
 	if m.Config.Nest != "" {
 		if err := m.openNest(ctx, st, codec, log); err != nil {
 			return err
@@ -227,12 +234,10 @@ func (m *Main) Open(ctx context.Context) error {
 // openHTTP builds the API handler and binds the listener, so that Addr is
 // known before Run.
 func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
-	m.Registry = prometheus.NewRegistry()
-	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := httpapi.Config{
 		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: secrets.NewLocal(),
 		APIToken: m.Config.APIToken, TriggerToken: m.Config.TriggerToken,
-		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry,
+		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry, Metrics: m.metrics,
 	}
 	if m.Sync != nil { // a nil *Syncer in the interface would not be nil
 		cfg.Sync = m.Sync
@@ -268,7 +273,7 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 	}
 	m.Sync, err = nestsync.New(nestsync.Config{
 		Repo: m.nestRepo, Loader: fly.NewCache(), Handlers: m.Handlers, LastSync: nestsync.StoreLastSync(st.Events, codec),
-		Branch: m.Config.NestBranch, Logger: log,
+		Branch: m.Config.NestBranch, Logger: log, Observe: m.metrics.SyncObserver(),
 	})
 	return err
 }

@@ -420,6 +420,19 @@ func TestServe_HTTP_end_to_end(t *testing.T) {
 		return slices.Equal(listOf(c.get("/runners?state=PROVISIONING&egg=release-tools"), "runners", "id"), []string{"release-tools-job-3580121225"})
 	})
 	waitFor(ctx, t, "ready", func() bool { s, _ := c.do(http.MethodGet, "/ready", nil, nil); return s == 200 })
+
+	// The metrics carry the syncs and the appended events of this run.
+	resp, err := http.Get("http://" + m.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`nest_sync_duration_seconds_count{status="synced",trigger="manual"} 1`, `events_appended_total{type="runner.requested.v1"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Fatalf("/metrics lacks %q", want)
+		}
+	}
 	audit := c.get("/audit?limit=1000")
 	if got := listOf(audit, "audit", "type"); !slices.Equal(got, types) {
 		t.Fatalf("audit types %v, log %v", got, types)

@@ -65,6 +65,9 @@ type Config struct {
 	// Workers is how many egg/job commands run at once (default 16), so
 	// that their appends share commits.
 	Workers int
+	// Observe, when set, is told the trigger, outcome (a Status or "error")
+	// and duration of every Sync: the metrics hook.
+	Observe func(trigger, status string, d time.Duration)
 }
 
 // Sync statuses of a Result.
@@ -243,6 +246,19 @@ func (s *Syncer) RunSchedule(ctx context.Context, interval time.Duration) error 
 // error means the sync could not be carried out (fetch, store); a fetch
 // error is recorded as NestSyncFailed too.
 func (s *Syncer) Sync(ctx context.Context, trigger string) (Result, error) {
+	start := s.cfg.Clock()
+	res, err := s.sync(ctx, trigger)
+	if s.cfg.Observe != nil {
+		status := res.Status
+		if err != nil {
+			status = "error"
+		}
+		s.cfg.Observe(trigger, status, s.cfg.Clock().Sub(start))
+	}
+	return res, err
+}
+
+func (s *Syncer) sync(ctx context.Context, trigger string) (Result, error) {
 	if _, err := domain.ParseSyncTrigger(trigger); err != nil {
 		return Result{}, err
 	}

@@ -1,0 +1,164 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
+	"github.com/polar-gosling/polar-gosling/adapters/httpapi/loadtest"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
+	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/projections"
+)
+
+const (
+	benchClients   = 64
+	benchWebhooks  = 20_000
+	benchOpenRate  = 5_000
+	benchOpenFor   = 2 * time.Second
+	benchMaxPhase  = 60 * time.Second
+	benchSecretEnv = "HTTPAPI_BENCH_SECRET"
+)
+
+// mustBenchServer is the real API on a real SQLite file with one egg (the
+// owner of job.json's project), listening on 127.0.0.1:0.
+func mustBenchServer(b *testing.B) string {
+	b.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "g.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	codec := events.NewCodec(events.NewRegistry())
+	h, err := commands.NewHandlers(db.Events(), codec, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
+	if err != nil {
+		b.Fatal(err)
+	}
+	proj, err := projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv(benchSecretEnv, hookSecret)
+	if _, err := h.SyncEgg(ctx, commands.SyncEgg{Config: events.EggSynced{
+		Name: "release-tools", Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+		GitLabServer: "gitlab.com", ProjectIDs: []int64{31537070}, Tags: []string{"docker", "linux"}, CPU: 2, MemoryGB: 4,
+		WebhookSecretURI: "env://" + benchSecretEnv, ConfigHash: "h", Commit: "c0ffee", Path: "Eggs/release-tools/config.fly",
+	}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := proj.CatchUp(ctx); err != nil {
+		b.Fatal(err)
+	}
+	handler, err := httpapi.New(httpapi.Config{
+		Handlers: h, Views: db.Views(), Events: db.Events(), Secrets: secrets.NewLocal(),
+		APIToken: apiToken, TriggerToken: triggerToken, MaxBody: 1 << 20,
+		Ready: db.Ping, Lag: proj.Lag, Registry: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// mustBareServer reads the body and answers 202, nothing else.
+func mustBareServer(b *testing.B) string {
+	b.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"event_id":"x","outcome":"accepted","duplicate":false}`))
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// benchJobs makes request i a pending Job Hook with its own build id and delivery id.
+func benchJobs(b *testing.B, n int) func(int) loadtest.Request {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "job.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		b.Fatal(err)
+	}
+	doc["build_status"] = "pending"
+	tpl, err := loadtest.NewTemplate(doc, "build_id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqs := make([]loadtest.Request, n)
+	for i := range reqs {
+		reqs[i] = loadtest.Request{Body: tpl.Body(int64(5_000_000_000 + i)), Header: map[string]string{
+			"Content-Type": "application/json", "X-Gitlab-Event": "Job Hook",
+			"X-Gitlab-Event-UUID": uuid.NewString(), "X-Gitlab-Token": hookSecret,
+		}}
+	}
+	return func(i int) loadtest.Request { return reqs[i] }
+}
+
+func mustAll202(b *testing.B, what string, r loadtest.Result, want int) {
+	b.Helper()
+	if r.Errors > 0 || r.Status[http.StatusAccepted] != want {
+		b.Fatalf("%s: %d requests, statuses %v, %d errors; want %d answered 202", what, r.Sent, r.Status, r.Errors, want)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkWebhooks posts pending Job Hooks through the real HTTP stack with
+// durable appends: closed loop (64 keep-alive clients, 20,000 webhooks), then
+// open loop at 5,000/s for 2 s; then the same closed loop against a bare
+// net/http handler answering 202, for the ratio.
+func BenchmarkWebhooks(b *testing.B) {
+	ctx := context.Background()
+	for range b.N {
+		b.StopTimer()
+		real := mustBenchServer(b)
+		bare := mustBareServer(b)
+		jobs := benchJobs(b, benchWebhooks+int(benchOpenRate*benchOpenFor.Seconds()))
+		client := loadtest.Client(benchClients)
+		b.StartTimer()
+
+		closed := loadtest.Generator{Client: client, URL: real + "/webhooks/gitlab", Make: jobs}.Closed(ctx, benchClients, benchWebhooks, benchMaxPhase)
+		mustAll202(b, "closed loop", closed, benchWebhooks)
+
+		offset := func(i int) loadtest.Request { return jobs(benchWebhooks + i) }
+		open := loadtest.Generator{Client: client, URL: real + "/webhooks/gitlab", Make: offset}.Open(ctx, benchOpenRate, benchOpenFor, 4*benchClients)
+		openN := int(benchOpenRate * benchOpenFor.Seconds())
+		if open.Errors > 0 || open.Status[http.StatusAccepted] != openN {
+			b.Logf("open loop at %d/s: statuses %v, %d errors (more than %d in flight or no answer)", benchOpenRate, open.Status, open.Errors, 4*benchClients)
+		}
+
+		client.CloseIdleConnections()
+		baseline := loadtest.Generator{Client: client, URL: bare, Make: jobs}.Closed(ctx, benchClients, benchWebhooks, benchMaxPhase)
+		mustAll202(b, "bare handler", baseline, benchWebhooks)
+
+		b.ReportMetric(closed.PerSecond(), "webhooks/s")
+		b.ReportMetric(baseline.PerSecond(), "bare_req/s")
+		b.ReportMetric(closed.PerSecond()/baseline.PerSecond(), "x_bare")
+		b.ReportMetric(ms(closed.Percentile(50)), "p50_ms")
+		b.ReportMetric(ms(closed.Percentile(99)), "p99_ms")
+		b.ReportMetric(open.PerSecond(), "open_req/s")
+		b.ReportMetric(ms(open.Percentile(50)), "p50_at_5k_ms")
+		b.ReportMetric(ms(open.Percentile(99)), "p99_at_5k_ms")
+		b.ReportMetric(ms(baseline.Percentile(99)), "bare_p99_ms")
+	}
+}

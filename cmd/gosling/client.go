@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// Defaults of the MotherGoose API client.
+const (
+	defaultAPIServer = "http://127.0.0.1:8080"
+	requestTimeout   = 15 * time.Second
+	dialTimeout      = 5 * time.Second
+)
+
+// apiFlags are the flags every command that talks to MotherGoose shares.
+type apiFlags struct {
+	server string
+	token  string
+	format string
+}
+
+// add registers --server, --token and --format; the environment
+// (GOSLING_SERVER, GOSLING_TOKEN) gives the defaults.
+func (f *apiFlags) add(cmd *cobra.Command) {
+	server := os.Getenv("GOSLING_SERVER")
+	if server == "" {
+		server = defaultAPIServer
+	}
+	cmd.Flags().StringVar(&f.server, "server", server, "MotherGoose API base URL (env GOSLING_SERVER)")
+	cmd.Flags().StringVar(&f.token, "token", os.Getenv("GOSLING_TOKEN"), "API bearer token (env GOSLING_TOKEN)")
+	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table or json")
+}
+
+// client validates the flags (usage errors) and returns the API client.
+func (f *apiFlags) client() (*apiClient, error) {
+	if f.format != "table" && f.format != "json" {
+		return nil, usagef("--format %q: want table or json", f.format)
+	}
+	return newAPIClient(f.server, f.token)
+}
+
+// apiClient is a small typed client of MotherGoose's query API.
+type apiClient struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+}
+
+func newAPIClient(server, token string) (*apiClient, error) {
+	u, err := url.Parse(strings.TrimRight(server, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--server %q: want an http:// or https:// URL such as %s", server, defaultAPIServer)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
+	tr.ResponseHeaderTimeout = requestTimeout
+	return &apiClient{base: u, token: token, http: &http.Client{Transport: tr, Timeout: requestTimeout}}, nil
+}
+
+// apiError is an error answered by the API: {"error":{"code","message"}}.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("server answered %d: %s", e.Status, e.Message)
+	}
+	return fmt.Sprintf("server answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// get decodes the JSON answer of GET path?query into out.
+func (c *apiClient) get(ctx context.Context, path string, query url.Values, out any) error {
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return c.transportError(ctx, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return errs.Errorf(errs.EUNAUTHORIZED, "unauthorized: check --token (or GOSLING_TOKEN)")
+	case resp.StatusCode/100 != 2:
+		var eb struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
+			return &apiError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		}
+		return &apiError{Status: resp.StatusCode, Message: strings.TrimSpace(http.StatusText(resp.StatusCode))}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return errs.Wrap(errs.EINTERNAL, err, "GET %s: the answer is not the expected JSON", path)
+	}
+	return nil
+}
+
+func (c *apiClient) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return errs.Errorf(errs.EUNAVAILABLE, "cannot connect to %s: connection refused (is mothergoose serve running there? see --server or GOSLING_SERVER)", c.base)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errs.Errorf(errs.EUNAVAILABLE, "no answer from %s within %s", c.base, requestTimeout)
+	}
+	return errs.Wrap(errs.EUNAVAILABLE, err, "cannot reach %s", c.base)
+}
+
+// Eggs returns every egg configuration.
+func (c *apiClient) Eggs(ctx context.Context) ([]ports.EggConfigRow, error) {
+	var out struct {
+		Eggs []ports.EggConfigRow `json:"eggs"`
+	}
+	err := c.get(ctx, "/eggs", nil, &out)
+	return out.Eggs, err
+}
+
+// Runners returns every runner.
+func (c *apiClient) Runners(ctx context.Context) ([]ports.RunnerRow, error) {
+	var out struct {
+		Runners []ports.RunnerRow `json:"runners"`
+	}
+	err := c.get(ctx, "/runners", nil, &out)
+	return out.Runners, err
+}
+
+// LastSync returns the latest Nest sync, nil when there was none.
+func (c *apiClient) LastSync(ctx context.Context) (*ports.SyncHistoryRow, error) {
+	var out struct {
+		SyncHistory []ports.SyncHistoryRow `json:"sync_history"`
+	}
+	if err := c.get(ctx, "/sync-history", url.Values{"limit": {"1"}}, &out); err != nil {
+		return nil, err
+	}
+	if len(out.SyncHistory) == 0 {
+		return nil, nil
+	}
+	return &out.SyncHistory[0], nil
+}
+
+// EventsPage is one page of /events.
+type EventsPage struct {
+	Events    []events.Record `json:"events"`
+	NextAfter uint64          `json:"next_after"`
+}
+
+// Events reads one page of the event log (one stream when stream is not "").
+func (c *apiClient) Events(ctx context.Context, stream string, after uint64, limit int) (EventsPage, error) {
+	q := url.Values{"after": {fmt.Sprint(after)}, "limit": {fmt.Sprint(limit)}}
+	if stream != "" {
+		q.Set("stream", stream)
+	}
+	var out EventsPage
+	err := c.get(ctx, "/events", q, &out)
+	return out, err
+}

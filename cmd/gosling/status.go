@@ -1,0 +1,136 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// runnerStates is the order runner counts are printed in.
+var runnerStates = []string{"PROVISIONING", "ACTIVE", "IDLE", "BUSY", "FAILED", "TERMINATED"}
+
+// statusReport is what `gosling status --format json` prints.
+type statusReport struct {
+	Server         string                `json:"server"`
+	Eggs           []statusEgg           `json:"eggs"`
+	Runners        int                   `json:"runners"`
+	RunnersByState map[string]int        `json:"runners_by_state"`
+	LastSync       *ports.SyncHistoryRow `json:"last_sync"`
+}
+
+type statusEgg struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Type     string `json:"type"`
+	Provider string `json:"provider"`
+	Region   string `json:"region"`
+	Removed  bool   `json:"removed"`
+}
+
+func statusCommand(a *App) *cobra.Command {
+	var f apiFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "show MotherGoose's eggs, runner counts by state and the last Nest sync",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			eggs, err := c.Eggs(ctx)
+			if err != nil {
+				return err
+			}
+			runners, err := c.Runners(ctx)
+			if err != nil {
+				return err
+			}
+			last, err := c.LastSync(ctx)
+			if err != nil {
+				return err
+			}
+			r := statusReport{Server: c.base.String(), Eggs: []statusEgg{}, Runners: len(runners), RunnersByState: map[string]int{}, LastSync: last}
+			for _, e := range eggs {
+				r.Eggs = append(r.Eggs, statusEgg{Name: e.Name, Kind: e.Kind, Type: e.RunnerType, Provider: e.Provider, Region: e.Region, Removed: e.Removed})
+			}
+			slices.SortFunc(r.Eggs, func(x, y statusEgg) int { return cmp.Compare(x.Name, y.Name) })
+			for _, rr := range runners {
+				r.RunnersByState[rr.State]++
+			}
+			if f.format == "json" {
+				enc := json.NewEncoder(a.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			return writeStatusTable(a, r)
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func writeStatusTable(a *App, r statusReport) error {
+	tw := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "EGGS (%d)\n", len(r.Eggs))
+	if len(r.Eggs) > 0 {
+		fmt.Fprintln(tw, "NAME\tKIND\tTYPE\tPROVIDER\tREGION\tREMOVED")
+		for _, e := range r.Eggs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Kind, e.Type, e.Provider, e.Region, yesNo(e.Removed))
+		}
+	}
+	fmt.Fprintf(tw, "\nRUNNERS (%d)\n", r.Runners)
+	fmt.Fprintln(tw, "STATE\tCOUNT")
+	states := slices.Clone(runnerStates)
+	for s := range r.RunnersByState {
+		if !slices.Contains(states, s) {
+			states = append(states, s)
+		}
+	}
+	for _, s := range states {
+		fmt.Fprintf(tw, "%s\t%d\n", s, r.RunnersByState[s])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.Stdout, "\nLAST SYNC")
+	s := r.LastSync
+	if s == nil {
+		_, err := fmt.Fprintln(a.Stdout, "no Nest sync recorded")
+		return err
+	}
+	line := fmt.Sprintf("%s at %s (%s, %s), commit %s", s.Status, s.StartedAt.UTC().Format(time.RFC3339), s.Trigger,
+		(time.Duration(s.DurationMS) * time.Millisecond).String(), shortCommit(s.Commit))
+	if s.Status == "SUCCESS" {
+		line += fmt.Sprintf(": eggs +%d ~%d -%d, jobs %d", s.EggsAdded, s.EggsUpdated, s.EggsRemoved, s.JobsSynced)
+	} else if s.Error != "" {
+		line += ": " + s.Error
+	}
+	_, err := fmt.Fprintln(a.Stdout, line)
+	return err
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func shortCommit(c string) string {
+	if c == "" {
+		return "-"
+	}
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
