@@ -17,10 +17,9 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi/loadtest"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
-	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite/sqlitetest"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/events"
-	"github.com/polar-gosling/polar-gosling/projections"
 )
 
 const (
@@ -37,20 +36,8 @@ const (
 func mustBenchServer(b *testing.B) string {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "g.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	codec := events.NewCodec(events.NewRegistry())
-	h, err := commands.NewHandlers(db.Events(), codec, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
-	if err != nil {
-		b.Fatal(err)
-	}
-	proj, err := projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	core := sqlitetest.NewCore(b)
+	db, h, proj := core.DB, core.Handlers, core.Projections
 	b.Setenv(benchSecretEnv, hookSecret)
 	if _, err := h.SyncEgg(ctx, commands.SyncEgg{Config: events.EggSynced{
 		Name: "release-tools", Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",

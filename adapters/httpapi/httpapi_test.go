@@ -12,14 +12,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite/sqlitetest"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -58,21 +57,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "g.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	codec := events.NewCodec(events.NewRegistry())
-	h, err := commands.NewHandlers(db.Events(), codec, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	core := sqlitetest.NewCore(t)
+	db, h, proj := core.DB, core.Handlers, core.Projections
 	e := &env{t: t, db: db, handlers: h, proj: proj, sync: &fakeSync{}}
 	e.lag = proj.Lag
 	t.Setenv("HTTPAPI_TEST_SECRET", hookSecret)

@@ -6,19 +6,18 @@ import (
 	"encoding/json"
 	"net"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite/sqlitetest"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/projections"
@@ -37,21 +36,8 @@ type apiServer struct {
 
 func newAPIServer(t *testing.T) *apiServer {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mg.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	codec := events.NewCodec(events.NewRegistry())
-	h, err := commands.NewHandlers(db.Events(), codec, time.Now, func() string { return uuid.Must(uuid.NewV7()).String() })
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	core := sqlitetest.NewCore(t)
+	db, h, proj := core.DB, core.Handlers, core.Projections
 	handler, err := httpapi.New(httpapi.Config{
 		Handlers: h, Views: db.Views(), Events: db.Events(), Secrets: secrets.NewLocal(),
 		APIToken: testAPIToken, TriggerToken: "trigger-token", Registry: prometheus.NewRegistry(),
