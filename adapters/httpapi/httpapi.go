@@ -71,6 +71,7 @@ type server struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *Metrics
+	eggs    eggCache
 }
 
 // New returns the API's handler.

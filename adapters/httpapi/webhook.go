@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/polar-gosling/polar-gosling/commands"
@@ -131,7 +132,7 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	meta := commands.Meta{Actor: "gitlab:webhook", CorrelationID: delivery, IdempotencyKey: delivery}
 
-	egg, found, err := s.findEgg(r, project, p.groupID(), host)
+	egg, found, err := s.findEgg(r, project, p.groupID(), host, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -151,7 +152,7 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 			s.reject(w, r, http.StatusServiceUnavailable, errs.EUNAVAILABLE, "the egg configurations are still catching up; retry")
 			return
 		}
-		if egg, found, err = s.findEgg(r, project, p.groupID(), host); err != nil {
+		if egg, found, err = s.findEgg(r, project, p.groupID(), host, true); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -254,8 +255,9 @@ func (s *server) record(w http.ResponseWriter, r *http.Request, meta commands.Me
 
 // findEgg returns the live egg that owns project (or group) on host; a
 // project match wins over a group match.
-func (s *server) findEgg(r *http.Request, project, group int64, host string) (ports.EggConfigRow, bool, error) {
-	rows, err := s.cfg.Views.Read().EggConfigs().List(r.Context(), ports.Query{})
+// findEgg matches a delivery to an egg; fresh bypasses the cache.
+func (s *server) findEgg(r *http.Request, project, group int64, host string, fresh bool) (ports.EggConfigRow, bool, error) {
+	rows, err := s.eggs.rows(r.Context(), s.cfg.Views, fresh)
 	if err != nil {
 		return ports.EggConfigRow{}, false, err
 	}
@@ -345,3 +347,33 @@ func (s *server) eggsCaughtUp(ctx context.Context) (bool, error) {
 // eggWait bounds how long a delivery for an unknown project waits for the
 // egg view to catch up.
 const eggWait = 2 * time.Second
+
+// eggCache holds the egg_configs rows for webhook matching, so a delivery
+// does not read every egg. Rows are kept eggCacheTTL: a changed egg (tags,
+// webhook secret URI) is seen within that time, and a delivery matching no
+// egg always looks again at a caught-up view before it is answered
+// "ignored", so a newly synced egg is never missed.
+type eggCache struct {
+	mu     sync.Mutex
+	list   []ports.EggConfigRow
+	loaded time.Time
+}
+
+const eggCacheTTL = time.Second
+
+func (c *eggCache) rows(ctx context.Context, views ports.ViewStore, fresh bool) ([]ports.EggConfigRow, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !fresh && c.list != nil && time.Since(c.loaded) < eggCacheTTL {
+		return c.list, nil
+	}
+	list, err := views.Read().EggConfigs().List(ctx, ports.Query{})
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []ports.EggConfigRow{}
+	}
+	c.list, c.loaded = list, time.Now()
+	return list, nil
+}

@@ -26,6 +26,11 @@ type EventStore struct {
 	stopOnce sync.Once
 	quit     chan struct{}
 	broken   atomic.Pointer[error] // set when an fsync failed
+
+	// loadStmt is prepared once; database/sql keeps it prepared on each
+	// pooled read connection, so the per-command stream load does not
+	// parse SQL every time.
+	loadStmt *sql.Stmt
 }
 
 var _ ports.EventStore = (*EventStore)(nil)
@@ -53,8 +58,13 @@ func newEventStore(db *DB) (*EventStore, error) {
 		done:     make(chan struct{}),
 		quit:     make(chan struct{}),
 	}
+	var err error
+	if s.loadStmt, err = db.read.Prepare(`SELECT ` + recordColumns + ` FROM events WHERE stream = ? AND version > ? ORDER BY version`); err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: prepare load")
+	}
 	w, err := newWriter(db)
 	if err != nil {
+		s.loadStmt.Close()
 		return nil, err
 	}
 	go s.run(w)
@@ -89,7 +99,32 @@ func (s *EventStore) Append(ctx context.Context, stream string, expected ports.E
 
 // Load implements ports.EventStore.
 func (s *EventStore) Load(ctx context.Context, stream string, after uint64) ([]events.Record, error) {
-	return s.queryRecords(ctx, 0, `SELECT `+recordColumns+` FROM events WHERE stream = ? AND version > ? ORDER BY version`, stream, int64(after))
+	rows, err := s.loadStmt.QueryContext(ctx, stream, int64(after))
+	if err != nil {
+		return nil, unavailable(ctx, err, "load %q", stream)
+	}
+	defer rows.Close()
+	var out []events.Record
+	var r events.Record
+	row := make([]any, 12)
+	ptrs := []any{&r.GlobalPosition, &r.ID, &r.Stream, &r.Version, &r.Type, new(int64), new(int64),
+		&r.Actor, &r.CorrelationID, &r.CausationID, &r.IdempotencyKey, new([]byte)}
+	copy(row, ptrs)
+	for rows.Next() {
+		r = events.Record{}
+		if err := rows.Scan(row...); err != nil {
+			return nil, unavailable(ctx, err, "scan event of %q", stream)
+		}
+		r.OccurredAt = time.Unix(0, *row[5].(*int64)).UTC()
+		r.RecordedAt = time.Unix(0, *row[6].(*int64)).UTC()
+		r.Payload = *row[11].(*[]byte) // Scan into *[]byte hands over a copy
+		*row[11].(*[]byte) = nil
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(ctx, err, "load %q", stream)
+	}
+	return out, nil
 }
 
 // ReadAll implements ports.EventStore.
@@ -199,6 +234,7 @@ func unavailable(ctx context.Context, err error, format string, args ...any) err
 func (s *EventStore) stop() {
 	s.stopOnce.Do(func() { close(s.quit) })
 	<-s.done
+	s.loadStmt.Close()
 }
 
 // run is the appender: it takes every request waiting (up to MaxGroup),
