@@ -95,6 +95,12 @@ type cycle struct {
 	// For streams whose existence is guarded by the store itself (a
 	// webhook delivery keyed by its idempotency key) or that have no state.
 	fresh bool
+	// optimistic makes the first attempt decide on an empty history and
+	// append with NoStream: for commands that create an aggregate the
+	// stream almost never exists, so this saves a read, and the store's
+	// version check makes the guess safe. If the stream does exist, the
+	// conflict is retried at once with a real load.
+	optimistic bool
 	// expect overrides the expected version (default: At the loaded version).
 	expect *ports.ExpectedVersion
 	// key overrides Meta.IdempotencyKey.
@@ -109,7 +115,8 @@ func (h *Handlers) run(ctx context.Context, c cycle) (ports.AppendResult, error)
 		if err := ctx.Err(); err != nil {
 			return ports.AppendResult{}, err
 		}
-		res, err := h.once(ctx, c)
+		guess := c.optimistic && attempt == 0
+		res, err := h.once(ctx, c, guess)
 		if err == nil {
 			return res, nil
 		}
@@ -118,6 +125,9 @@ func (h *Handlers) run(ctx context.Context, c cycle) (ports.AppendResult, error)
 		}
 		if !errors.Is(err, ports.ErrConflict) {
 			return ports.AppendResult{}, fmt.Errorf("%s: %w", c.name, err)
+		}
+		if guess {
+			continue // the stream exists: load it and decide for real
 		}
 		if attempt >= h.retries {
 			return ports.AppendResult{}, errs.Wrap(errs.ECONFLICT, err, "%s: %s is being changed concurrently; gave up after %d attempts", c.name, c.stream, attempt+1)
@@ -144,13 +154,13 @@ func (h *Handlers) sleep(ctx context.Context, attempt int) error {
 	}
 }
 
-func (h *Handlers) once(ctx context.Context, c cycle) (ports.AppendResult, error) {
+func (h *Handlers) once(ctx context.Context, c cycle, guessNew bool) (ports.AppendResult, error) {
 	key := c.key
 	if key == "" {
 		key = c.meta.IdempotencyKey
 	}
 	var recs []events.Record
-	if !c.fresh {
+	if !c.fresh && !guessNew {
 		var err error
 		if recs, err = h.store.Load(ctx, c.stream, 0); err != nil {
 			return ports.AppendResult{}, err

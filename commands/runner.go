@@ -10,21 +10,28 @@ import (
 
 // runner runs decide on the runner named by id.
 func (h *Handlers) runner(ctx context.Context, cmd Command, id string, decide func(*domain.Runner) ([]events.Event, error)) (ports.AppendResult, error) {
+	return h.runnerCycle(ctx, cmd, id, false, decide)
+}
+
+// runnerCycle is runner with the choice of an optimistic first attempt.
+func (h *Handlers) runnerCycle(ctx context.Context, cmd Command, id string, optimistic bool, decide func(*domain.Runner) ([]events.Event, error)) (ports.AppendResult, error) {
 	rid, err := domain.NewRunnerID(id)
 	if err != nil {
 		return ports.AppendResult{}, err
 	}
 	return h.run(ctx, cycle{
-		name:   cmd.CommandName(),
-		stream: domain.RunnerStream(rid.String()),
-		meta:   cmd.CommandMeta(),
-		decide: decideOn(func(hist []events.Envelope) (*domain.Runner, error) { return domain.RehydrateRunner(rid, hist) }, decide),
+		name:       cmd.CommandName(),
+		stream:     domain.RunnerStream(rid.String()),
+		meta:       cmd.CommandMeta(),
+		optimistic: optimistic,
+		decide:     decideOn(func(hist []events.Envelope) (*domain.Runner, error) { return domain.RehydrateRunner(rid, hist) }, decide),
 	})
 }
 
-// RequestRunner asks for a new runner.
+// RequestRunner asks for a new runner. The runner is new in almost every
+// case, so the first attempt does not read its stream.
 func (h *Handlers) RequestRunner(ctx context.Context, cmd RequestRunner) (ports.AppendResult, error) {
-	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+	return h.runnerCycle(ctx, cmd, cmd.RunnerID, true, func(r *domain.Runner) ([]events.Event, error) {
 		return r.Request(events.RunnerRequested{
 			RunnerID: cmd.RunnerID, Egg: cmd.Egg, RunnerType: cmd.RunnerType, Provider: cmd.Provider,
 			Region: cmd.Region, Tags: cmd.Tags, JobID: cmd.JobID, Reason: cmd.Reason,
