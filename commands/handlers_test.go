@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,7 +273,7 @@ func TestHandlers_illegal_transition_appends_nothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := tc.run()
 			wantCode(t, err, tc.code)
-			if res != (ports.AppendResult{}) {
+			if !reflect.DeepEqual(res, ports.AppendResult{}) {
 				t.Fatalf("failed command returned %+v", res)
 			}
 			if now, _ := store.Head(ctx); now != head {
@@ -289,7 +290,7 @@ func TestHandlers_no_events_no_append(t *testing.T) {
 	mustOK(t)(h.SyncEgg(ctx, commands.SyncEgg{Config: eggConfig}))
 	again := eggConfig
 	again.Commit = "ee5577" // same config hash, later commit
-	if res := mustOK(t)(h.SyncEgg(ctx, commands.SyncEgg{Config: again})); res != (ports.AppendResult{}) {
+	if res := mustOK(t)(h.SyncEgg(ctx, commands.SyncEgg{Config: again})); !reflect.DeepEqual(res, ports.AppendResult{}) {
 		t.Fatalf("unchanged egg appended %+v", res)
 	}
 	if n := len(mustLoad(t, store, "egg-web")); n != 1 {

@@ -78,6 +78,18 @@ type AppendResult struct {
 	// Duplicate is true when the idempotency key had been used: nothing was
 	// written and the versions are those of the original append.
 	Duplicate bool
+	// EventIDs are the ids of the events this append wrote, in order (nil
+	// for a duplicate), so a caller can answer with them without a read.
+	EventIDs []string
+}
+
+// EventIDs returns the ids of evs, in order.
+func EventIDs(evs []events.Record) []string {
+	ids := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i] = e.ID
+	}
+	return ids
 }
 
 // EventStore is the append-only log. Implementations satisfy the contract in

@@ -58,6 +58,9 @@ func (s *EventStore) Append(ctx context.Context, stream string, expected ports.E
 		}
 		res, retry, err := s.tryAppend(ctx, req)
 		if !retry {
+			if err == nil && !res.Duplicate {
+				res.EventIDs = ports.EventIDs(evs)
+			}
 			return res, err
 		}
 		last = err

@@ -45,6 +45,12 @@ type Config struct {
 	Secrets  ports.Secrets
 	// Sync is nil when no Nest is configured: /internal/sync-git answers 404.
 	Sync Syncer
+	// JobTags reads a job's tags from the GitLab Jobs API with the API token
+	// tokenURI resolves to (gitlab.Jobs.JobTags). It is asked when a pending
+	// Job Hook carries no tags and the egg has a token_secret, which must then
+	// be allowed to read the project's jobs (read_api). Nil, or an egg
+	// without token_secret: such a job gets the egg's tags.
+	JobTags func(ctx context.Context, server string, projectID, jobID int64, tokenURI string) ([]string, error)
 	// APIToken is the bearer token of the query API.
 	APIToken string
 	// TriggerToken is the X-Trigger-Auth value of /internal/*; a push webhook

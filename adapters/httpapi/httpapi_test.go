@@ -55,19 +55,24 @@ type env struct {
 	lag      func(context.Context) (map[string]uint64, error)
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv builds the API over a fresh store; opts adjust its Config.
+func newEnv(t *testing.T, opts ...func(*httpapi.Config)) *env {
 	t.Helper()
 	core := sqlitetest.NewCore(t)
 	db, h, proj := core.DB, core.Handlers, core.Projections
 	e := &env{t: t, db: db, handlers: h, proj: proj, sync: &fakeSync{}}
 	e.lag = proj.Lag
 	t.Setenv("HTTPAPI_TEST_SECRET", hookSecret)
-	handler, err := httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Handlers: h, Views: db.Views(), Events: db.Events(), Secrets: secrets.NewLocal(), Sync: e.sync,
 		APIToken: apiToken, TriggerToken: triggerToken, MaxBody: 64 << 10,
 		Ready: db.Ping, Lag: func(ctx context.Context) (map[string]uint64, error) { return e.lag(ctx) },
 		Registry: prometheus.NewRegistry(),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	handler, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

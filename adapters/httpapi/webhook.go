@@ -185,13 +185,18 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 	case p.BuildStatus != "pending":
 		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("job %d is %s; only pending jobs ask for capacity", p.BuildID, orUnknown(p.BuildStatus))
 	default:
-		if missing := notServed(p.Tags, egg.Tags); len(missing) > 0 {
-			rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("tags %v not served by egg %s", missing, egg.Name)
+		tags, reason, err := s.jobTags(ctx, egg, p)
+		if err != nil {
+			s.reject(w, r, http.StatusServiceUnavailable, errs.EUNAVAILABLE, errs.Message(err))
+			return
+		}
+		if reason != "" {
+			rec.Outcome, rec.Reason = "ignored", reason
 			break
 		}
-		tags := p.Tags
-		if len(tags) == 0 {
-			tags = egg.Tags
+		if missing := notServed(tags, egg.Tags); len(missing) > 0 {
+			rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("tags %v not served by egg %s", missing, egg.Name)
+			break
 		}
 		// The runner is requested before the delivery is recorded, both
 		// idempotent on the delivery id: a retry after a failure between
@@ -230,14 +235,19 @@ func (s *server) record(w http.ResponseWriter, r *http.Request, meta commands.Me
 		s.writeError(w, r, err)
 		return
 	}
-	recs, err := s.cfg.Events.Load(ctx, domain.WebhookStream(rec.DeliveryID), 0)
-	if err != nil || len(recs) == 0 {
-		s.writeError(w, r, errs.Wrap(errs.EINTERNAL, err, "webhook %s appended but not readable", rec.DeliveryID))
-		return
+	out := webhookResponse{Outcome: rec.Outcome, Reason: rec.Reason, Duplicate: res.Duplicate}
+	if len(res.EventIDs) > 0 {
+		out.EventID = res.EventIDs[0]
 	}
-	out := webhookResponse{EventID: recs[0].ID, Outcome: rec.Outcome, Reason: rec.Reason, Duplicate: res.Duplicate}
 	if res.Duplicate {
-		// The original decision stands; report it, not this attempt's.
+		// The original decision stands; report it (and its event id), not
+		// this attempt's. Only a redelivery pays for this read.
+		recs, err := s.cfg.Events.Load(ctx, domain.WebhookStream(rec.DeliveryID), 0)
+		if err != nil || len(recs) == 0 {
+			s.writeError(w, r, errs.Wrap(errs.EINTERNAL, err, "webhook %s recorded but not readable", rec.DeliveryID))
+			return
+		}
+		out.EventID = recs[0].ID
 		var orig events.WebhookReceived
 		if json.Unmarshal(recs[0].Payload, &orig) == nil {
 			out.Outcome, out.Reason = orig.Outcome, orig.Reason

@@ -537,7 +537,7 @@ func (w *writer) streamVersion(ctx context.Context, stream string) (uint64, erro
 func (w *writer) appendOne(ctx context.Context, req *appendRequest, now int64, pending pendingKeys, isolate bool) (appendReply, bool) {
 	if req.key != "" {
 		if res, ok := pending[req.key]; ok {
-			res.Duplicate = true
+			res.Duplicate, res.EventIDs = true, nil
 			return appendReply{res: res}, false
 		}
 		var stream string
@@ -592,7 +592,7 @@ func (w *writer) appendOne(ctx context.Context, req *appendRequest, now int64, p
 }
 
 func (w *writer) insert(ctx context.Context, req *appendRequest, current uint64, now int64) (ports.AppendResult, error) {
-	res := ports.AppendResult{FirstVersion: current + 1, LastVersion: current + uint64(len(req.evs))}
+	res := ports.AppendResult{FirstVersion: current + 1, LastVersion: current + uint64(len(req.evs)), EventIDs: ports.EventIDs(req.evs)}
 	for i, ev := range req.evs {
 		r, err := w.insertEvent.ExecContext(ctx, ev.ID, req.stream, current+uint64(i)+1, ev.Type, ev.OccurredAt.UTC().UnixNano(), now,
 			ev.Actor, ev.CorrelationID, ev.CausationID, req.key, []byte(ev.Payload))

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/polar-gosling/polar-gosling/adapters/fly"
+	"github.com/polar-gosling/polar-gosling/adapters/gitlab"
 	"github.com/polar-gosling/polar-gosling/adapters/gitrepo"
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
@@ -234,7 +235,12 @@ func (m *Main) Open(ctx context.Context) error {
 // openHTTP builds the API handler and binds the listener, so that Addr is
 // known before Run.
 func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
+	jobs, err := gitlab.NewJobs(gitlab.Config{Secrets: secrets.NewLocal(), Timeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
 	cfg := httpapi.Config{
+		JobTags:  jobs.JobTags,
 		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: secrets.NewLocal(),
 		APIToken: m.Config.APIToken, TriggerToken: m.Config.TriggerToken,
 		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry, Metrics: m.metrics,

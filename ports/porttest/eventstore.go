@@ -138,6 +138,9 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 		if res.FirstVersion != 1 || res.LastVersion != 3 || res.Duplicate {
 			t.Fatalf("result %+v, want versions 1..3", res)
 		}
+		if len(res.EventIDs) != 3 || res.EventIDs[0] != in[0].ID || res.EventIDs[2] != in[2].ID {
+			t.Fatalf("result event ids %v, want those of the batch", res.EventIDs)
+		}
 		if res.FirstPosition <= before || res.LastPosition < res.FirstPosition {
 			t.Fatalf("positions %d..%d after head %d", res.FirstPosition, res.LastPosition, before)
 		}
@@ -308,6 +311,9 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 		if !again.Duplicate || again.FirstVersion != first.FirstVersion || again.LastVersion != first.LastVersion ||
 			again.FirstPosition != first.FirstPosition || again.LastPosition != first.LastPosition {
 			t.Fatalf("second append %+v, want duplicate of %+v", again, first)
+		}
+		if again.EventIDs != nil {
+			t.Fatalf("a duplicate reported event ids %v: it wrote none", again.EventIDs)
 		}
 		got := mustLoad(t, s, stream, 0)
 		if len(got) != 2 {
