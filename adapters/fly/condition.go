@@ -199,7 +199,8 @@ func (fc *fileCtx) checkComparisons(expr hcl.Expression) {
 	if !ok {
 		return
 	}
-	hclsyntax.VisitAll(se, func(n hclsyntax.Node) hcl.Diagnostics {
+	// The visitor adds its warnings to fc itself and returns none.
+	_ = hclsyntax.VisitAll(se, func(n hclsyntax.Node) hcl.Diagnostics {
 		op, ok := n.(*hclsyntax.BinaryOpExpr)
 		if !ok || op.Op != hclsyntax.OpEqual && op.Op != hclsyntax.OpNotEqual {
 			return nil

@@ -47,8 +47,6 @@ func (t valueType) String() string {
 	}[t]
 }
 
-func (t valueType) isList() bool { return t == tStringList || t == tTagList || t == tNameList }
-
 // attrSpec is one attribute of a block.
 type attrSpec struct {
 	name     string

@@ -110,15 +110,15 @@ func Open(ctx context.Context, cfg Config) (*Repo, error) {
 	case err == nil:
 		rem, err := repo.Remote("origin")
 		if err != nil {
-			st.Close()
+			_ = st.Close() // the open failed; its error is the one to report
 			return nil, errs.Wrap(errs.EINVALID, err, "gitrepo: %s has no origin remote", cfg.Dir)
 		}
 		if urls := rem.Config().URLs; len(urls) == 0 || urls[0] != cfg.URL {
-			st.Close()
+			_ = st.Close() // the open failed; its error is the one to report
 			return nil, errs.Errorf(errs.EINVALID, "gitrepo: %s is a clone of %v, not %s", cfg.Dir, urls, redact(cfg.URL))
 		}
 	case errors.Is(err, git.ErrRepositoryNotExists):
-		st.Close()
+		_ = st.Close() // reopened by the clone below
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: create %s", cfg.Dir)
 		}
@@ -128,12 +128,12 @@ func Open(ctx context.Context, cfg Config) (*Repo, error) {
 			ReferenceName: plumbing.NewBranchReferenceName(cfg.Branch), SingleBranch: true, Tags: git.NoTags,
 		})
 		if err != nil {
-			st.Close()
+			_ = st.Close()            // the open failed; its error is the one to report
 			_ = os.RemoveAll(cfg.Dir) // a failed clone leaves a partial repository behind
 			return nil, classify(err, "clone %s (branch %s)", redact(cfg.URL), cfg.Branch)
 		}
 	default:
-		st.Close()
+		_ = st.Close() // the open failed; its error is the one to report
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: open %s", cfg.Dir)
 	}
 	r.repo, r.storage = repo, st
@@ -170,7 +170,7 @@ func classify(err error, format string, args ...any) error {
 // redact drops credentials written into a URL.
 func redact(u string) string {
 	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		if at := strings.Index(rest, "@"); at >= 0 && (strings.Index(rest, "/") < 0 || at < strings.Index(rest, "/")) {
+		if at := strings.Index(rest, "@"); at >= 0 && (!strings.Contains(rest, "/") || at < strings.Index(rest, "/")) {
 			return scheme + "://***@" + rest[at+1:]
 		}
 	}

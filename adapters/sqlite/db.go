@@ -141,18 +141,18 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		err = db.read.PingContext(ctx)
 	}
 	if err != nil {
-		db.closeConns()
+		_ = db.closeConns() // the open failed; its error is the one to report
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open %s", path)
 	}
 	// migrate wrote, so SQLite has created the WAL file; the connections
 	// keep it from being deleted until Close.
 	if db.wal, err = os.OpenFile(path+"-wal", os.O_RDWR, 0); err != nil {
-		db.closeConns()
+		_ = db.closeConns() // the open failed; its error is the one to report
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open the WAL of %s", path)
 	}
 	db.store, err = newEventStore(db)
 	if err != nil {
-		db.closeConns()
+		_ = db.closeConns() // the open failed; its error is the one to report
 		return nil, err
 	}
 	return db, nil

@@ -167,7 +167,7 @@ func (s *EventStore) queryRecords(ctx context.Context, capacity int, query strin
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }() // a read: nothing to lose on close
 		row := make([]driver.Value, 12)
 		for {
 			if err := rows.Next(row); err != nil {

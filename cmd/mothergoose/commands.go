@@ -61,10 +61,10 @@ func serveCommand(cfg *Config) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m := &Main{Config: *cfg}
 			if err := m.Open(cmd.Context()); err != nil {
-				return err
+				return errors.Join(err, m.Close())
 			}
-			defer m.Close()
-			return m.Run(cmd.Context())
+			err := m.Run(cmd.Context())
+			return errors.Join(err, m.Close())
 		},
 	}
 }
@@ -75,7 +75,7 @@ func replayCommand(cfg *Config) *cobra.Command {
 		Use:   "replay",
 		Short: "rebuild read views from the event log",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			views := ports.AllViews
 			if view != "all" {
 				if !slices.Contains(ports.AllViews, view) {
@@ -87,7 +87,7 @@ func replayCommand(cfg *Config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer closeReporting(st, &err)
 			runner, err := newProjections(st, cfg.PollInterval, cfg.logger())
 			if err != nil {
 				return err
@@ -111,12 +111,12 @@ func migrateCommand(cfg *Config) *cobra.Command {
 		Use:   "migrate",
 		Short: "create the store's tables (SQLite file or DynamoDB tables); safe to run again",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			st, err := openStorage(cmd.Context(), cfg.Store, true)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer closeReporting(st, &err)
 			fmt.Fprintln(cmd.OutOrStdout(), "store ready:", cfg.Store)
 			return nil
 		},
@@ -131,7 +131,7 @@ func eventsCommand(cfg *Config) *cobra.Command {
 		Use:   "events",
 		Short: "print events from the log as JSON lines (the audit replay)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if limit <= 0 {
 				return errs.Errorf(errs.EINVALID, "--limit must be positive")
 			}
@@ -139,7 +139,7 @@ func eventsCommand(cfg *Config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer closeReporting(st, &err)
 			return printEvents(cmd.Context(), st.Events, stream, after, limit, json.NewEncoder(cmd.OutOrStdout()))
 		},
 	}
@@ -378,4 +378,10 @@ func (m *Main) Close() error {
 		errList = append(errList, m.storage.Close())
 	}
 	return errors.Join(errList...)
+}
+
+// closeReporting closes st and adds its error to *err, so that a store that
+// fails to close (an unflushed file) is not reported as success.
+func closeReporting(st *storage, err *error) {
+	*err = errors.Join(*err, st.Close())
 }
