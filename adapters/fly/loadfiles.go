@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/events"
 )
 
 // LoadNestFiles loads a Nest held in memory (path relative to the Nest root,
@@ -160,4 +161,37 @@ func (c *Cache) LoadNest(keys map[string]string, content map[string][]byte) (*do
 	}
 	nest, _, diags := c.Load(files)
 	return nest, diags
+}
+
+// SyncLoader is a Cache as the Nest sync uses it: diagnostics come in the
+// events' wire form, so the application layer needs no HCL.
+type SyncLoader struct{ cache *Cache }
+
+// NewSyncLoader returns a SyncLoader over a fresh Cache.
+func NewSyncLoader() *SyncLoader { return &SyncLoader{cache: NewCache()} }
+
+// Missing reports which files the cache lacks (see Cache.Missing).
+func (l *SyncLoader) Missing(keys map[string]string) []string { return l.cache.Missing(keys) }
+
+// LoadNest loads the Nest (see Cache.LoadNest) and converts its diagnostics.
+func (l *SyncLoader) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
+	nest, diags := l.cache.LoadNest(keys, content)
+	return nest, EventDiagnostics(diags)
+}
+
+// EventDiagnostics converts HCL diagnostics into the events' form, keeping
+// every one (file names as the parser saw them: relative to the Nest root).
+func EventDiagnostics(diags hcl.Diagnostics) []events.Diagnostic {
+	out := make([]events.Diagnostic, 0, len(diags))
+	for _, d := range diags {
+		ev := events.Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			ev.Severity = "warning"
+		}
+		if d.Subject != nil {
+			ev.File, ev.Line, ev.Column = d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column
+		}
+		out = append(out, ev)
+	}
+	return out
 }

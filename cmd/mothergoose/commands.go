@@ -278,7 +278,7 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 		return err
 	}
 	m.Sync, err = nestsync.New(nestsync.Config{
-		Repo: m.nestRepo, Loader: fly.NewCache(), Handlers: m.Handlers, LastSync: nestsync.StoreLastSync(st.Events, codec),
+		Repo: m.nestRepo, Loader: fly.NewSyncLoader(), Handlers: m.Handlers, LastSync: nestsync.StoreLastSync(st.Events, codec),
 		Branch: m.Config.NestBranch, Logger: log, Observe: m.metrics.SyncObserver(),
 	})
 	return err

@@ -44,7 +44,7 @@ func (e *env) freshSyncer(b *testing.B) *Syncer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(Config{Repo: e.repo, Loader: fly.NewCache(), Handlers: h, LastSync: StoreLastSync(db.Events(), e.codec), Branch: "main", Logger: quietLogger()})
+	s, err := New(Config{Repo: e.repo, Loader: fly.NewSyncLoader(), Handlers: h, LastSync: StoreLastSync(db.Events(), e.codec), Branch: "main", Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func mustEnv(tb testing.TB, first map[string]string) *env {
 // newSyncer returns a Syncer with an empty cache and no memory, as after a restart.
 func (e *env) newSyncer(tb testing.TB) *Syncer {
 	tb.Helper()
-	s, err := New(Config{Repo: e.repo, Loader: fly.NewCache(), Handlers: e.h, LastSync: StoreLastSync(e.db.Events(), e.codec),
+	s, err := New(Config{Repo: e.repo, Loader: fly.NewSyncLoader(), Handlers: e.h, LastSync: StoreLastSync(e.db.Events(), e.codec),
 		Branch: "main", Logger: quietLogger()})
 	if err != nil {
 		tb.Fatal(err)

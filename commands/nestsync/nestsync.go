@@ -20,8 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -49,7 +47,9 @@ type Repo interface {
 // from earlier loads.
 type Loader interface {
 	Missing(keys map[string]string) []string
-	LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, hcl.Diagnostics)
+	// LoadNest returns the typed Nest and every diagnostic, in the events'
+	// form (file names relative to the Nest root).
+	LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic)
 }
 
 // Config is what a Syncer needs. Repo, Loader, Handlers and LastSync are required.
@@ -299,9 +299,9 @@ func (s *Syncer) sync(ctx context.Context, trigger string) (Result, error) {
 		return Result{}, err
 	}
 	nest, diags := s.cfg.Loader.LoadNest(files, content)
-	if diags.HasErrors() || nest == nil {
+	if hasErrors(diags) || nest == nil {
 		res.Status = StatusFailed
-		res.Diagnostics = convertDiagnostics(diags)
+		res.Diagnostics = diags
 		res.Duration = s.cfg.Clock().Sub(start)
 		_, err := s.cfg.Handlers.RecordNestSyncFailed(ctx, commands.RecordNestSyncFailed{
 			Meta: meta(trigger, head),
@@ -577,19 +577,13 @@ func (s *Syncer) runAll(ctx context.Context, tasks []func(context.Context) (int,
 	return counts, nil
 }
 
-// convertDiagnostics turns HCL diagnostics (file names relative to the Nest
-// root) into the events' form, keeping every one.
-func convertDiagnostics(diags hcl.Diagnostics) []events.Diagnostic {
-	out := make([]events.Diagnostic, 0, len(diags))
+// hasErrors reports whether any diagnostic is an error (warnings do not
+// fail a sync).
+func hasErrors(diags []events.Diagnostic) bool {
 	for _, d := range diags {
-		ev := events.Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
-		if d.Severity == hcl.DiagWarning {
-			ev.Severity = "warning"
+		if d.Severity == "error" {
+			return true
 		}
-		if d.Subject != nil {
-			ev.File, ev.Line, ev.Column = d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column
-		}
-		out = append(out, ev)
 	}
-	return out
+	return false
 }
