@@ -88,7 +88,7 @@ func replayCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			defer closeReporting(st, &err)
-			runner, err := newProjections(st, cfg.PollInterval, cfg.logger())
+			runner, err := newProjections(st, events.NewCodec(events.NewRegistry()), cfg.PollInterval, cfg.logger())
 			if err != nil {
 				return err
 			}
@@ -184,6 +184,7 @@ type Main struct {
 	Sync        *nestsync.Syncer // nil when no Nest is configured
 	Registry    *prometheus.Registry
 	metrics     *httpapi.Metrics
+	log         *slog.Logger
 
 	server   *http.Server
 	listener net.Listener
@@ -202,7 +203,8 @@ func (m *Main) Addr() string {
 
 // Open builds the store, the command handlers and bus, and the projectors.
 func (m *Main) Open(ctx context.Context) error {
-	log := m.Config.logger()
+	m.log = m.Config.logger()
+	log := m.log
 	st, err := openStorage(ctx, m.Config.Store, true)
 	if err != nil {
 		return err
@@ -215,7 +217,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Bus, err = commands.NewBus(m.Handlers, log); err != nil {
 		return err
 	}
-	if m.Projections, err = newProjections(st, m.Config.PollInterval, log); err != nil {
+	if m.Projections, err = newProjections(st, codec, m.Config.PollInterval, log); err != nil {
 		return err
 	}
 	// The metrics come first: the Nest sync and the API both report to them.
@@ -284,9 +286,9 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 	return err
 }
 
-func newProjections(st *storage, poll time.Duration, log *slog.Logger) (*projections.Runner, error) {
+func newProjections(st *storage, codec *events.Codec, poll time.Duration, log *slog.Logger) (*projections.Runner, error) {
 	return projections.NewRunner(projections.Config{
-		Store: st.Events, Views: st.Views, Codec: events.NewCodec(events.NewRegistry()), Projectors: projections.All(),
+		Store: st.Events, Views: st.Views, Codec: codec, Projectors: projections.All(),
 		Wake: st.Wake, PollInterval: poll, Logger: log,
 	})
 }
@@ -296,7 +298,7 @@ func newProjections(st *storage, poll time.Duration, log *slog.Logger) (*project
 // stops accepting and lets in-flight requests finish (at most
 // shutdownTimeout) before the workers are stopped.
 func (m *Main) Run(ctx context.Context) error {
-	log := m.Config.logger()
+	log := m.log
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	workers := 2
