@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,15 +32,9 @@ func TestServe_bus_to_views(t *testing.T) {
 	cfg.Store = store
 	cfg.LogLevel = "warn"
 	cfg.PollInterval = 20 * time.Millisecond
-	m := &Main{Config: cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(runCtx) }()
+	m, stop := mustServe(ctx, t, cfg)
 	select {
 	case <-m.Bus.Running():
 	case <-ctx.Done():
@@ -52,8 +47,7 @@ func TestServe_bus_to_views(t *testing.T) {
 	if live.InstanceID != "fhm-1" || live.Egg != "web" || live.Version != 2 {
 		t.Fatalf("runner view %+v", live)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if err := m.Close(); err != nil {
@@ -171,16 +165,10 @@ func TestServe_syncs_the_Nest(t *testing.T) {
 	cfg.Nest = origin.URL
 	cfg.DataDir = dir
 	cfg.SyncInterval = 50 * time.Millisecond
-	m := &Main{Config: cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m, stop := mustServe(ctx, t, cfg)
 	defer m.Close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(runCtx) }()
 
 	syncs := func(status string) []ports.SyncHistoryRow {
 		rows, err := m.storage.Views.Read().SyncHistory().List(ctx, ports.Query{Eq: map[string]any{"status": status}})
@@ -205,8 +193,7 @@ func TestServe_syncs_the_Nest(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(after, row) {
 		t.Fatalf("a broken commit changed the egg: %+v (was %+v) %v", after, row, err)
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 }
@@ -339,16 +326,10 @@ func TestServe_HTTP_end_to_end(t *testing.T) {
 	if err := cfg.ValidateServe(); err != nil {
 		t.Fatal(err)
 	}
-	m := &Main{Config: cfg}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := m.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m, stop := mustServe(ctx, t, cfg)
 	defer m.Close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(runCtx) }()
 	c := apiClient{t: t, base: "http://" + m.Addr()}
 
 	if status, _ := c.do(http.MethodGet, "/health", nil, nil); status != 200 {
@@ -444,11 +425,31 @@ func TestServe_HTTP_end_to_end(t *testing.T) {
 		t.Fatalf("query without a token: %d", status)
 	}
 
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if _, err := http.Get("http://" + m.Addr() + "/health"); err == nil {
 		t.Fatal("still accepting after shutdown")
 	}
+}
+
+// mustServe opens m on cfg and runs it in the background; stop ends Run and
+// returns what Run returned (it may be called more than once; cleanup calls it).
+func mustServe(ctx context.Context, t *testing.T, cfg Config) (*Main, func() error) {
+	t.Helper()
+	m := &Main{Config: cfg}
+	if err := m.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(runCtx) }()
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return m, stop
 }
