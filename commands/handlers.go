@@ -92,8 +92,8 @@ type cycle struct {
 	meta   Meta
 	decide decider
 	// fresh skips the load: the decision is made on an empty history.
-	// For streams whose existence is guarded by the store itself (a
-	// webhook delivery keyed by its idempotency key) or that have no state.
+	// For streams that have no state (audit records); their idempotency
+	// key is claimed store-wide, as no reload can find it.
 	fresh bool
 	// optimistic makes the first attempt decide on an empty history and
 	// append with NoStream: for commands that create an aggregate the
@@ -204,8 +204,17 @@ func (h *Handlers) once(ctx context.Context, c cycle, guessNew bool) (ports.Appe
 		expected = *c.expect
 	}
 	var opts []ports.AppendOption
-	if key != "" {
+	switch {
+	case key == "":
+	case expected.IsAny() || (c.fresh && !c.optimistic):
+		// Nothing else guards an unchecked or blind append: the store must
+		// claim the key.
 		opts = append(opts, ports.WithIdempotencyKey(key))
+	default:
+		// The expected version guards it: a retry of the same command
+		// conflicts, reloads the stream and finds its events by the label
+		// (answeredBefore), so the key needs no store-wide claim.
+		opts = append(opts, ports.WithStreamKey(key))
 	}
 	return h.store.Append(ctx, c.stream, expected, batch, opts...)
 }

@@ -9,10 +9,11 @@ import (
 )
 
 // ReceiveWebhook records a webhook delivery exactly once. The delivery id
-// names the stream and is the idempotency key, so the store deduplicates
-// atomically, concurrent redeliveries included: the decision is made on an
-// empty history and appended with NoStream, and a redelivery returns the
-// original append with Duplicate set and a nil error.
+// names the stream and labels its event, so the store deduplicates
+// atomically, concurrent redeliveries included: the first attempt decides on
+// an empty history and appends with NoStream; a redelivery conflicts, loads
+// the stream, finds the delivery's event and returns the original append
+// with Duplicate set and a nil error.
 func (h *Handlers) ReceiveWebhook(ctx context.Context, cmd ReceiveWebhook) (ports.AppendResult, error) {
 	id := cmd.Delivery.DeliveryID
 	if err := domain.CheckDeliveryID(id); err != nil {
@@ -20,12 +21,12 @@ func (h *Handlers) ReceiveWebhook(ctx context.Context, cmd ReceiveWebhook) (port
 	}
 	noStream := ports.NoStream()
 	return h.run(ctx, cycle{
-		name:   cmd.CommandName(),
-		stream: domain.WebhookStream(id),
-		meta:   cmd.Meta,
-		fresh:  true,
-		expect: &noStream,
-		key:    id,
+		name:       cmd.CommandName(),
+		stream:     domain.WebhookStream(id),
+		meta:       cmd.Meta,
+		optimistic: true,
+		expect:     &noStream,
+		key:        id,
 		decide: decideOn(func(hist []events.Envelope) (*domain.Webhook, error) { return domain.RehydrateWebhook(id, hist) },
 			func(w *domain.Webhook) ([]events.Event, error) { return w.Receive(cmd.Delivery) }),
 	})

@@ -54,12 +54,25 @@ type AppendOption func(*AppendOptions)
 // through ResolveAppendOptions.
 type AppendOptions struct {
 	IdempotencyKey string
+	// StreamKey is set by WithStreamKey: the key labels the events but is
+	// not claimed store-wide.
+	StreamKey bool
 }
 
 // WithIdempotencyKey makes the append happen at most once per key: a later
 // append with the same key writes nothing and returns the first result.
 func WithIdempotencyKey(key string) AppendOption {
-	return func(o *AppendOptions) { o.IdempotencyKey = key }
+	return func(o *AppendOptions) { o.IdempotencyKey, o.StreamKey = key, false }
+}
+
+// WithStreamKey labels the appended events with key (their
+// Envelope.IdempotencyKey) without claiming the key store-wide. It is for
+// appends that the expected version already makes happen at most once: a
+// caller that loses the version race loads the stream and finds its own
+// earlier events by the label. It spares the store the key's index entry, a
+// write to a random page of it for every append.
+func WithStreamKey(key string) AppendOption {
+	return func(o *AppendOptions) { o.IdempotencyKey, o.StreamKey = key, true }
 }
 
 // ResolveAppendOptions applies opts.

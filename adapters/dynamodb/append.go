@@ -45,7 +45,8 @@ func (s *EventStore) Append(ctx context.Context, stream string, expected ports.E
 	if err := ports.ValidateAppend(stream, evs, MaxBatch); err != nil {
 		return ports.AppendResult{}, err
 	}
-	req := appendRequest{stream: stream, expected: expected, evs: evs, idemKey: ports.ResolveAppendOptions(opts).IdempotencyKey}
+	o := ports.ResolveAppendOptions(opts)
+	req := appendRequest{stream: stream, expected: expected, evs: evs, idemKey: o.IdempotencyKey, keyOnly: o.StreamKey}
 	if err := s.checkLimits(req); err != nil {
 		return ports.AppendResult{}, err
 	}
@@ -99,6 +100,7 @@ type appendRequest struct {
 	expected ports.ExpectedVersion
 	evs      []events.Record
 	idemKey  string
+	keyOnly  bool // idemKey labels the events and is not claimed (ports.WithStreamKey)
 }
 
 // itemRole says what one item of the append transaction is for, so that a
@@ -164,7 +166,7 @@ func (s *EventStore) buildTx(req appendRequest, at, head uint64) *appendTx {
 			FirstPosition: head + 1, LastPosition: head + k,
 		},
 	}
-	if req.idemKey != "" {
+	if req.idemKey != "" && !req.keyOnly {
 		tx.add(roleIdempotency, "", s.putNew(resultItem(req.idemKey, req.stream, tx.result)))
 	}
 	if at > 0 {

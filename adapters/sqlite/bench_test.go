@@ -99,6 +99,7 @@ func BenchmarkAppendDurable(b *testing.B) {
 			for i := range recs {
 				recs[i] = benchPayload(i)
 			}
+			before := db.Events().Stats()
 			b.ResetTimer()
 			ours, err := runWriters(c.writers, ops, func(w, i int) error {
 				res, err := db.Events().Append(context.Background(), fmt.Sprintf("bench-%d", w), ports.At(versions[w]), recs[i*c.batch:(i+1)*c.batch])
@@ -109,6 +110,15 @@ func BenchmarkAppendDurable(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			st := db.Events().Stats()
+			groups, syncs := float64(st.Groups-before.Groups), float64(st.Syncs-before.Syncs)
+			fsync := (st.SyncTime - before.SyncTime).Seconds() / syncs
+			b.ReportMetric(float64(ops)/groups, "appends/group")
+			b.ReportMetric((st.CommitTime-before.CommitTime).Seconds()/float64(n)*1e6, "commit_us/event")
+			b.ReportMetric(fsync*1e6, "fsync_us")
+			// No writer can append faster than one durable append per fsync:
+			// the disk alone caps the run at writers*batch/fsync events/s.
+			b.ReportMetric(ours*float64(c.batch)/(float64(c.writers*c.batch)/fsync), "x_disk_cap")
 			bareVersions := make([]uint64, c.writers)
 			bareRate, err := runWriters(c.writers, ops, func(w, i int) error {
 				tx, err := bare.Begin()

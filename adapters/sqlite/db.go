@@ -66,10 +66,12 @@ type DB struct {
 	events *sql.DB  // the appender's connection: synchronous=NORMAL, made durable by its own WAL fsync
 	views  *sql.DB  // view batches: synchronous=NORMAL
 	read   *sql.DB  // read-only pool
+	ckpt   *sql.DB  // the checkpointer's connection
 	wal    *os.File // the WAL file, which the appender's syncer fsyncs
 
-	store  *EventStore
-	notify *notifier
+	store        *EventStore
+	checkpointer *checkpointer
+	notify       *notifier
 
 	closeOnce sync.Once
 	closeErr  error
@@ -101,6 +103,7 @@ func dsn(path, sync string, busy time.Duration, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", backstopPages))
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(on)")
 	if readOnly {
@@ -137,6 +140,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		err = db.migrate(ctx)
 	}
 	db.read = open("NORMAL", opts.ReadConns, true)
+	db.ckpt = open("NORMAL", 1, false)
 	if err == nil {
 		err = db.read.PingContext(ctx)
 	}
@@ -150,8 +154,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.closeConns() // the open failed; its error is the one to report
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open the WAL of %s", path)
 	}
+	db.checkpointer = newCheckpointer(db.ckpt)
 	db.store, err = newEventStore(db)
 	if err != nil {
+		db.checkpointer.stop()
 		_ = db.closeConns() // the open failed; its error is the one to report
 		return nil, err
 	}
@@ -197,6 +203,9 @@ func (db *DB) Close() error {
 		if db.store != nil {
 			db.store.stop()
 		}
+		if db.checkpointer != nil {
+			db.checkpointer.stop()
+		}
 		db.closeErr = db.closeConns()
 		if db.wal != nil {
 			db.wal.Close()
@@ -207,7 +216,7 @@ func (db *DB) Close() error {
 
 func (db *DB) closeConns() error {
 	var first error
-	for _, d := range []*sql.DB{db.read, db.views, db.events} {
+	for _, d := range []*sql.DB{db.read, db.ckpt, db.views, db.events} {
 		if d == nil {
 			continue
 		}

@@ -84,6 +84,7 @@ func (s *ViewStore) Batch(ctx context.Context, fn func(ports.ViewTx) error) erro
 	if err := tx.Commit(); err != nil {
 		return unavailable(ctx, err, "commit view batch")
 	}
+	s.db.checkpointer.wake()
 	return nil
 }
 

@@ -364,6 +364,62 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 		}
 	})
 
+	t.Run("stream_key_labels_events_without_claiming_the_key", func(t *testing.T) {
+		s := newStore(t)
+		stream := uniqueStream(t, "skey")
+		key := "delivery-" + stream
+		first := mustAppend(t, s, stream, ports.NoStream(), records(2, stream), ports.WithStreamKey(key))
+		if first.Duplicate || len(first.EventIDs) != 2 {
+			t.Fatalf("first append %+v, want an original of 2 events", first)
+		}
+		got := mustLoad(t, s, stream, 0)
+		if len(got) != 2 || got[0].IdempotencyKey != key || got[1].IdempotencyKey != key {
+			t.Fatalf("loaded %d events labelled %q, want 2 labelled %q", len(got), got[0].IdempotencyKey, key)
+		}
+		// The expected version, not the key, makes a retry fail...
+		_, err := s.Append(ctx, stream, ports.NoStream(), records(1, stream), ports.WithStreamKey(key))
+		if !errors.Is(err, ports.ErrConflict) {
+			t.Fatalf("second NoStream append with the same stream key: %v, want a conflict", err)
+		}
+		// ...and the key stays free for a claim on another stream.
+		other := uniqueStream(t, "skey-other")
+		res := mustAppend(t, s, other, ports.NoStream(), records(1, other), ports.WithIdempotencyKey(key))
+		if res.Duplicate {
+			t.Fatal("a stream key was claimed store-wide")
+		}
+	})
+
+	t.Run("exactly_one_concurrent_creator_wins", func(t *testing.T) {
+		s := newStore(t)
+		stream := uniqueStream(t, "create")
+		errc := make(chan error, f.Writers)
+		var start sync.WaitGroup
+		start.Add(1)
+		for i := range f.Writers {
+			go func() {
+				start.Wait()
+				_, err := s.Append(ctx, stream, ports.NoStream(), records(1, fmt.Sprintf("%s-w%d", stream, i)), ports.WithStreamKey(fmt.Sprintf("k%d", i)))
+				errc <- err
+			}()
+		}
+		start.Done()
+		wins := 0
+		for range f.Writers {
+			switch err := <-errc; {
+			case err == nil:
+				wins++
+			case !errors.Is(err, ports.ErrConflict):
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d of %d writers created the stream, want exactly one", wins, f.Writers)
+		}
+		if n := len(mustLoad(t, s, stream, 0)); n != 1 {
+			t.Fatalf("stream has %d events, want 1", n)
+		}
+	})
+
 	t.Run("exactly_one_concurrent_writer_wins", func(t *testing.T) {
 		s := newStore(t)
 		stream := uniqueStream(t, "race")
