@@ -223,6 +223,15 @@ type ReceiveWebhook struct {
 
 func (ReceiveWebhook) CommandName() string { return "webhook.receive" }
 
+// AcceptJob records a Job Hook delivery together with the runner it asks
+// for: both commit in one append or neither does.
+type AcceptJob struct {
+	Delivery ReceiveWebhook `json:"delivery"`
+	Runner   RequestRunner  `json:"runner"`
+}
+
+func (AcceptJob) CommandName() string { return "webhook.accept_job" }
+
 // RegisterBinaryVersion records a build of tofu or gosling.
 type RegisterBinaryVersion struct {
 	Meta  `json:"-"`

@@ -181,23 +181,9 @@ func (h *Handlers) once(ctx context.Context, c cycle, guessNew bool) (ports.Appe
 	if err != nil || len(evs) == 0 {
 		return ports.AppendResult{}, err
 	}
-	now := h.clock()
-	batch := make([]events.Record, len(evs))
-	for i, ev := range evs {
-		rec, err := h.codec.Encode(events.Envelope{
-			Metadata: events.Metadata{
-				ID:            h.newID(),
-				OccurredAt:    now,
-				Actor:         c.meta.Actor,
-				CorrelationID: c.meta.CorrelationID,
-				CausationID:   c.meta.CausationID,
-			},
-			Payload: ev,
-		})
-		if err != nil {
-			return ports.AppendResult{}, errs.Wrap(errs.EINTERNAL, err, "encode %s", ev.EventName())
-		}
-		batch[i] = rec
+	batch, err := h.encode(c.meta, evs)
+	if err != nil {
+		return ports.AppendResult{}, err
 	}
 	expected := ports.At(version)
 	if c.expect != nil {
@@ -217,6 +203,30 @@ func (h *Handlers) once(ctx context.Context, c cycle, guessNew bool) (ports.Appe
 		opts = append(opts, ports.WithStreamKey(key))
 	}
 	return h.store.Append(ctx, c.stream, expected, batch, opts...)
+}
+
+// encode wraps decided events in envelopes with fresh ids and meta's
+// actor, correlation and causation.
+func (h *Handlers) encode(meta Meta, evs []events.Event) ([]events.Record, error) {
+	now := h.clock()
+	batch := make([]events.Record, len(evs))
+	for i, ev := range evs {
+		rec, err := h.codec.Encode(events.Envelope{
+			Metadata: events.Metadata{
+				ID:            h.newID(),
+				OccurredAt:    now,
+				Actor:         meta.Actor,
+				CorrelationID: meta.CorrelationID,
+				CausationID:   meta.CausationID,
+			},
+			Payload: ev,
+		})
+		if err != nil {
+			return nil, errs.Wrap(errs.EINTERNAL, err, "encode %s", ev.EventName())
+		}
+		batch[i] = rec
+	}
+	return batch, nil
 }
 
 // answeredBefore finds the events a command with idempotency key wrote to

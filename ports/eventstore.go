@@ -115,6 +115,14 @@ type EventStore interface {
 	// store assigns their Position. On a version mismatch it returns an error
 	// for which errors.Is(err, ErrConflict) holds and writes nothing.
 	Append(ctx context.Context, stream string, expected ExpectedVersion, evs []events.Record, opts ...AppendOption) (AppendResult, error)
+	// AppendStreams writes every batch to the end of its stream, if each
+	// stream is at its batch's Expected, all or nothing: on one conflict it
+	// returns that stream's ConflictError and writes nothing. The streams
+	// must be distinct; each batch's events get consecutive positions, the
+	// batches in the order given, and the results come in that order. It
+	// claims no idempotency key: the expected versions guard it, and a
+	// batch's Key only labels its events (see WithStreamKey).
+	AppendStreams(ctx context.Context, batches []StreamBatch) ([]AppendResult, error)
 	// Load returns the stream's events with version > after, in order. A stream
 	// that does not exist has no events.
 	Load(ctx context.Context, stream string, after uint64) ([]events.Record, error)
@@ -124,6 +132,47 @@ type EventStore interface {
 	ReadAll(ctx context.Context, after uint64, limit int) ([]events.Record, error)
 	// Head returns the greatest committed global position (0 when empty).
 	Head(ctx context.Context) (uint64, error)
+}
+
+// StreamBatch is one stream's share of an AppendStreams.
+type StreamBatch struct {
+	Stream   string
+	Expected ExpectedVersion
+	Events   []events.Record
+	// Key labels the events, as WithStreamKey does (optional).
+	Key string
+}
+
+// ValidateAppendStreams checks what every adapter checks before touching
+// storage: each batch as ValidateAppend does, distinct streams and event
+// ids, and at most maxEvents events in all (0: no limit).
+func ValidateAppendStreams(batches []StreamBatch, maxEvents int) error {
+	if len(batches) == 0 {
+		return errs.Errorf(errs.EINVALID, "append: no streams")
+	}
+	streams := make(map[string]struct{}, len(batches))
+	ids := map[string]struct{}{}
+	total := 0
+	for _, b := range batches {
+		if err := ValidateAppend(b.Stream, b.Events, 0); err != nil {
+			return err
+		}
+		if _, dup := streams[b.Stream]; dup {
+			return errs.Errorf(errs.EINVALID, "append: stream %q twice in one multi-stream append", b.Stream)
+		}
+		streams[b.Stream] = struct{}{}
+		for _, r := range b.Events {
+			if _, dup := ids[r.ID]; dup {
+				return errs.Errorf(errs.EINVALID, "append: event id %s twice in one multi-stream append", r.ID)
+			}
+			ids[r.ID] = struct{}{}
+		}
+		total += len(b.Events)
+	}
+	if maxEvents > 0 && total > maxEvents {
+		return errs.Errorf(errs.EINVALID, "append: %d events over %d streams, at most %d per append", total, len(batches), maxEvents)
+	}
+	return nil
 }
 
 // ErrConflict is matched with errors.Is by every version conflict.

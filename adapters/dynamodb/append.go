@@ -3,6 +3,8 @@ package dynamodb
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,10 +15,24 @@ import (
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
-// MaxBatch is the most events one Append may carry. TransactWriteItems takes
-// at most 100 items and an append writes three per event (stream item, log
+// MaxBatch is the most events one Append may carry, and the most events one
+// AppendStreams may carry over all its streams. TransactWriteItems takes at
+// most 100 items and an append writes three per event (stream item, log
 // item, event-id item) plus up to three more (counter, expected-version
 // check, idempotency item): 3*32 + 3 = 99.
+//
+// AppendStreams claims no idempotency key but checks the expected version of
+// every stream whose batch does not expect NoStream (for Any, counted as if
+// the stream existed). Its transaction holds 3 items per event, 1 per such
+// stream and the counter, at most 100 in all:
+//
+//	3*events + streams not expecting NoStream <= 99, and events <= MaxBatch
+//
+// So 32 events fit in any number of new streams (NoStream) and in up to 3
+// existing ones; one event per stream fits 24 existing streams (or 32 new
+// ones). Whatever exceeds that, or DynamoDB's 4 MB per transaction, is
+// refused with EINVALID before any request: split it, or append the streams
+// one by one where atomicity across them is not needed.
 const MaxBatch = 32
 
 const (
@@ -25,6 +41,7 @@ const (
 	maxAppendAttempts = 50
 	// DynamoDB's limits, checked before sending so that an oversized append
 	// is the caller's EINVALID and not a service error.
+	maxTransactItems    = 100
 	maxItemBytes        = 400 * 1024
 	maxTransactionBytes = 4 * 1024 * 1024
 	// maxKeyTextBytes keeps "idem#"+key and "id#"+id under the 2048-byte
@@ -46,61 +63,138 @@ func (s *EventStore) Append(ctx context.Context, stream string, expected ports.E
 		return ports.AppendResult{}, err
 	}
 	o := ports.ResolveAppendOptions(opts)
-	req := appendRequest{stream: stream, expected: expected, evs: evs, idemKey: o.IdempotencyKey, keyOnly: o.StreamKey}
-	if err := s.checkLimits(req); err != nil {
+	req := appendRequest{batches: []streamRequest{{stream: stream, expected: expected, evs: evs, label: o.IdempotencyKey}}}
+	if !o.StreamKey {
+		req.claim = o.IdempotencyKey
+	}
+	res, err := s.append(ctx, req)
+	if err != nil {
 		return ports.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendStreams writes every batch at the end of its stream in one
+// transaction, if every stream is at its batch's expected version; see
+// ports.EventStore and MaxBatch for how much one call may carry. A batch's
+// Key labels its events only: no key is claimed.
+func (s *EventStore) AppendStreams(ctx context.Context, batches []ports.StreamBatch) ([]ports.AppendResult, error) {
+	if err := ports.ValidateAppendStreams(batches, MaxBatch); err != nil {
+		return nil, err
+	}
+	req := appendRequest{batches: make([]streamRequest, len(batches))}
+	for i, b := range batches {
+		req.batches[i] = streamRequest{stream: b.Stream, expected: b.Expected, evs: b.Events, label: b.Key}
+	}
+	return s.append(ctx, req)
+}
+
+// append checks req against DynamoDB's limits and commits it, retrying
+// what a fresh attempt may win.
+func (s *EventStore) append(ctx context.Context, req appendRequest) ([]ports.AppendResult, error) {
+	if err := s.checkLimits(req); err != nil {
+		return nil, err
 	}
 	var last error
 	for attempt := range maxAppendAttempts {
 		if attempt > 0 {
 			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return ports.AppendResult{}, unavailable(err, "append to %q", stream)
+				return nil, unavailable(err, "%s", req.what())
 			}
 		}
 		res, retry, err := s.tryAppend(ctx, req)
 		if !retry {
-			if err == nil && !res.Duplicate {
-				res.EventIDs = ports.EventIDs(evs)
+			if err != nil {
+				return nil, err
 			}
-			return res, err
+			for i := range res {
+				if !res[i].Duplicate {
+					res[i].EventIDs = ports.EventIDs(req.batches[i].evs)
+				}
+			}
+			return res, nil
 		}
 		last = err
 	}
-	return ports.AppendResult{}, errs.Wrap(errs.EUNAVAILABLE, last, "dynamodb: append to %q: still contended after %d attempts", stream, maxAppendAttempts)
+	return nil, errs.Wrap(errs.EUNAVAILABLE, last, "dynamodb: %s: still contended after %d attempts", req.what(), maxAppendAttempts)
 }
 
 // checkLimits refuses, before any request, what DynamoDB could not store:
-// key texts over the key size limit, an event over the item size limit, a
-// batch over the transaction size limit (each event is stored twice).
+// key texts over the key size limit, an event over the item size limit, an
+// append over the transaction's item count or size limit (each event is
+// stored twice, plus its id item).
 func (s *EventStore) checkLimits(req appendRequest) error {
-	if len(req.idemKey) > maxKeyTextBytes {
-		return errs.Errorf(errs.EINVALID, "append to %q: idempotency key longer than %d bytes", req.stream, maxKeyTextBytes)
+	if len(req.claim) > maxKeyTextBytes {
+		return errs.Errorf(errs.EINVALID, "%s: idempotency key longer than %d bytes", req.what(), maxKeyTextBytes)
 	}
-	total := 0
-	for _, r := range s.stamp(req, 0, 0) {
-		if len(r.ID) > maxKeyTextBytes {
-			return errs.Errorf(errs.EINVALID, "append to %q: event id longer than %d bytes", req.stream, maxKeyTextBytes)
+	items, total := 1, 0 // the counter
+	if req.claim != "" {
+		items++
+		total += itemSize(resultItem(req.claim, req.batches[0].stream, ports.AppendResult{})) + itemSizeSlack
+	}
+	now := s.now().UTC()
+	for _, b := range req.batches {
+		if len(b.label) > maxKeyTextBytes {
+			return errs.Errorf(errs.EINVALID, "append to %q: idempotency key longer than %d bytes", b.stream, maxKeyTextBytes)
 		}
-		// Numbers are counted at their maximum already; the slack covers the
-		// stored times, whose length varies with their fractional seconds.
-		size := itemSize(recordItem(streamPK(req.stream), r.Version, r)) + itemSizeSlack
-		if size > maxItemBytes {
-			return errs.Errorf(errs.EINVALID, "append to %q: event %s takes about %d bytes stored, DynamoDB allows %d", req.stream, r.ID, size, maxItemBytes)
+		if b.expected.IsAny() || b.expected.Version() > 0 {
+			items++ // the stream check; for Any, if the stream exists
 		}
-		total += 2 * size
+		items += 3 * len(b.evs)
+		for _, r := range s.stamp(b, 0, 0, now) {
+			if len(r.ID) > maxKeyTextBytes {
+				return errs.Errorf(errs.EINVALID, "append to %q: event id longer than %d bytes", b.stream, maxKeyTextBytes)
+			}
+			// Numbers are counted at their maximum already; the slack covers
+			// the stored times, whose length varies with their fractional
+			// seconds.
+			size := itemSize(recordItem(streamPK(b.stream), r.Version, r)) + itemSizeSlack
+			if size > maxItemBytes {
+				return errs.Errorf(errs.EINVALID, "append to %q: event %s takes about %d bytes stored, DynamoDB allows %d", b.stream, r.ID, size, maxItemBytes)
+			}
+			total += 2*size + itemSize(eventIDItem(r)) + itemSizeSlack
+		}
+	}
+	if items > maxTransactItems {
+		return errs.Errorf(errs.EINVALID, "%s: %d events need %d transaction items, DynamoDB allows %d; split it (see MaxBatch)", req.what(), req.events(), items, maxTransactItems)
 	}
 	if total > maxTransactionBytes {
-		return errs.Errorf(errs.EINVALID, "append to %q: about %d bytes in one batch, DynamoDB allows %d per transaction; split it", req.stream, total, maxTransactionBytes)
+		return errs.Errorf(errs.EINVALID, "%s: about %d bytes in one append, DynamoDB allows %d per transaction; split it", req.what(), total, maxTransactionBytes)
 	}
 	return nil
 }
 
+// appendRequest is one Append (one batch, maybe claiming a key) or one
+// AppendStreams (any number of batches, claiming nothing).
 type appendRequest struct {
+	batches []streamRequest
+	// claim is the idempotency key claimed store-wide (Append with
+	// ports.WithIdempotencyKey); its item records the first batch's result.
+	claim string
+}
+
+// streamRequest is one stream's share of an append.
+type streamRequest struct {
 	stream   string
 	expected ports.ExpectedVersion
 	evs      []events.Record
-	idemKey  string
-	keyOnly  bool // idemKey labels the events and is not claimed (ports.WithStreamKey)
+	label    string // the records' IdempotencyKey; claimed only as appendRequest.claim
+}
+
+// what names the append in messages.
+func (r appendRequest) what() string {
+	if len(r.batches) == 1 {
+		return fmt.Sprintf("append to %q", r.batches[0].stream)
+	}
+	return fmt.Sprintf("append to %d streams (%q, ...)", len(r.batches), r.batches[0].stream)
+}
+
+func (r appendRequest) events() int {
+	n := 0
+	for _, b := range r.batches {
+		n += len(b.evs)
+	}
+	return n
 }
 
 // itemRole says what one item of the append transaction is for, so that a
@@ -116,94 +210,133 @@ const (
 	roleLog
 )
 
-// appendTx is one attempt's transaction and the role of each of its items.
-type appendTx struct {
-	input  *dynamodb.TransactWriteItemsInput
-	roles  []itemRole
-	ids    []string // event id of each roleEventID item, "" elsewhere
-	result ports.AppendResult
+// txItem is what one item of the transaction is for: its role, the batch
+// it belongs to (-1 for the counter and the idempotency item) and, for an
+// event-id item, the event id.
+type txItem struct {
+	role  itemRole
+	batch int
+	id    string
 }
 
-func (t *appendTx) add(role itemRole, id string, item types.TransactWriteItem) {
+// appendTx is one attempt's transaction and the role of each of its items.
+type appendTx struct {
+	input *dynamodb.TransactWriteItemsInput
+	items []txItem
+	// anyBatch[i] is true when batch i expects Any: a conflict on it calls
+	// for a fresh attempt, not for the caller's decision.
+	anyBatch []bool
+	results  []ports.AppendResult
+}
+
+func (t *appendTx) add(it txItem, item types.TransactWriteItem) {
 	t.input.TransactItems = append(t.input.TransactItems, item)
-	t.roles = append(t.roles, role)
-	t.ids = append(t.ids, id)
+	t.items = append(t.items, it)
+}
+
+func (t *appendTx) isAny(batch int) bool {
+	return batch >= 0 && batch < len(t.anyBatch) && t.anyBatch[batch]
 }
 
 // tryAppend makes one attempt at the current counter. retry reports that the
 // attempt lost a race that a fresh attempt may win.
-func (s *EventStore) tryAppend(ctx context.Context, req appendRequest) (res ports.AppendResult, retry bool, err error) {
-	at := req.expected.Version()
-	if req.expected.IsAny() {
-		if at, err = s.streamVersion(ctx, req.stream); err != nil {
-			return ports.AppendResult{}, false, err
+func (s *EventStore) tryAppend(ctx context.Context, req appendRequest) (res []ports.AppendResult, retry bool, err error) {
+	ats := make([]uint64, len(req.batches))
+	for i, b := range req.batches {
+		ats[i] = b.expected.Version()
+		if b.expected.IsAny() {
+			if ats[i], err = s.streamVersion(ctx, b.stream); err != nil {
+				return nil, false, err
+			}
 		}
 	}
 	head, err := s.Head(ctx)
 	if err != nil {
-		return ports.AppendResult{}, false, err
+		return nil, false, err
 	}
-	tx := s.buildTx(req, at, head)
+	tx := s.buildTx(req, ats, head)
 	err = s.commit(ctx, tx.input)
 	if err == nil {
-		return tx.result, false, nil
+		return tx.results, false, nil
 	}
 	var canceled *types.TransactionCanceledException
 	if !errors.As(err, &canceled) {
-		return ports.AppendResult{}, false, unavailable(err, "append to %q", req.stream)
+		return nil, false, unavailable(err, "%s", req.what())
 	}
 	return s.resolveCancel(ctx, req, tx, canceled)
 }
 
-// buildTx lays out the transaction. The idempotency item comes first so that
-// its verdict is known even where a store reports only the first failure.
-func (s *EventStore) buildTx(req appendRequest, at, head uint64) *appendTx {
-	k := uint64(len(req.evs))
+// buildTx lays out the transaction: batch i goes on from version ats[i],
+// the batches take the positions after head in the order given. The
+// idempotency item comes first so that its verdict is known even where a
+// store reports only the first failure; the stream checks and stream items
+// come before the event-id items for the same reason.
+func (s *EventStore) buildTx(req appendRequest, ats []uint64, head uint64) *appendTx {
 	tx := &appendTx{
-		input: &dynamodb.TransactWriteItemsInput{ClientRequestToken: aws.String(requestToken())},
-		result: ports.AppendResult{
-			FirstVersion: at + 1, LastVersion: at + k,
-			FirstPosition: head + 1, LastPosition: head + k,
-		},
+		input:    &dynamodb.TransactWriteItemsInput{ClientRequestToken: aws.String(requestToken())},
+		anyBatch: make([]bool, len(req.batches)),
+		results:  make([]ports.AppendResult, len(req.batches)),
 	}
-	if req.idemKey != "" && !req.keyOnly {
-		tx.add(roleIdempotency, "", s.putNew(resultItem(req.idemKey, req.stream, tx.result)))
+	now := s.now().UTC()
+	recs := make([][]events.Record, len(req.batches))
+	pos := head
+	for i, b := range req.batches {
+		k := uint64(len(b.evs))
+		tx.anyBatch[i] = b.expected.IsAny()
+		tx.results[i] = ports.AppendResult{
+			FirstVersion: ats[i] + 1, LastVersion: ats[i] + k,
+			FirstPosition: pos + 1, LastPosition: pos + k,
+		}
+		recs[i] = s.stamp(b, ats[i], pos, now)
+		pos += k
 	}
-	if at > 0 {
-		tx.add(roleStreamCheck, "", types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName:                aws.String(s.table),
-			Key:                      key(streamPK(req.stream), at),
-			ConditionExpression:      aws.String("attribute_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK},
-		}})
+	if req.claim != "" {
+		tx.add(txItem{role: roleIdempotency, batch: -1}, s.putNew(resultItem(req.claim, req.batches[0].stream, tx.results[0])))
 	}
-	recs := s.stamp(req, at, head)
-	for _, r := range recs {
-		tx.add(roleStreamItem, "", s.putNew(recordItem(streamPK(req.stream), r.Version, r)))
+	for i, b := range req.batches {
+		if ats[i] > 0 {
+			tx.add(txItem{role: roleStreamCheck, batch: i}, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+				TableName:                aws.String(s.table),
+				Key:                      key(streamPK(b.stream), ats[i]),
+				ConditionExpression:      aws.String("attribute_exists(#pk)"),
+				ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+			}})
+		}
+		for _, r := range recs[i] {
+			tx.add(txItem{role: roleStreamItem, batch: i}, s.putNew(recordItem(streamPK(b.stream), r.Version, r)))
+		}
 	}
-	for _, r := range recs {
-		id := key(idKeyPrefix+r.ID, 0)
-		id[attrStream], id[attrVersion], id[attrPosition] = attrS(r.Stream), attrN(r.Version), attrN(r.GlobalPosition)
-		tx.add(roleEventID, r.ID, s.putNew(id))
+	for i := range req.batches {
+		for _, r := range recs[i] {
+			tx.add(txItem{role: roleEventID, batch: i, id: r.ID}, s.putNew(eventIDItem(r)))
+		}
 	}
-	tx.add(roleCounter, "", s.moveCounter(head, head+k))
-	for _, r := range recs {
-		tx.add(roleLog, "", s.putNew(recordItem(logPK(bucketOf(r.GlobalPosition)), r.GlobalPosition, r)))
+	tx.add(txItem{role: roleCounter, batch: -1}, s.moveCounter(head, pos))
+	for i := range req.batches {
+		for _, r := range recs[i] {
+			tx.add(txItem{role: roleLog, batch: i}, s.putNew(recordItem(logPK(bucketOf(r.GlobalPosition)), r.GlobalPosition, r)))
+		}
 	}
 	return tx
 }
 
-// stamp gives the records their stream, versions, positions, commit time and
-// idempotency key.
-func (s *EventStore) stamp(req appendRequest, at, head uint64) []events.Record {
-	now := s.now().UTC()
-	out := make([]events.Record, len(req.evs))
-	for i, r := range req.evs {
-		r.Stream = req.stream
+// eventIDItem makes r's id unique in the log and says where it is.
+func eventIDItem(r events.Record) map[string]types.AttributeValue {
+	id := key(idKeyPrefix+r.ID, 0)
+	id[attrStream], id[attrVersion], id[attrPosition] = attrS(r.Stream), attrN(r.Version), attrN(r.GlobalPosition)
+	return id
+}
+
+// stamp gives the records of one batch their stream, versions, positions,
+// commit time and idempotency key (the batch's label).
+func (s *EventStore) stamp(b streamRequest, at, head uint64, now time.Time) []events.Record {
+	out := make([]events.Record, len(b.evs))
+	for i, r := range b.evs {
+		r.Stream = b.stream
 		r.Version = at + uint64(i) + 1
 		r.GlobalPosition = head + uint64(i) + 1
 		r.RecordedAt = now
-		r.IdempotencyKey = req.idemKey
+		r.IdempotencyKey = b.label
 		out[i] = r
 	}
 	return out
@@ -263,84 +396,90 @@ type verdict int
 const (
 	verdictRetry       verdict = iota // counter moved or a transient conflict
 	verdictDuplicateID                // an event id is already in the log
-	verdictConflict                   // the stream is not at the expected version
+	verdictConflict                   // a stream is not at the expected version
 	verdictDuplicate                  // the idempotency key was used
 	verdictBroken                     // a reason that no retry can fix
 )
 
 // classify reads the cancellation reasons, which are given per item in
-// request order, and returns the strongest verdict, and the event id or the
-// reason behind it where that helps the message.
-func classify(tx *appendTx, reasons []types.CancellationReason) (verdict, string) {
-	v, detail := verdictRetry, ""
-	raise := func(to verdict, d string) {
-		if to > v {
-			v, detail = to, d
+// request order, and returns the strongest verdict, the batch it concerns
+// (-1 when none) and the event id or the reason behind it where that helps
+// the message. Of several streams in conflict it names the first one in
+// request order whose batch does not expect Any, since only such a
+// conflict is the caller's to decide.
+func classify(tx *appendTx, reasons []types.CancellationReason) (v verdict, batch int, detail string) {
+	v, batch = verdictRetry, -1
+	raise := func(to verdict, b int, d string) {
+		if to > v || (to == verdictConflict && v == verdictConflict && tx.isAny(batch) && !tx.isAny(b)) {
+			v, batch, detail = to, b, d
 		}
 	}
 	for i, r := range reasons {
-		if i >= len(tx.roles) {
+		if i >= len(tx.items) {
 			break
 		}
+		it := tx.items[i]
 		switch code := aws.ToString(r.Code); code {
 		case "", "None", "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError":
 		case "ConditionalCheckFailed":
-			switch tx.roles[i] {
+			switch it.role {
 			case roleIdempotency:
-				raise(verdictDuplicate, "")
+				raise(verdictDuplicate, it.batch, "")
 			case roleStreamCheck, roleStreamItem:
-				raise(verdictConflict, "")
+				raise(verdictConflict, it.batch, "")
 			case roleEventID:
-				raise(verdictDuplicateID, tx.ids[i])
+				raise(verdictDuplicateID, it.batch, it.id)
 			}
 		default:
-			raise(verdictBroken, code+": "+aws.ToString(r.Message))
+			raise(verdictBroken, -1, code+": "+aws.ToString(r.Message))
 		}
 	}
-	return v, detail
+	return v, batch, detail
 }
 
 // resolveCancel turns a cancelled transaction into the append's answer.
-func (s *EventStore) resolveCancel(ctx context.Context, req appendRequest, tx *appendTx, c *types.TransactionCanceledException) (ports.AppendResult, bool, error) {
-	v, detail := classify(tx, c.CancellationReasons)
+func (s *EventStore) resolveCancel(ctx context.Context, req appendRequest, tx *appendTx, c *types.TransactionCanceledException) ([]ports.AppendResult, bool, error) {
+	v, batch, detail := classify(tx, c.CancellationReasons)
 	switch v {
 	case verdictDuplicate:
 		return s.duplicateResult(ctx, req)
 	case verdictConflict:
-		if req.expected.IsAny() {
-			return ports.AppendResult{}, true, &ports.ConflictError{Stream: req.stream, Expected: req.expected}
+		b := req.batches[batch]
+		if b.expected.IsAny() {
+			return nil, true, &ports.ConflictError{Stream: b.stream, Expected: b.expected}
 		}
 		// Best effort: the conflict stands even if the version cannot be read.
-		actual, _ := s.streamVersion(ctx, req.stream)
-		return ports.AppendResult{}, false, &ports.ConflictError{Stream: req.stream, Expected: req.expected, Actual: actual}
+		actual, _ := s.streamVersion(ctx, b.stream)
+		return nil, false, &ports.ConflictError{Stream: b.stream, Expected: b.expected, Actual: actual}
 	case verdictDuplicateID:
-		return ports.AppendResult{}, false, errs.Errorf(errs.ECONFLICT, "append to %q: event id %s is already in the log", req.stream, detail)
+		return nil, false, errs.Errorf(errs.ECONFLICT, "append to %q: event id %s is already in the log", req.batches[batch].stream, detail)
 	case verdictBroken:
-		return ports.AppendResult{}, false, errs.Wrap(errs.EINTERNAL, c, "dynamodb: append to %q refused: %s", req.stream, detail)
+		return nil, false, errs.Wrap(errs.EINTERNAL, c, "dynamodb: %s refused: %s", req.what(), detail)
 	default:
-		return ports.AppendResult{}, true, unavailable(c, "append to %q lost a race", req.stream)
+		return nil, true, unavailable(c, "%s lost a race", req.what())
 	}
 }
 
-// duplicateResult reads the result stored under a used idempotency key.
-func (s *EventStore) duplicateResult(ctx context.Context, req appendRequest) (ports.AppendResult, bool, error) {
+// duplicateResult reads the result stored under a used idempotency key
+// (only an Append, with its one batch, claims a key).
+func (s *EventStore) duplicateResult(ctx context.Context, req appendRequest) ([]ports.AppendResult, bool, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            key(idemKeyPrefix+req.idemKey, 0),
+		Key:            key(idemKeyPrefix+req.claim, 0),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return ports.AppendResult{}, false, unavailable(err, "read idempotency key of an append to %q", req.stream)
+		return nil, false, unavailable(err, "read idempotency key of an %s", req.what())
 	}
 	if out.Item == nil {
 		// The key's item failed its condition, so it exists; not seeing it
 		// yet is transient.
-		return ports.AppendResult{}, true, errs.Errorf(errs.EUNAVAILABLE, "dynamodb: idempotency key of an append to %q not readable yet", req.stream)
+		return nil, true, errs.Errorf(errs.EUNAVAILABLE, "dynamodb: idempotency key of an %s not readable yet", req.what())
 	}
 	res, err := resultFromItem(out.Item)
 	if err != nil {
-		return ports.AppendResult{}, false, err
+		return nil, false, err
 	}
 	res.Duplicate = true
-	return res, false, nil
+	return []ports.AppendResult{res}, false, nil
 }

@@ -221,3 +221,63 @@ func TestReadAllCrossesLogBucketsIntegration(t *testing.T) {
 		})
 	}
 }
+
+// The largest multi-stream append of existing streams, 32 events over three
+// streams checked at their versions (one of them Any), is one transaction
+// of exactly 100 items, and DynamoDB takes it.
+func TestAppendStreamsFillsOneTransactionIntegration(t *testing.T) {
+	s := mustEventStore(t)
+	ctx := context.Background()
+	mustAppend(t, s, "full-a", ports.NoStream(), mustRecords(2, "full-a"))
+	mustAppend(t, s, "full-b", ports.NoStream(), mustRecords(3, "full-b"))
+	mustAppend(t, s, "full-c", ports.NoStream(), mustRecords(1, "full-c"))
+	res, err := s.AppendStreams(ctx, []ports.StreamBatch{
+		{Stream: "full-a", Expected: ports.At(2), Events: mustRecords(11, "full-a")},
+		{Stream: "full-b", Expected: ports.At(3), Events: mustRecords(11, "full-b"), Key: "label-b"},
+		{Stream: "full-c", Expected: ports.Any(), Events: mustRecords(10, "full-c")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ports.AppendResult{
+		{FirstVersion: 3, LastVersion: 13, FirstPosition: 7, LastPosition: 17},
+		{FirstVersion: 4, LastVersion: 14, FirstPosition: 18, LastPosition: 28},
+		{FirstVersion: 2, LastVersion: 11, FirstPosition: 29, LastPosition: 38},
+	}
+	for i := range want {
+		got := res[i]
+		got.EventIDs = nil
+		if !reflect.DeepEqual(got, want[i]) || len(res[i].EventIDs) != int(want[i].LastVersion-want[i].FirstVersion+1) {
+			t.Fatalf("result %d: %+v, want %+v", i, res[i], want[i])
+		}
+	}
+	recs, err := s.Load(ctx, "full-b", 3)
+	if err != nil || len(recs) != 11 || recs[0].IdempotencyKey != "label-b" || recs[0].ID != res[1].EventIDs[0] {
+		t.Fatalf("loaded %d events of full-b (%v)", len(recs), err)
+	}
+	if head, err := s.Head(ctx); err != nil || head != 38 {
+		t.Fatalf("head %d (%v), want 38", head, err)
+	}
+}
+
+// A conflict on the second stream names it with its actual version, and
+// the first stream is not written.
+func TestAppendStreamsConflictNamesTheStreamIntegration(t *testing.T) {
+	s := mustEventStore(t)
+	ctx := context.Background()
+	mustAppend(t, s, "named-b", ports.NoStream(), mustRecords(3, "named-b"))
+	_, err := s.AppendStreams(ctx, []ports.StreamBatch{
+		{Stream: "named-a", Expected: ports.NoStream(), Events: mustRecords(2, "named-a")},
+		{Stream: "named-b", Expected: ports.At(1), Events: mustRecords(1, "named-b")},
+	})
+	var conflict *ports.ConflictError
+	if !errors.As(err, &conflict) || conflict.Stream != "named-b" || conflict.Actual != 3 || conflict.Expected != ports.At(1) {
+		t.Fatalf("got %v, want a conflict on named-b at actual version 3", err)
+	}
+	if recs, err := s.Load(ctx, "named-a", 0); err != nil || len(recs) != 0 {
+		t.Fatalf("named-a has %d events (%v), want none", len(recs), err)
+	}
+	if head, err := s.Head(ctx); err != nil || head != 3 {
+		t.Fatalf("head %d (%v), want 3", head, err)
+	}
+}

@@ -2,6 +2,7 @@ package dynamodb
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -145,39 +146,146 @@ func TestFirstMissing(t *testing.T) {
 }
 
 func TestClassifyCancellationReasons(t *testing.T) {
-	tx := &appendTx{
-		roles: []itemRole{roleIdempotency, roleStreamCheck, roleStreamItem, roleEventID, roleCounter, roleLog},
-		ids:   []string{"", "", "", "evt-1", "", ""},
-	}
-	reasons := func(codes ...string) []types.CancellationReason {
-		out := make([]types.CancellationReason, len(codes))
-		for i, c := range codes {
-			out[i].Code = aws.String(c)
-		}
-		return out
-	}
+	tx := &appendTx{items: []txItem{
+		{role: roleIdempotency, batch: -1}, {role: roleStreamCheck}, {role: roleStreamItem},
+		{role: roleEventID, id: "evt-1"}, {role: roleCounter, batch: -1}, {role: roleLog},
+	}}
 	const ccf, none, busy = "ConditionalCheckFailed", "None", "TransactionConflict"
 	cases := []struct {
 		name    string
 		reasons []types.CancellationReason
 		want    verdict
+		batch   int
 		detail  string
 	}{
-		{"counter_moved", reasons(none, none, none, none, ccf, none), verdictRetry, ""},
-		{"transient_conflict", reasons(none, busy, none, none, none, none), verdictRetry, ""},
-		{"stream_behind", reasons(none, ccf, none, none, ccf, none), verdictConflict, ""},
-		{"stream_ahead", reasons(none, none, ccf, none, none, none), verdictConflict, ""},
-		{"key_used_wins_over_all", reasons(ccf, ccf, ccf, ccf, ccf, none), verdictDuplicate, ""},
-		{"event_id_taken", reasons(none, none, none, ccf, busy, none), verdictDuplicateID, "evt-1"},
-		{"only_first_failure_reported", reasons(ccf), verdictDuplicate, ""},
-		{"no_reasons", nil, verdictRetry, ""},
-		{"validation", reasons(none, none, "ValidationError"), verdictBroken, "ValidationError: "},
+		{"counter_moved", reasons(none, none, none, none, ccf, none), verdictRetry, -1, ""},
+		{"transient_conflict", reasons(none, busy, none, none, none, none), verdictRetry, -1, ""},
+		{"stream_behind", reasons(none, ccf, none, none, ccf, none), verdictConflict, 0, ""},
+		{"stream_ahead", reasons(none, none, ccf, none, none, none), verdictConflict, 0, ""},
+		{"key_used_wins_over_all", reasons(ccf, ccf, ccf, ccf, ccf, none), verdictDuplicate, -1, ""},
+		{"event_id_taken", reasons(none, none, none, ccf, busy, none), verdictDuplicateID, 0, "evt-1"},
+		{"only_first_failure_reported", reasons(ccf), verdictDuplicate, -1, ""},
+		{"no_reasons", nil, verdictRetry, -1, ""},
+		{"validation", reasons(none, none, "ValidationError"), verdictBroken, -1, "ValidationError: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, detail := classify(tx, tc.reasons)
-			if got != tc.want || detail != tc.detail {
-				t.Fatalf("got %d %q, want %d %q", got, detail, tc.want, tc.detail)
+			got, batch, detail := classify(tx, tc.reasons)
+			if got != tc.want || batch != tc.batch || detail != tc.detail {
+				t.Fatalf("got %d batch %d %q, want %d batch %d %q", got, batch, detail, tc.want, tc.batch, tc.detail)
+			}
+		})
+	}
+}
+
+// A cancelled multi-stream append names the stream in conflict, preferring
+// one whose batch does not expect Any (a conflict there is only retried).
+func TestClassifyNamesTheConflictingStream(t *testing.T) {
+	// Batch 0 expects Any, batch 1 NoStream, batch 2 a version: its check,
+	// then one stream item, one id item and one log item per batch.
+	tx := &appendTx{
+		anyBatch: []bool{true, false, false},
+		items: []txItem{
+			{role: roleStreamItem, batch: 0}, {role: roleStreamItem, batch: 1},
+			{role: roleStreamCheck, batch: 2}, {role: roleStreamItem, batch: 2},
+			{role: roleEventID, batch: 0, id: "e0"}, {role: roleEventID, batch: 1, id: "e1"}, {role: roleEventID, batch: 2, id: "e2"},
+			{role: roleCounter, batch: -1},
+			{role: roleLog, batch: 0}, {role: roleLog, batch: 1}, {role: roleLog, batch: 2},
+		},
+	}
+	const ccf, none = "ConditionalCheckFailed", "None"
+	cases := []struct {
+		name    string
+		reasons []types.CancellationReason
+		want    verdict
+		batch   int
+		detail  string
+	}{
+		{"second_stream_exists", reasons(none, ccf, none, none, none, none, none, ccf, none, none, none), verdictConflict, 1, ""},
+		{"third_stream_behind", reasons(none, none, ccf, none, none, none, none, none, none, none, none), verdictConflict, 2, ""},
+		{"first_in_request_order", reasons(none, ccf, ccf, ccf, none, none, none, none, none, none, none), verdictConflict, 1, ""},
+		{"any_stream_only", reasons(ccf, none, none, none, none, none, none, ccf, none, none, none), verdictConflict, 0, ""},
+		{"any_stream_yields_to_a_decided_one", reasons(ccf, none, none, ccf, none, none, none, none, none, none, none), verdictConflict, 2, ""},
+		{"event_id_of_the_third_batch", reasons(none, none, none, none, none, none, ccf, none, none, none, none), verdictDuplicateID, 2, "e2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, batch, detail := classify(tx, tc.reasons)
+			if got != tc.want || batch != tc.batch || detail != tc.detail {
+				t.Fatalf("got %d batch %d %q, want %d batch %d %q", got, batch, detail, tc.want, tc.batch, tc.detail)
+			}
+		})
+	}
+}
+
+func reasons(codes ...string) []types.CancellationReason {
+	out := make([]types.CancellationReason, len(codes))
+	for i, c := range codes {
+		out[i].Code = aws.String(c)
+	}
+	return out
+}
+
+// streamBatches returns n batches of per events each, on streams
+// prefix0, prefix1, ... all expecting exp.
+func streamBatches(prefix string, n, per int, exp ports.ExpectedVersion, reason string) []ports.StreamBatch {
+	out := make([]ports.StreamBatch, n)
+	for i := range out {
+		out[i] = ports.StreamBatch{Stream: fmt.Sprintf("%s%d", prefix, i), Expected: exp}
+		for range per {
+			out[i].Events = append(out[i].Events, porttest.NewRecord(events.RunnerStateChangedV1, events.RunnerStateChanged{Reason: reason}))
+		}
+	}
+	return out
+}
+
+// A multi-stream append must fit one transaction: 100 items (3 per event, 1
+// per stream check, the counter) and 4 MB. What does not is EINVALID before
+// any request; what does passes the same checks.
+func TestAppendStreamsRefusesWhatOneTransactionCannotHold(t *testing.T) {
+	s := offlineStore(t)
+	concat := func(parts ...[]ports.StreamBatch) []ports.StreamBatch {
+		var out []ports.StreamBatch
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	const items, events, bytes, keyLen = "transaction items", "at most 32 per append", "bytes in one append", "longer than"
+	cases := []struct {
+		name    string
+		batches []ports.StreamBatch
+		refusal string // "" when it fits
+	}{
+		{"32_new_streams_97_items", streamBatches("new", 32, 1, ports.NoStream(), ""), ""},
+		{"24_existing_streams_97_items", streamBatches("old", 24, 1, ports.At(1), ""), ""},
+		{"25_existing_streams_101_items", streamBatches("old", 25, 1, ports.At(1), ""), items},
+		{"32_events_in_3_existing_streams_100_items", concat(streamBatches("a", 2, 11, ports.At(2), ""), streamBatches("b", 1, 10, ports.At(7), "")), ""},
+		{"32_events_in_4_existing_streams_101_items", streamBatches("old", 4, 8, ports.At(3), ""), items},
+		{"32_events_in_3_existing_and_29_new_streams", concat(streamBatches("old", 3, 1, ports.At(1), ""), streamBatches("new", 29, 1, ports.NoStream(), "")), ""},
+		{"any_counts_as_existing_100_items", concat(streamBatches("old", 1, 30, ports.At(4), ""), streamBatches("any", 2, 1, ports.Any(), "")), ""},
+		{"any_counts_as_existing_101_items", concat(streamBatches("old", 1, 29, ports.At(4), ""), streamBatches("any", 3, 1, ports.Any(), "")), items},
+		{"33_events", streamBatches("new", 3, 11, ports.NoStream(), ""), events},
+		{"over_4mb", streamBatches("big", 3, 4, ports.NoStream(), strings.Repeat("y", 200*1024)), bytes},
+		{"long_label", []ports.StreamBatch{{Stream: "m", Expected: ports.NoStream(), Key: strings.Repeat("k", maxKeyTextBytes+1),
+			Events: streamBatches("m", 1, 1, ports.NoStream(), "")[0].Events}}, keyLen},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// The client points nowhere and the context is cancelled, so an
+			// EINVALID answer proves the append was refused before any
+			// request, and an EUNAVAILABLE one that it passed the checks.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, err := s.AppendStreams(ctx, tc.batches)
+			if tc.refusal == "" {
+				if errs.Code(err) != errs.EUNAVAILABLE {
+					t.Fatalf("got %v, want it to pass the checks and fail on the cancelled context", err)
+				}
+				return
+			}
+			if errs.Code(err) != errs.EINVALID || !strings.Contains(err.Error(), tc.refusal) {
+				t.Fatalf("got %v, want EINVALID for %q", err, tc.refusal)
 			}
 		})
 	}

@@ -237,8 +237,15 @@ func TestWebhook_status_codes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(recs) == 0 || recs[len(recs)-1].Type != tc.wantType || recs[len(recs)-1].ID != body["event_id"] {
-				t.Fatalf("appended %+v, want a %s with id %v last", recs, tc.wantType, body["event_id"])
+			// The delivery is recorded first; a runner it asks for follows,
+			// caused by it, in the same append.
+			if len(recs) == 0 || recs[0].Type != tc.wantType || recs[0].ID != body["event_id"] {
+				t.Fatalf("appended %+v, want a %s with id %v first", recs, tc.wantType, body["event_id"])
+			}
+			for _, r := range recs[1:] {
+				if r.Type != events.RunnerRequestedV1 || r.CausationID != recs[0].ID || r.CorrelationID != recs[0].CorrelationID {
+					t.Fatalf("after the delivery %s appended %+v, want only a runner.requested it caused", recs[0].ID, r)
+				}
 			}
 		})
 	}

@@ -21,25 +21,30 @@ import (
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
-// hookPayload is the part of a GitLab webhook body we read.
+// hookPayload is the part of a GitLab webhook body we read. parseHookPayload
+// fills it; the json tags name the fields and let a test hold it to encoding/json.
 type hookPayload struct {
-	ObjectKind  string   `json:"object_kind"`
-	ProjectID   int64    `json:"project_id"`
-	GroupID     int64    `json:"group_id"`
-	Ref         string   `json:"ref"`
-	BuildID     int64    `json:"build_id"`
-	BuildStatus string   `json:"build_status"`
-	Tags        []string `json:"tags"`
-	Project     *struct {
-		ID          int64  `json:"id"`
-		WebURL      string `json:"web_url"`
-		Homepage    string `json:"homepage"`
-		NamespaceID int64  `json:"namespace_id"`
-	} `json:"project"`
-	Repository *struct {
-		Homepage   string `json:"homepage"`
-		GitHTTPURL string `json:"git_http_url"`
-	} `json:"repository"`
+	ObjectKind  string          `json:"object_kind"`
+	ProjectID   int64           `json:"project_id"`
+	GroupID     int64           `json:"group_id"`
+	Ref         string          `json:"ref"`
+	BuildID     int64           `json:"build_id"`
+	BuildStatus string          `json:"build_status"`
+	Tags        []string        `json:"tags"`
+	Project     *hookProject    `json:"project"`
+	Repository  *hookRepository `json:"repository"`
+}
+
+type hookProject struct {
+	ID          int64  `json:"id"`
+	WebURL      string `json:"web_url"`
+	Homepage    string `json:"homepage"`
+	NamespaceID int64  `json:"namespace_id"`
+}
+
+type hookRepository struct {
+	Homepage   string `json:"homepage"`
+	GitHTTPURL string `json:"git_http_url"`
 }
 
 func (p hookPayload) projectID() int64 {
@@ -102,8 +107,8 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "the body could not be read")
 		return
 	}
-	var p hookPayload
-	if err := json.Unmarshal(body, &p); err != nil {
+	p, err := parseHookPayload(body)
+	if err != nil {
 		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "the body is not valid JSON: "+err.Error())
 		return
 	}
@@ -198,29 +203,33 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 			rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("tags %v not served by egg %s", missing, egg.Name)
 			break
 		}
-		// The runner is requested before the delivery is recorded, both
-		// idempotent on the delivery id: a retry after a failure between
-		// the two finishes the job without asking twice.
-		// Idempotency keys are global to the store, hence the suffix.
+		// The delivery and its runner request commit together (AcceptJob).
+		// Idempotency keys label each stream's events, hence the suffix.
 		runnerMeta := meta
 		runnerMeta.IdempotencyKey = delivery + "/runner"
-		res, err := s.cfg.Handlers.RequestRunner(ctx, commands.RequestRunner{
-			Meta:     runnerMeta,
-			RunnerID: fmt.Sprintf("%s-job-%d", egg.Name, p.BuildID), Egg: egg.Name, RunnerType: egg.RunnerType,
-			Provider: egg.Provider, Region: egg.Region, Tags: tags, JobID: p.BuildID,
-			Reason: fmt.Sprintf("GitLab job %d is pending", p.BuildID),
+		rec.Outcome = "accepted"
+		res, runner, err := s.cfg.Handlers.AcceptJob(ctx, commands.AcceptJob{
+			Delivery: commands.ReceiveWebhook{Meta: meta, Delivery: rec},
+			Runner: commands.RequestRunner{
+				Meta:     runnerMeta,
+				RunnerID: fmt.Sprintf("%s-job-%d", egg.Name, p.BuildID), Egg: egg.Name, RunnerType: egg.RunnerType,
+				Provider: egg.Provider, Region: egg.Region, Tags: tags, JobID: p.BuildID,
+				Reason: fmt.Sprintf("GitLab job %d is pending", p.BuildID),
+			},
 		})
 		switch {
 		case errs.Is(err, errs.ECONFLICT):
 			rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("a runner for job %d was already requested", p.BuildID)
 		case err != nil:
+			s.metrics.webhooks.WithLabelValues("rejected").Inc()
 			s.writeError(w, r, err)
 			return
 		default:
-			rec.Outcome = "accepted"
-			if !res.Duplicate {
+			if len(runner.EventIDs) > 0 {
 				s.metrics.EventsAppended(events.RunnerRequestedV1, 1)
 			}
+			s.answer(w, r, rec, res, nil)
+			return
 		}
 	}
 	s.record(w, r, meta, rec, nil)
@@ -228,13 +237,19 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 
 // record appends the delivery, runs after (once, not for a duplicate) and answers 202.
 func (s *server) record(w http.ResponseWriter, r *http.Request, meta commands.Meta, rec events.WebhookReceived, after func()) {
-	ctx := r.Context()
-	res, err := s.cfg.Handlers.ReceiveWebhook(ctx, commands.ReceiveWebhook{Meta: meta, Delivery: rec})
+	res, err := s.cfg.Handlers.ReceiveWebhook(r.Context(), commands.ReceiveWebhook{Meta: meta, Delivery: rec})
 	if err != nil {
 		s.metrics.webhooks.WithLabelValues("rejected").Inc()
 		s.writeError(w, r, err)
 		return
 	}
+	s.answer(w, r, rec, res, after)
+}
+
+// answer answers 202 for a recorded delivery: with its event id, or for a
+// redelivery with the original decision and event id.
+func (s *server) answer(w http.ResponseWriter, r *http.Request, rec events.WebhookReceived, res ports.AppendResult, after func()) {
+	ctx := r.Context()
 	out := webhookResponse{Outcome: rec.Outcome, Reason: rec.Reason, Duplicate: res.Duplicate}
 	if len(res.EventIDs) > 0 {
 		out.EventID = res.EventIDs[0]

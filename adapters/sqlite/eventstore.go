@@ -39,17 +39,25 @@ type EventStore struct {
 var _ ports.EventStore = (*EventStore)(nil)
 
 type appendRequest struct {
-	ctx      context.Context
+	ctx   context.Context
+	parts []appendPart // one for Append; one per stream for AppendStreams
+	reply chan appendReply
+}
+
+// appendPart is one stream's batch of a request.
+type appendPart struct {
 	stream   string
 	expected ports.ExpectedVersion
 	evs      []events.Record
 	key      string
 	keyOnly  bool // the key labels the events and is not claimed (ports.WithStreamKey)
-	reply    chan appendReply
 }
 
+// claims reports whether the part claims its key store-wide.
+func (p *appendPart) claims() bool { return p.key != "" && !p.keyOnly }
+
 type appendReply struct {
-	res ports.AppendResult
+	res []ports.AppendResult // one per part
 	err error
 }
 
@@ -87,13 +95,38 @@ func (s *EventStore) Append(ctx context.Context, stream string, expected ports.E
 		return ports.AppendResult{}, err
 	}
 	o := ports.ResolveAppendOptions(opts)
-	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, evs: evs, key: o.IdempotencyKey, keyOnly: o.StreamKey, reply: make(chan appendReply, 1)}
+	res, err := s.enqueue(ctx, []appendPart{{stream: stream, expected: expected, evs: evs, key: o.IdempotencyKey, keyOnly: o.StreamKey}})
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendStreams implements ports.EventStore: the batches share one
+// transaction, so they commit (and are made durable) together or not at all.
+func (s *EventStore) AppendStreams(ctx context.Context, batches []ports.StreamBatch) ([]ports.AppendResult, error) {
+	if err := ports.ValidateAppendStreams(batches, 0); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	parts := make([]appendPart, len(batches))
+	for i, b := range batches {
+		parts[i] = appendPart{stream: b.Stream, expected: b.Expected, evs: b.Events, key: b.Key, keyOnly: true}
+	}
+	return s.enqueue(ctx, parts)
+}
+
+// enqueue hands parts to the appender and waits for the outcome.
+func (s *EventStore) enqueue(ctx context.Context, parts []appendPart) ([]ports.AppendResult, error) {
+	req := &appendRequest{ctx: ctx, parts: parts, reply: make(chan appendReply, 1)}
 	select {
 	case s.requests <- req:
 	case <-s.quit:
-		return ports.AppendResult{}, errClosed
+		return nil, errClosed
 	case <-ctx.Done():
-		return ports.AppendResult{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 	// Once queued, the outcome is waited for even if ctx ends: the caller must
 	// not be told "failed" about a batch that then commits.
@@ -365,7 +398,7 @@ func (s *EventStore) sync(in <-chan committedGroup) {
 		wrote := false
 		for _, g := range batch {
 			for _, r := range g.replies {
-				if r.err == nil && !r.res.Duplicate {
+				if r.err == nil && !r.res[0].Duplicate {
 					wrote = true
 				}
 			}
@@ -573,83 +606,89 @@ func (w *writer) streamVersion(ctx context.Context, stream string) (uint64, erro
 // appendOne applies one request in the open transaction; with isolate it
 // does so inside a savepoint that is rolled back if the request fails. It
 // reports whether it wrote anything (a failure after a write needs a
-// rollback).
+// rollback). Every part's version is checked before anything is written.
 func (w *writer) appendOne(ctx context.Context, req *appendRequest, now int64, pending pendingKeys, isolate bool) (appendReply, bool) {
-	claims := req.key != "" && !req.keyOnly
-	if claims {
-		if res, ok := pending[req.key]; ok {
+	// Only a single-part request (Append) can claim a key.
+	if p := &req.parts[0]; len(req.parts) == 1 && p.claims() {
+		if res, ok := pending[p.key]; ok {
 			res.Duplicate, res.EventIDs = true, nil
-			return appendReply{res: res}, false
+			return appendReply{res: []ports.AppendResult{res}}, false
 		}
 		var stream string
 		var res ports.AppendResult
-		err := w.idemGet.QueryRowContext(ctx, req.key).Scan(&stream, &res.FirstVersion, &res.LastVersion, &res.FirstPosition, &res.LastPosition)
+		err := w.idemGet.QueryRowContext(ctx, p.key).Scan(&stream, &res.FirstVersion, &res.LastVersion, &res.FirstPosition, &res.LastPosition)
 		switch {
 		case err == nil:
 			res.Duplicate = true
-			return appendReply{res: res}, false
+			return appendReply{res: []ports.AppendResult{res}}, false
 		case !errors.Is(err, sql.ErrNoRows):
 			return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read idempotency key")}, false
 		}
 	}
-	var current uint64
+	current := make([]uint64, len(req.parts))
+	for i := range req.parts {
+		p := &req.parts[i]
+		var err error
+		if !isolate && p.expected == ports.NoStream() {
+			// A new stream is the common case (a delivery, a runner): the
+			// insert's own (stream, version) uniqueness check finds a stream
+			// that exists after all, and the group is then rerun isolated,
+			// where the version is read and the conflict reported.
+			current[i] = w.versions[p.stream]
+		} else if current[i], err = w.streamVersion(ctx, p.stream); err != nil {
+			return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read stream version")}, false
+		}
+		if !p.expected.IsAny() && p.expected.Version() != current[i] {
+			return appendReply{err: &ports.ConflictError{Stream: p.stream, Expected: p.expected, Actual: current[i]}}, false
+		}
+	}
+	if isolate {
+		if _, err := w.conn.ExecContext(ctx, `SAVEPOINT append`); err != nil {
+			return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: savepoint")}, false
+		}
+	}
+	res := make([]ports.AppendResult, len(req.parts))
 	var err error
-	if !isolate && req.expected == ports.NoStream() {
-		// A new stream is the common case (a delivery, a runner): the
-		// insert's own (stream, version) uniqueness check finds a stream
-		// that exists after all, and the group is then rerun isolated,
-		// where the version is read and the conflict reported.
-		current = w.versions[req.stream]
-	} else {
-		current, err = w.streamVersion(ctx, req.stream)
-	}
-	if err != nil {
-		return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: read stream version")}, false
-	}
-	if !req.expected.IsAny() && req.expected.Version() != current {
-		return appendReply{err: &ports.ConflictError{Stream: req.stream, Expected: req.expected, Actual: current}}, false
+	for i := range req.parts {
+		if res[i], err = w.insert(ctx, &req.parts[i], current[i], now); err != nil {
+			break
+		}
 	}
 	if !isolate {
-		res, err := w.insert(ctx, req, current, now)
 		if err != nil {
 			return appendReply{err: err}, true
 		}
-		w.versions[req.stream] = res.LastVersion
-		if claims {
-			pending[req.key] = res
+	} else {
+		if err != nil {
+			if _, rbErr := w.conn.ExecContext(ctx, `ROLLBACK TO append`); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
 		}
-		return appendReply{res: res}, true
-	}
-	if _, err := w.conn.ExecContext(ctx, `SAVEPOINT append`); err != nil {
-		return appendReply{err: errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: savepoint")}, false
-	}
-	res, err := w.insert(ctx, req, current, now)
-	if err != nil {
-		if _, rbErr := w.conn.ExecContext(ctx, `ROLLBACK TO append`); rbErr != nil {
-			err = errors.Join(err, rbErr)
+		if _, relErr := w.conn.ExecContext(ctx, `RELEASE append`); relErr != nil && err == nil {
+			err = errs.Wrap(errs.EUNAVAILABLE, relErr, "sqlite: release savepoint")
+		}
+		if err != nil {
+			return appendReply{err: err}, false
 		}
 	}
-	if _, relErr := w.conn.ExecContext(ctx, `RELEASE append`); relErr != nil && err == nil {
-		err = errs.Wrap(errs.EUNAVAILABLE, relErr, "sqlite: release savepoint")
-	}
-	if err != nil {
-		return appendReply{err: err}, false
-	}
-	w.versions[req.stream] = res.LastVersion
-	if claims {
-		pending[req.key] = res
+	for i := range req.parts {
+		p := &req.parts[i]
+		w.versions[p.stream] = res[i].LastVersion
+		if p.claims() {
+			pending[p.key] = res[i]
+		}
 	}
 	return appendReply{res: res}, true
 }
 
-func (w *writer) insert(ctx context.Context, req *appendRequest, current uint64, now int64) (ports.AppendResult, error) {
-	res := ports.AppendResult{FirstVersion: current + 1, LastVersion: current + uint64(len(req.evs)), EventIDs: ports.EventIDs(req.evs)}
-	for i, ev := range req.evs {
-		r, err := w.insertEvent.ExecContext(ctx, ev.ID, req.stream, current+uint64(i)+1, ev.Type, ev.OccurredAt.UTC().UnixNano(), now,
-			ev.Actor, ev.CorrelationID, ev.CausationID, req.key, []byte(ev.Payload))
+func (w *writer) insert(ctx context.Context, p *appendPart, current uint64, now int64) (ports.AppendResult, error) {
+	res := ports.AppendResult{FirstVersion: current + 1, LastVersion: current + uint64(len(p.evs)), EventIDs: ports.EventIDs(p.evs)}
+	for i, ev := range p.evs {
+		r, err := w.insertEvent.ExecContext(ctx, ev.ID, p.stream, current+uint64(i)+1, ev.Type, ev.OccurredAt.UTC().UnixNano(), now,
+			ev.Actor, ev.CorrelationID, ev.CausationID, p.key, []byte(ev.Payload))
 		if err != nil {
 			if isUniqueViolation(err) && strings.Contains(err.Error(), "event_id") {
-				return res, errs.Wrap(errs.ECONFLICT, err, "append to %q: event id %s is already in the log", req.stream, ev.ID)
+				return res, errs.Wrap(errs.ECONFLICT, err, "append to %q: event id %s is already in the log", p.stream, ev.ID)
 			}
 			return res, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: insert event")
 		}
@@ -662,8 +701,8 @@ func (w *writer) insert(ctx context.Context, req *appendRequest, current uint64,
 		}
 		res.LastPosition = uint64(pos)
 	}
-	if req.key != "" && !req.keyOnly {
-		if _, err := w.insertIdem.ExecContext(ctx, req.key, req.stream, res.FirstVersion, res.LastVersion, res.FirstPosition, res.LastPosition, now); err != nil {
+	if p.claims() {
+		if _, err := w.insertIdem.ExecContext(ctx, p.key, p.stream, res.FirstVersion, res.LastVersion, res.FirstPosition, res.LastPosition, now); err != nil {
 			return res, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: record idempotency key")
 		}
 	}

@@ -420,6 +420,114 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 		}
 	})
 
+	t.Run("append_streams_writes_all_in_order", func(t *testing.T) {
+		s := newStore(t)
+		a, b := uniqueStream(t, "multi-a"), uniqueStream(t, "multi-b")
+		mustAppend(t, s, b, ports.NoStream(), records(1, b))
+		head, err := s.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.AppendStreams(ctx, []ports.StreamBatch{
+			{Stream: a, Expected: ports.NoStream(), Events: records(2, a), Key: "label-" + a},
+			{Stream: b, Expected: ports.At(1), Events: records(1, b)},
+		})
+		if err != nil {
+			t.Fatalf("append streams: %v", err)
+		}
+		if len(res) != 2 || res[0].FirstVersion != 1 || res[0].LastVersion != 2 || res[1].FirstVersion != 2 || res[1].LastVersion != 2 ||
+			len(res[0].EventIDs) != 2 || len(res[1].EventIDs) != 1 || res[0].Duplicate || res[1].Duplicate {
+			t.Fatalf("results %+v, want versions 1-2 of %s and 2 of %s with their event ids", res, a, b)
+		}
+		if res[0].FirstPosition <= head || res[0].LastPosition != res[0].FirstPosition+1 || res[1].FirstPosition != res[0].LastPosition+1 {
+			t.Fatalf("positions %+v after head %d, want consecutive, batches in order", res, head)
+		}
+		gotA, gotB := mustLoad(t, s, a, 0), mustLoad(t, s, b, 1)
+		if len(gotA) != 2 || len(gotB) != 1 || gotA[0].IdempotencyKey != "label-"+a || gotB[0].IdempotencyKey != "" {
+			t.Fatalf("loaded %d events of %s (label %q) and %d new of %s", len(gotA), a, gotA[0].IdempotencyKey, len(gotB), b)
+		}
+		if gotA[0].ID != res[0].EventIDs[0] || gotB[0].GlobalPosition != res[1].FirstPosition {
+			t.Fatalf("loaded events do not match the results %+v", res)
+		}
+		all := readAllFrom(t, s, head, 100)
+		var mine []string
+		for _, r := range all {
+			if r.Stream == a || r.Stream == b {
+				mine = append(mine, fmt.Sprintf("%s/%d", r.Stream, r.Version))
+			}
+		}
+		want := []string{a + "/1", a + "/2", b + "/2"}
+		if fmt.Sprint(mine) != fmt.Sprint(want) {
+			t.Fatalf("the log after %d holds %v, want %v", head, mine, want)
+		}
+	})
+
+	t.Run("append_streams_is_all_or_nothing", func(t *testing.T) {
+		s := newStore(t)
+		a, b := uniqueStream(t, "aon-a"), uniqueStream(t, "aon-b")
+		mustAppend(t, s, b, ports.NoStream(), records(1, b))
+		_, err := s.AppendStreams(ctx, []ports.StreamBatch{
+			{Stream: a, Expected: ports.NoStream(), Events: records(1, a)},
+			{Stream: b, Expected: ports.NoStream(), Events: records(1, b)},
+		})
+		var conflict *ports.ConflictError
+		if !errors.As(err, &conflict) || conflict.Stream != b {
+			t.Fatalf("append streams with %s already there: %v, want a conflict on %s", b, err, b)
+		}
+		if n := len(mustLoad(t, s, a, 0)); n != 0 {
+			t.Fatalf("the conflict on %s still wrote %d events to %s", b, n, a)
+		}
+		for _, bad := range [][]ports.StreamBatch{
+			nil,
+			{{Stream: a, Expected: ports.NoStream(), Events: records(1, a)}, {Stream: a, Expected: ports.NoStream(), Events: records(1, a)}},
+			{{Stream: a, Expected: ports.NoStream(), Events: nil}},
+		} {
+			if _, err := s.AppendStreams(ctx, bad); errs.Code(err) != errs.EINVALID {
+				t.Fatalf("append streams %v: %v, want EINVALID", bad, err)
+			}
+		}
+		if n := len(mustLoad(t, s, a, 0)); n != 0 {
+			t.Fatalf("invalid appends wrote %d events to %s", n, a)
+		}
+	})
+
+	t.Run("append_streams_one_concurrent_winner", func(t *testing.T) {
+		s := newStore(t)
+		shared := uniqueStream(t, "multi-shared")
+		own := make([]string, f.Writers)
+		errc := make(chan error, f.Writers)
+		var start sync.WaitGroup
+		start.Add(1)
+		for i := range f.Writers {
+			own[i] = fmt.Sprintf("%s-own-%d", shared, i)
+			go func() {
+				start.Wait()
+				_, err := s.AppendStreams(ctx, []ports.StreamBatch{
+					{Stream: own[i], Expected: ports.NoStream(), Events: records(1, own[i])},
+					{Stream: shared, Expected: ports.NoStream(), Events: records(1, shared)},
+				})
+				errc <- err
+			}()
+		}
+		start.Done()
+		wins := 0
+		for range f.Writers {
+			switch err := <-errc; {
+			case err == nil:
+				wins++
+			case !errors.Is(err, ports.ErrConflict):
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		written := 0
+		for _, o := range own {
+			written += len(mustLoad(t, s, o, 0))
+		}
+		if wins != 1 || written != 1 || len(mustLoad(t, s, shared, 0)) != 1 {
+			t.Fatalf("%d winners, %d own streams written, want exactly one of each", wins, written)
+		}
+	})
+
 	t.Run("exactly_one_concurrent_writer_wins", func(t *testing.T) {
 		s := newStore(t)
 		stream := uniqueStream(t, "race")
