@@ -53,7 +53,11 @@ func NewJobs(cfg Config) (*Jobs, error) {
 // JobTags returns the tags of job jobID of project projectID on server (an
 // FQDN, perhaps with a port, or a URL with a scheme), read with the API
 // token tokenURI resolves to (GET /api/v4/projects/:id/jobs/:job_id). The
-// token must be allowed to read the project's jobs (read_api).
+// token must be allowed to read the project's jobs (read_api): MotherGoose
+// uses one project, group or personal access token per GitLab server, set by
+// the operator (mothergoose --gitlab-api-token). A runner authentication
+// token (glrt-..., an egg's token_secret) is refused by the REST API. The
+// token is resolved for each call, so a rotated secret is picked up.
 //
 // Errors: EINVALID when tokenURI names no secret or one this Secrets cannot
 // read, EUNAUTHORIZED when GitLab refuses the token (401, 403), ENOTFOUND

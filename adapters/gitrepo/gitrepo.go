@@ -231,6 +231,12 @@ func NewAuth(ctx context.Context, rawURL, secretURI, user string, secrets ports.
 func (r *Repo) Fetch(ctx context.Context) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if path, ok := localPath(r.cfg.URL); ok {
+		if err := r.fetchLocal(ctx, path); err != nil {
+			return "", err
+		}
+		return r.headLocked()
+	}
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(r.cfg.Branch), r.remote))
 	err := r.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: r.auth, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {

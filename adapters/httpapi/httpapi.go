@@ -13,6 +13,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,10 +48,21 @@ type Config struct {
 	Sync Syncer
 	// JobTags reads a job's tags from the GitLab Jobs API with the API token
 	// tokenURI resolves to (gitlab.Jobs.JobTags). It is asked when a pending
-	// Job Hook carries no tags and the egg has a token_secret, which must then
-	// be allowed to read the project's jobs (read_api). Nil, or an egg
-	// without token_secret: such a job gets the egg's tags.
+	// Job Hook carries no tags (GitLab's usually do not) and APITokens has a
+	// token for the egg's GitLab server; otherwise (or when JobTags is nil)
+	// such a job gets the egg's tags.
 	JobTags func(ctx context.Context, server string, projectID, jobID int64, tokenURI string) ([]string, error)
+	// APITokens maps a GitLab server to the secret URI (resolved through
+	// Secrets by JobTags, per call) of MotherGoose's own API token on it: a
+	// project, group or personal access token with read_api on the eggs'
+	// projects. Keys are servers as eggs give them (an FQDN, perhaps with a
+	// port, or a URL) and are matched to an egg's server by lower-case
+	// host[:port] (ServerHost), like webhook deliveries; a key without a
+	// port also serves that host on any port. One credential per server,
+	// set by the operator like the Nest's deploy credential, and not the
+	// egg's token_secret: that is a runner authentication token (glrt-...),
+	// which the REST API refuses. URIs may be logged, values never.
+	APITokens map[string]string
 	// APIToken is the bearer token of the query API.
 	APIToken string
 	// TriggerToken is the X-Trigger-Auth value of /internal/*; a push webhook
@@ -74,10 +86,11 @@ type Config struct {
 }
 
 type server struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *Metrics
-	eggs    eggCache
+	cfg       Config
+	log       *slog.Logger
+	metrics   *Metrics
+	eggs      eggCache
+	apiTokens map[string]string // Config.APITokens keyed by ServerHost
 }
 
 // New returns the API's handler.
@@ -114,7 +127,21 @@ func New(cfg Config) (http.Handler, error) {
 		}
 		cfg.Metrics = m
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics}
+	apiTokens := make(map[string]string, len(cfg.APITokens))
+	for server, uri := range cfg.APITokens {
+		host, err := ServerHost(server)
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: API token: %w", err)
+		}
+		if uri == "" {
+			return nil, fmt.Errorf("httpapi: empty API token URI for GitLab server %s", host)
+		}
+		if _, dup := apiTokens[host]; dup {
+			return nil, fmt.Errorf("httpapi: more than one API token for GitLab server %s", host)
+		}
+		apiTokens[host] = uri
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, apiTokens: apiTokens}
 
 	r := mux.NewRouter()
 	r.Use(s.instrument)

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -305,20 +308,67 @@ func (s *server) findEgg(r *http.Request, project, group int64, host string, fre
 }
 
 // sameServer compares an egg's gitlab server (an FQDN, perhaps with a port
-// or a scheme) with the payload's host.
+// or a scheme) with the payload's host: equal as lower-case host[:port]
+// (serverHost), or a server without a port names the host on any port.
 func sameServer(server, host string) bool {
 	if host == "" {
 		return false
 	}
-	server = strings.ToLower(server)
-	if u, err := url.Parse(server); err == nil && u.Host != "" {
-		server = u.Host
-	}
+	server = serverHost(server)
 	if server == host {
 		return true
 	}
 	h, _, ok := strings.Cut(host, ":")
 	return ok && server == h
+}
+
+// serverHost is the lower-case host[:port] of a GitLab server value: the
+// host of a URL with a scheme, else the value itself.
+func serverHost(server string) string {
+	server = strings.ToLower(server)
+	if u, err := url.Parse(server); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return server
+}
+
+// hostName is a DNS name: dot-separated labels of letters, digits and inner
+// hyphens (lower case, as serverHost returns it).
+var hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+// ServerHost returns the lower-case host[:port] that a GitLab server value
+// names, the form in which eggs' servers are matched (sameServer) and
+// Config.APITokens is keyed: the value is an FQDN, perhaps with a port
+// (gitlab.example.com:8443), or a URL with a scheme (https://GitLab.com
+// gives gitlab.com). An empty value, a URL with credentials, or anything
+// else that is no host[:port] is an EINVALID error.
+func ServerHost(server string) (string, error) {
+	shown := server
+	bad := func(why string) (string, error) {
+		return "", errs.Errorf(errs.EINVALID, "GitLab server %q: %s; want an FQDN such as gitlab.com, host:port, or a URL such as https://gitlab.example.com", shown, why)
+	}
+	if strings.TrimSpace(server) == "" {
+		return bad("empty")
+	}
+	if u, err := url.Parse(strings.ToLower(server)); err == nil && u.User != nil {
+		u.User = nil // not shown
+		shown = u.String()
+		return bad("credentials do not belong in a server")
+	}
+	h := serverHost(server)
+	u, err := url.Parse("//" + h)
+	if err != nil || u.Host != h || u.User != nil || u.Hostname() == "" || strings.HasSuffix(h, ":") {
+		return bad("not a host[:port]")
+	}
+	if name := u.Hostname(); net.ParseIP(name) == nil && !hostName.MatchString(name) {
+		return bad(fmt.Sprintf("%q is not a host name", name))
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad(fmt.Sprintf("port %q is out of range", p))
+		}
+	}
+	return h, nil
 }
 
 func notServed(want, have []string) []string {

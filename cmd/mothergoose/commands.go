@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -185,6 +187,7 @@ type Main struct {
 	Registry    *prometheus.Registry
 	metrics     *httpapi.Metrics
 	log         *slog.Logger
+	apiTokens   map[string]string // GitLab server -> secret URI of its API token, all resolvable at Open
 
 	server   *http.Server
 	listener net.Listener
@@ -205,6 +208,13 @@ func (m *Main) Addr() string {
 func (m *Main) Open(ctx context.Context) error {
 	m.log = m.Config.logger()
 	log := m.log
+	// Configuration that can only fail later (a webhook's Jobs API read)
+	// fails here instead, before anything is opened.
+	tokens, err := checkAPITokens(ctx, m.Config, secrets.NewLocal())
+	if err != nil {
+		return err
+	}
+	m.apiTokens = tokens
 	st, err := openStorage(ctx, m.Config.Store, true)
 	if err != nil {
 		return err
@@ -242,7 +252,7 @@ func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
 		return err
 	}
 	cfg := httpapi.Config{
-		JobTags:  jobs.JobTags,
+		JobTags: jobs.JobTags, APITokens: m.apiTokens,
 		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: secrets.NewLocal(),
 		APIToken: m.Config.APIToken, TriggerToken: m.Config.TriggerToken,
 		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry, Metrics: m.metrics,
@@ -268,6 +278,41 @@ func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// apiTokenTimeout bounds resolving one GitLab API token at Open.
+const apiTokenTimeout = 10 * time.Second
+
+// checkAPITokens returns cfg's GitLab API token URIs by server after
+// resolving each once, so that a token that is not there fails serve at
+// start, naming the server and the URI (never the value), rather than every
+// untagged job's webhook later. Values are not kept: the Jobs API reader
+// resolves the URI for each call (a rotated secret is picked up).
+func checkAPITokens(ctx context.Context, cfg Config, sec ports.Secrets) (map[string]string, error) {
+	tokens, problems := cfg.apiTokens()
+	if len(problems) > 0 {
+		return nil, errs.Errorf(errs.EINVALID, "invalid configuration: %s", strings.Join(problems, "; "))
+	}
+	code := errs.EINVALID
+	for _, server := range slices.Sorted(maps.Keys(tokens)) {
+		uri := tokens[server]
+		rctx, cancel := context.WithTimeout(ctx, apiTokenTimeout)
+		value, err := sec.Resolve(rctx, uri)
+		cancel()
+		switch {
+		case err != nil:
+			if c := errs.Code(err); c != errs.EINVALID && c != errs.ENOTFOUND {
+				code = errs.EUNAVAILABLE // the store failed, not the configuration
+			}
+			problems = append(problems, fmt.Sprintf("the GitLab API token of %s (%s) cannot be resolved: %s", server, uri, errs.Message(err)))
+		case len(bytes.TrimSpace(value)) == 0:
+			problems = append(problems, fmt.Sprintf("the GitLab API token of %s (%s) is empty", server, uri))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errs.Errorf(code, "GitLab API tokens (--gitlab-api-token, MOTHERGOOSE_GITLAB_API_TOKENS): %s", strings.Join(problems, "; "))
+	}
+	return tokens, nil
 }
 
 func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, log *slog.Logger) error {
@@ -323,7 +368,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		log.Warn("log head unknown", "err", err)
 	}
-	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest)
+	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest,
+		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","))
 
 	var first error
 	keep := func(err error) {

@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
@@ -30,6 +33,11 @@ type Config struct {
 	Listen       string // the HTTP API's address, host:port (":0" picks a free port)
 	APIToken     string // bearer token of the query API
 	TriggerToken string // X-Trigger-Auth value of /internal/* (and of Nest push webhooks)
+
+	// GitLab API tokens, as server=secret-uri pairs: the tokens the Jobs API
+	// is read with (apiTokens merges and checks them).
+	GitLabAPITokens    []string // --gitlab-api-token, one pair each (repeatable)
+	GitLabAPITokensEnv string   // MOTHERGOOSE_GITLAB_API_TOKENS, comma-separated pairs; a flag wins for its server
 }
 
 func defaultConfig() Config {
@@ -59,6 +67,9 @@ func bindFlags(cmd *cobra.Command, c *Config) {
 	f.StringVar(&c.Listen, "listen", env("MOTHERGOOSE_LISTEN", c.Listen), "serve: the HTTP API's address host:port (env MOTHERGOOSE_LISTEN)")
 	f.StringVar(&c.APIToken, "api-token", env("MOTHERGOOSE_API_TOKEN", c.APIToken), "serve: bearer token of the query API; prefer the env var (env MOTHERGOOSE_API_TOKEN)")
 	f.StringVar(&c.TriggerToken, "trigger-token", env("MOTHERGOOSE_TRIGGER_TOKEN", c.TriggerToken), "serve: X-Trigger-Auth value of /internal/sync-git and of Nest push webhooks; prefer the env var (env MOTHERGOOSE_TRIGGER_TOKEN)")
+	c.GitLabAPITokensEnv = env("MOTHERGOOSE_GITLAB_API_TOKENS", c.GitLabAPITokensEnv)
+	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "serve: SERVER=SECRET-URI, repeatable: the API token (read_api) that the GitLab Jobs API of SERVER (an FQDN, host:port or https:// URL) is read with, "+
+		"e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
 	f.DurationVar(&c.SyncInterval, "sync-interval", envDuration("MOTHERGOOSE_SYNC_INTERVAL", c.SyncInterval), "scheduled Nest sync period (env MOTHERGOOSE_SYNC_INTERVAL)")
 }
 
@@ -131,6 +142,8 @@ func (c Config) validate(serving bool) error {
 		if c.APIToken != "" && c.APIToken == c.TriggerToken {
 			problems = append(problems, "--api-token and --trigger-token must differ")
 		}
+		_, bad := c.apiTokens()
+		problems = append(problems, bad...)
 	}
 	if len(problems) > 0 {
 		return errs.Errorf(errs.EINVALID, "invalid configuration: %s", strings.Join(problems, "; "))
@@ -161,4 +174,69 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// localSchemes are the secret URI schemes adapters/secrets.Local resolves
+// (secrets.Supported).
+var localSchemes = []string{"env", "file"}
+
+// apiTokens returns the GitLab API token URIs by server (httpapi.ServerHost:
+// lower-case host[:port]) from MOTHERGOOSE_GITLAB_API_TOKENS and then
+// --gitlab-api-token, a flag replacing the env's pair for the same server,
+// and the problems found: a pair that is no SERVER=URI, a bad server, a URI
+// whose scheme the local secrets backend does not resolve, a server given
+// twice by the flags or twice by the env.
+func (c Config) apiTokens() (map[string]string, []string) {
+	tokens := map[string]string{}
+	var problems []string
+	add := func(source string, pairs []string) {
+		seen := map[string]bool{}
+		for i, pair := range pairs {
+			// A pair is named by its server or position, never echoed
+			// whole: a mistaken value may be the token itself.
+			at := fmt.Sprintf("%s (pair %d)", source, i+1)
+			server, uri, ok := strings.Cut(pair, "=")
+			server, uri = strings.TrimSpace(server), strings.TrimSpace(uri)
+			switch {
+			case !ok:
+				problems = append(problems, at+": want SERVER=SECRET-URI such as gitlab.com=env://GITLAB_API_TOKEN")
+				continue
+			case server == "":
+				problems = append(problems, at+": no server before =")
+				continue
+			}
+			host, err := httpapi.ServerHost(server)
+			if err != nil {
+				problems = append(problems, at+": "+errs.Message(err))
+				continue
+			}
+			at = source + " " + host
+			scheme, _, hasScheme := strings.Cut(uri, "://")
+			switch {
+			case uri == "":
+				problems = append(problems, at+": no secret URI after =")
+				continue
+			case !hasScheme:
+				problems = append(problems, at+": the value after = is not a secret URI (not shown); want "+secrets.Supported)
+				continue
+			case !slices.Contains(localSchemes, scheme):
+				problems = append(problems, fmt.Sprintf("%s: secret URI %q: scheme %s:// is not resolved by the local secrets backend; want %s", at, uri, scheme, secrets.Supported))
+				continue
+			case seen[host]:
+				problems = append(problems, at+": the server is given more than once")
+				continue
+			}
+			seen[host] = true
+			tokens[host] = uri
+		}
+	}
+	var fromEnv []string
+	for _, pair := range strings.Split(c.GitLabAPITokensEnv, ",") {
+		if pair = strings.TrimSpace(pair); pair != "" {
+			fromEnv = append(fromEnv, pair)
+		}
+	}
+	add("MOTHERGOOSE_GITLAB_API_TOKENS", fromEnv)
+	add("--gitlab-api-token", c.GitLabAPITokens)
+	return tokens, problems
 }

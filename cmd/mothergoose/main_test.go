@@ -110,6 +110,9 @@ func TestConfig_rejects_bad_values(t *testing.T) {
 		{"serve_without_tokens", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "y.db"), "--api-token", "", "--trigger-token", "", "serve"}},
 		{"serve_same_tokens", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "z.db"), "--api-token", "t", "--trigger-token", "t", "serve"}},
 		{"serve_bad_listen", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "w.db"), "--api-token", "a", "--trigger-token", "b", "--listen", "nope", "serve"}},
+		{"serve_gitlab_api_token_no_server", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "v.db"), "--api-token", "a", "--trigger-token", "b", "--gitlab-api-token", "=env://GITLAB_API_TOKEN", "serve"}},
+		{"serve_gitlab_api_token_twice", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "u.db"), "--api-token", "a", "--trigger-token", "b",
+			"--gitlab-api-token", "gitlab.com=env://A", "--gitlab-api-token", "GitLab.com=env://B", "serve"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

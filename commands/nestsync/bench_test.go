@@ -97,8 +97,8 @@ func BenchmarkNestSync(b *testing.B) {
 	})
 
 	// The same with the commit fetched before the timer starts: the sync's
-	// own work (its Fetch finds nothing new), without the pack transfer
-	// from the file:// origin, which runs git-upload-pack as a subprocess.
+	// own work (its Fetch finds nothing new), without copying the new
+	// objects from the file:// origin.
 	b.Run("one_change_prefetched", func(b *testing.B) {
 		s := e.freshSyncer(b)
 		mustSynced(b, s, StatusSynced)

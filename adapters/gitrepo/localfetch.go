@@ -1,0 +1,157 @@
+package gitrepo
+
+import (
+	"context"
+	"errors"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+)
+
+// A Nest on this machine (file:// or a plain path) is fetched by reading
+// its repository directly, as git itself does for local clones, instead of
+// speaking the pack protocol: go-git would start git-upload-pack for every
+// fetch (a process start for each sync, most of which find nothing new),
+// and go-git's in-process upload-pack walks every object of the old commit
+// to work out what to send. Reading the branch ref and copying only the
+// objects the clone lacks costs a few milliseconds and grows with the size
+// of the change, not of the Nest. The first clone still goes through the
+// protocol (Open).
+
+// localPath returns the repository path of a file:// URL or plain path.
+func localPath(rawURL string) (string, bool) {
+	ep, err := transport.NewEndpoint(rawURL)
+	if err != nil || ep.Protocol != "file" {
+		return "", false
+	}
+	return ep.Path, true
+}
+
+// fetchLocal points origin/<branch> at the origin's branch, first copying
+// the objects of the new commits that the clone does not have.
+func (r *Repo) fetchLocal(ctx context.Context, path string) error {
+	src, err := git.PlainOpen(path)
+	if err != nil {
+		if errors.Is(err, git.ErrRepositoryNotExists) {
+			return errs.Wrap(errs.ENOTFOUND, err, "gitrepo: fetch %s: no repository there", path)
+		}
+		return errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: fetch %s", path)
+	}
+	ref, err := src.Reference(plumbing.NewBranchReferenceName(r.cfg.Branch), true)
+	if err != nil {
+		return classify(err, "fetch %s (branch %s)", path, r.cfg.Branch)
+	}
+	if cur, err := r.repo.Reference(r.remote, true); err == nil && cur.Hash() == ref.Hash() {
+		return nil // nothing new
+	}
+	if err := copyObjects(ctx, src.Storer, r.storage, ref.Hash()); err != nil {
+		return classify(err, "fetch %s (branch %s)", path, r.cfg.Branch)
+	}
+	if err := r.storage.SetReference(plumbing.NewHashReference(r.remote, ref.Hash())); err != nil {
+		return errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: move %s", r.remote)
+	}
+	return nil
+}
+
+// copyObjects copies commit and every object it reaches that dst lacks,
+// as one packfile, the way a fetch stores what it receives: written whole
+// (a temporary file renamed into place with its index) or not at all, and
+// one file instead of a loose object each. What to copy is worked out
+// first, without writing: go-git forgets its listing of loose objects at
+// every write, so interleaving checks and writes would list the directory
+// again for every object.
+func copyObjects(ctx context.Context, src storer.EncodedObjectStorer, dst *filesystem.Storage, commit plumbing.Hash) error {
+	m := missingObjects{ctx: ctx, src: src, dst: dst, seen: map[plumbing.Hash]bool{}}
+	if err := m.walk(commit); err != nil {
+		return err
+	}
+	if len(m.hashes) == 0 {
+		return nil
+	}
+	w, err := dst.PackfileWriter()
+	if err != nil {
+		return err
+	}
+	if _, err := packfile.NewEncoder(w, src, false).Encode(m.hashes, 0); err != nil {
+		_ = w.Close() // the encoding error is the one to report
+		return err
+	}
+	return w.Close()
+}
+
+// missingObjects collects an object and everything it reaches that dst
+// lacks. An object dst has ends the walk below it: objects only ever reach
+// dst in packfiles holding everything they reach (clone, fetch, copyObjects).
+type missingObjects struct {
+	ctx    context.Context
+	src    storer.EncodedObjectStorer
+	dst    *filesystem.Storage
+	seen   map[plumbing.Hash]bool
+	hashes []plumbing.Hash
+}
+
+func (m *missingObjects) walk(h plumbing.Hash) error {
+	if m.seen[h] {
+		return nil
+	}
+	m.seen[h] = true
+	if err := m.ctx.Err(); err != nil {
+		return err
+	}
+	// Not HasEncodedObject: on a storage opened with ExclusiveAccess,
+	// go-git v5 answers "not found" there for every packed object, which
+	// would copy the whole history again. EncodedObjectSize looks in the
+	// packs, reading an object header at most.
+	switch _, err := m.dst.EncodedObjectSize(h); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, plumbing.ErrObjectNotFound):
+		return err
+	}
+	obj, err := m.src.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return err
+	}
+	m.hashes = append(m.hashes, h)
+	switch obj.Type() {
+	case plumbing.CommitObject:
+		commit, err := object.DecodeCommit(m.src, obj)
+		if err != nil {
+			return err
+		}
+		for _, p := range commit.ParentHashes {
+			if err := m.walk(p); err != nil {
+				return err
+			}
+		}
+		return m.walk(commit.TreeHash)
+	case plumbing.TreeObject:
+		tree, err := object.DecodeTree(m.src, obj)
+		if err != nil {
+			return err
+		}
+		for _, e := range tree.Entries {
+			if e.Mode == filemode.Submodule {
+				continue // a commit of another repository
+			}
+			if err := m.walk(e.Hash); err != nil {
+				return err
+			}
+		}
+	case plumbing.TagObject:
+		tag, err := object.DecodeTag(m.src, obj)
+		if err != nil {
+			return err
+		}
+		return m.walk(tag.Target)
+	}
+	return nil
+}
