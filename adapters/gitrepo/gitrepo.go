@@ -123,14 +123,21 @@ func Open(ctx context.Context, cfg Config) (*Repo, error) {
 			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: create %s", cfg.Dir)
 		}
 		st = newStorage()
-		repo, err = git.CloneContext(ctx, st, nil, &git.CloneOptions{
-			URL: cfg.URL, Auth: auth, RemoteName: "origin",
-			ReferenceName: plumbing.NewBranchReferenceName(cfg.Branch), SingleBranch: true, Tags: git.NoTags,
-		})
+		if _, local := localPath(cfg.URL); local {
+			repo, err = r.cloneLocal(ctx, st)
+		} else {
+			repo, err = git.CloneContext(ctx, st, nil, &git.CloneOptions{
+				URL: cfg.URL, Auth: auth, RemoteName: "origin",
+				ReferenceName: plumbing.NewBranchReferenceName(cfg.Branch), SingleBranch: true, Tags: git.NoTags,
+			})
+			if err != nil {
+				err = classify(err, "clone %s (branch %s)", redact(cfg.URL), cfg.Branch)
+			}
+		}
 		if err != nil {
 			_ = st.Close()            // the open failed; its error is the one to report
 			_ = os.RemoveAll(cfg.Dir) // a failed clone leaves a partial repository behind
-			return nil, classify(err, "clone %s (branch %s)", redact(cfg.URL), cfg.Branch)
+			return nil, err
 		}
 	default:
 		_ = st.Close() // the open failed; its error is the one to report

@@ -3,8 +3,10 @@ package gitrepo
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
@@ -23,8 +25,8 @@ import (
 // and go-git's in-process upload-pack walks every object of the old commit
 // to work out what to send. Reading the branch ref and copying only the
 // objects the clone lacks costs a few milliseconds and grows with the size
-// of the change, not of the Nest. The first clone still goes through the
-// protocol (Open).
+// of the change, not of the Nest. The first clone is the same copy into an
+// empty repository, so a local Nest needs no git installation at all.
 
 // localPath returns the repository path of a file:// URL or plain path.
 func localPath(rawURL string) (string, bool) {
@@ -33,6 +35,27 @@ func localPath(rawURL string) (string, bool) {
 		return "", false
 	}
 	return ep.Path, true
+}
+
+// cloneLocal makes st a clone of the local origin: an empty repository
+// with the origin remote (as a protocol clone records it), then a fetch.
+func (r *Repo) cloneLocal(ctx context.Context, st *filesystem.Storage) (*git.Repository, error) {
+	path, _ := localPath(r.cfg.URL)
+	repo, err := git.Init(st, nil)
+	if err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: init %s", r.cfg.Dir)
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{
+		Name: "origin", URLs: []string{r.cfg.URL},
+		Fetch: []config.RefSpec{config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(r.cfg.Branch), r.remote))},
+	}); err != nil {
+		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: record the origin of %s", r.cfg.Dir)
+	}
+	r.repo, r.storage = repo, st
+	if err := r.fetchLocal(ctx, path); err != nil {
+		return nil, err
+	}
+	return repo, nil
 }
 
 // fetchLocal points origin/<branch> at the origin's branch, first copying

@@ -78,6 +78,8 @@ func (o *worktreeOrigin) reset(t *testing.T, commit string) {
 
 func TestFetch_local_worktree_origin_follows_new_and_rewritten_commits(t *testing.T) {
 	ctx := context.Background()
+	// No git binary is needed for a local Nest: none is on this PATH.
+	t.Setenv("PATH", t.TempDir())
 	o := newWorktreeOrigin(t)
 	c1 := o.commit(t, map[string]string{"Eggs/a/config.fly": "a1", "Eggs/b/config.fly": "b1"})
 	// A plain path, as --nest takes it.
