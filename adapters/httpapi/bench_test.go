@@ -18,6 +18,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi/loadtest"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
 	"github.com/polar-gosling/polar-gosling/adapters/sqlite/sqlitetest"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/events"
@@ -34,7 +35,7 @@ const (
 
 // mustBenchServer is the real API on a real SQLite file with one egg (the
 // owner of job.json's project), listening on 127.0.0.1:0.
-func mustBenchServer(b *testing.B) string {
+func mustBenchServer(b *testing.B) (string, *sqlite.EventStore) {
 	b.Helper()
 	ctx := context.Background()
 	core := sqlitetest.NewCore(b)
@@ -60,7 +61,7 @@ func mustBenchServer(b *testing.B) string {
 	}
 	srv := httptest.NewServer(handler)
 	b.Cleanup(srv.Close)
-	return srv.URL
+	return srv.URL, db.Events()
 }
 
 // mustBareServer reads the body and answers 202, nothing else.
@@ -128,15 +129,17 @@ func BenchmarkWebhooks(b *testing.B) {
 	ctx := context.Background()
 	for range b.N {
 		b.StopTimer()
-		real := mustBenchServer(b)
+		real, store := mustBenchServer(b)
 		bare := mustBareServer(b)
 		jobs := benchJobs(b, benchWebhooks+int(benchOpenRate*benchOpenFor.Seconds()))
 		client := loadtest.Client(benchClients)
 		b.StartTimer()
 
+		st0 := store.Stats()
 		cpu0 := cpuTime()
 		closed := loadtest.Generator{Client: client, URL: real + "/webhooks/gitlab", Make: jobs}.Closed(ctx, benchClients, benchWebhooks, benchMaxPhase)
 		cpuReal := cpuTime() - cpu0
+		st := store.Stats()
 		mustAll202(b, "closed loop", closed, benchWebhooks)
 
 		offset := func(i int) loadtest.Request { return jobs(benchWebhooks + i) }
@@ -165,5 +168,9 @@ func BenchmarkWebhooks(b *testing.B) {
 		// request: on two cores it, more than the disk, bounds webhooks/s.
 		b.ReportMetric(float64(cpuReal.Microseconds())/benchWebhooks, "cpu_us/webhook")
 		b.ReportMetric(float64(cpuBare.Microseconds())/benchWebhooks, "bare_cpu_us/req")
+		// The disk's part: how long each fsync took, and how many
+		// deliveries (one append each) shared one.
+		b.ReportMetric((st.SyncTime-st0.SyncTime).Seconds()*1e6/float64(st.Syncs-st0.Syncs), "fsync_us")
+		b.ReportMetric(float64(st.Requests-st0.Requests)/float64(st.Groups-st0.Groups), "appends/group")
 	}
 }

@@ -5,13 +5,14 @@
 // Connections have one job each. Appends go through a single writer
 // connection owned by one goroutine that group-commits: every append waiting
 // when a transaction starts shares it. That connection runs with
-// synchronous=NORMAL and a second goroutine fsyncs the WAL file for every
+// synchronous=NORMAL and syncer goroutines fdatasync the WAL file for every
 // group committed meanwhile before any of them is answered, so one group's
 // transaction runs while the previous one's fsync is in flight and no append
-// is acknowledged before it is on disk. View batches use a second writer connection with
-// synchronous=NORMAL (views are rebuildable; their rows and checkpoints still
-// commit together). Reads use a pool of read-only connections, which WAL lets
-// run beside the writers.
+// is acknowledged before it is on disk. View batches use a second writer
+// connection with synchronous=NORMAL (views are rebuildable; their rows and
+// checkpoints still commit together). A third connection checkpoints the WAL
+// in the background (checkpoint.go). Reads use a pool of read-only
+// connections, which WAL lets run beside the writers.
 package sqlite
 
 import (
