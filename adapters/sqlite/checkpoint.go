@@ -26,13 +26,14 @@ const (
 
 type checkpointer struct {
 	conn *sql.DB
+	log  *slog.Logger
 	kick chan struct{}
 	quit chan struct{}
 	done chan struct{}
 }
 
-func newCheckpointer(conn *sql.DB) *checkpointer {
-	c := &checkpointer{conn: conn, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+func newCheckpointer(conn *sql.DB, log *slog.Logger) *checkpointer {
+	c := &checkpointer{conn: conn, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -57,7 +58,7 @@ func (c *checkpointer) run() {
 		// or fails is not an error of anyone's append: the next one retries,
 		// and the backstop bounds the WAL meanwhile.
 		if _, err := c.conn.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-			slog.Warn("sqlite: background checkpoint failed", "error", err)
+			c.log.Warn("sqlite: background checkpoint failed", "error", err)
 		}
 		select {
 		case <-c.quit:

@@ -19,6 +19,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"runtime"
@@ -41,6 +42,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Now is the store's clock for recorded_at (default time.Now).
 	Now func() time.Time
+	// Logger gets what the store's background work cannot return to a
+	// caller: a failed checkpoint (default slog.Default()).
+	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -55,6 +59,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	return o
 }
@@ -155,7 +162,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = db.closeConns() // the open failed; its error is the one to report
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open the WAL of %s", path)
 	}
-	db.checkpointer = newCheckpointer(db.ckpt)
+	db.checkpointer = newCheckpointer(db.ckpt, opts.Logger)
 	db.store, err = newEventStore(db)
 	if err != nil {
 		db.checkpointer.stop()

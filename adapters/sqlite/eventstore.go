@@ -275,9 +275,9 @@ func (s *EventStore) stop() {
 }
 
 // run is the appender: it takes every request waiting (up to MaxGroup),
-// applies each inside its own savepoint of one transaction, commits once and
-// then answers them all. A request that fails (conflict, bad input) rolls back
-// to its savepoint and does not disturb the others.
+// applies them in one transaction (commitGroup), commits once and hands the
+// group to a syncer, which answers them all once the WAL is on disk. A
+// request that fails (conflict, bad input) does not disturb the others.
 func (s *EventStore) run(w *writer) {
 	synced := make(chan committedGroup, s.db.opts.MaxGroup)
 	// Several syncers, so a group committed while an fsync is in flight gets

@@ -85,7 +85,7 @@ func replayCommand(cfg *Config) *cobra.Command {
 				}
 				views = []string{view}
 			}
-			st, err := openStorage(cmd.Context(), cfg.Store, true)
+			st, err := openStorage(cmd.Context(), cfg.Store, true, cfg.logger())
 			if err != nil {
 				return err
 			}
@@ -114,7 +114,7 @@ func migrateCommand(cfg *Config) *cobra.Command {
 		Short: "create the store's tables (SQLite file or DynamoDB tables); safe to run again",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			st, err := openStorage(cmd.Context(), cfg.Store, true)
+			st, err := openStorage(cmd.Context(), cfg.Store, true, cfg.logger())
 			if err != nil {
 				return err
 			}
@@ -137,7 +137,7 @@ func eventsCommand(cfg *Config) *cobra.Command {
 			if limit <= 0 {
 				return errs.Errorf(errs.EINVALID, "--limit must be positive")
 			}
-			st, err := openStorage(cmd.Context(), cfg.Store, false)
+			st, err := openStorage(cmd.Context(), cfg.Store, false, cfg.logger())
 			if err != nil {
 				return err
 			}
@@ -215,7 +215,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.apiTokens = tokens
-	st, err := openStorage(ctx, m.Config.Store, true)
+	st, err := openStorage(ctx, m.Config.Store, true, log)
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func crashChild(store string) int {
 func mustSeedEgg(t *testing.T, store string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := openStorage(ctx, store, true)
+	st, err := openStorage(ctx, store, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestServe_kill9_keeps_every_accepted_webhook(t *testing.T) {
 	}
 
 	// The log: every accepted delivery exactly once, its runner requested exactly once.
-	st, err := openStorage(context.Background(), store, false)
+	st, err := openStorage(context.Background(), store, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func TestServe_bus_to_views(t *testing.T) {
 	if err := root.ExecuteContext(ctx); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	st, err := openStorage(ctx, store, false)
+	st, err := openStorage(ctx, store, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,8 +25,9 @@ type storage struct {
 
 // openStorage opens the store named by raw. SQLite files (and their folder)
 // are created on first use; DynamoDB tables are created by `migrate`, or by
-// serve when migrate is true.
-func openStorage(ctx context.Context, raw string, migrate bool) (*storage, error) {
+// serve when migrate is true. log (nil: slog's default) gets the store's
+// own background warnings.
+func openStorage(ctx context.Context, raw string, migrate bool, log *slog.Logger) (*storage, error) {
 	if strings.HasPrefix(raw, "dynamodb://") {
 		client, settings, err := dynamodb.NewClient(ctx, raw)
 		if err != nil {
@@ -57,7 +59,7 @@ func openStorage(ctx context.Context, raw string, migrate bool) (*storage, error
 			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "create the store's folder %s", dir)
 		}
 	}
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}
