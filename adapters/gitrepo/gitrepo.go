@@ -100,10 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Repo, error) {
 	r := &Repo{cfg: cfg, auth: auth, remote: plumbing.NewRemoteReferenceName("origin", cfg.Branch)}
 	// Kept descriptors and exclusive access: go-git otherwise reopens the
 	// packfile for every object it reads.
-	newStorage := func() *filesystem.Storage {
-		return filesystem.NewStorageWithOptions(osfs.New(cfg.Dir), cache.NewObjectLRUDefault(),
-			filesystem.Options{ExclusiveAccess: true, KeepDescriptors: true})
-	}
+	newStorage := func() *filesystem.Storage { return openStorage(cfg.Dir) }
 	st := newStorage()
 	repo, err := git.Open(st, nil)
 	switch {
@@ -145,6 +142,14 @@ func Open(ctx context.Context, cfg Config) (*Repo, error) {
 	}
 	r.repo, r.storage = repo, st
 	return r, nil
+}
+
+// openStorage opens the clone's object and ref storage with kept
+// descriptors and exclusive access: go-git otherwise reopens the packfile
+// for every object it reads.
+func openStorage(dir string) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{ExclusiveAccess: true, KeepDescriptors: true})
 }
 
 // Close releases the clone's open files.
@@ -242,12 +247,20 @@ func (r *Repo) Fetch(ctx context.Context) (string, error) {
 		if err := r.fetchLocal(ctx, path); err != nil {
 			return "", err
 		}
-		return r.headLocked()
+		return r.afterFetch()
 	}
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(r.cfg.Branch), r.remote))
 	err := r.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: r.auth, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return "", classify(err, "fetch %s (branch %s)", redact(r.cfg.URL), r.cfg.Branch)
+	}
+	return r.afterFetch()
+}
+
+// afterFetch keeps the clone's packfiles few, then returns the head.
+func (r *Repo) afterFetch() (string, error) {
+	if err := r.consolidatePacks(); err != nil {
+		return "", err
 	}
 	return r.headLocked()
 }

@@ -232,3 +232,47 @@ func incompressible(seed, n int) string {
 	}
 	return string(b)
 }
+
+// Every fetch that brings something adds a pack; past MaxPacks they are
+// merged, keeping every object: a commit a force-push left unreachable
+// (the one a sync last applied, say) still reads.
+func TestFetch_merges_packs_and_keeps_unreachable_commits(t *testing.T) {
+	ctx := context.Background()
+	o := newWorktreeOrigin(t)
+	first := o.commit(t, map[string]string{"Eggs/a/config.fly": "a0"})
+	dir := filepath.Join(t.TempDir(), "clone")
+	r, err := gitrepo.Open(ctx, gitrepo.Config{URL: o.dir, Dir: dir, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	// A commit that the branch will lose.
+	lost := o.commit(t, map[string]string{"Eggs/lost/config.fly": "only here"})
+	if head, err := r.Fetch(ctx); err != nil || head != lost {
+		t.Fatalf("Fetch = %s, %v", head, err)
+	}
+	o.reset(t, first)
+	most := 0
+	var head string
+	for i := range gitrepo.MaxPacks + 8 {
+		c := o.commit(t, map[string]string{"Eggs/a/config.fly": fmt.Sprintf("a%d", i+1)})
+		if head, err = r.Fetch(ctx); err != nil || head != c {
+			t.Fatalf("Fetch %d = %s, %v; want %s", i, head, err, c)
+		}
+		most = max(most, len(packs(t, dir)))
+	}
+	if n := len(packs(t, dir)); most > gitrepo.MaxPacks+1 || n >= gitrepo.MaxPacks {
+		t.Fatalf("%d packs at most, %d at the end; want them merged past %d", most, n, gitrepo.MaxPacks)
+	}
+	files, err := r.ReadFiles(ctx, lost, []string{"Eggs/lost/config.fly"})
+	if err != nil || string(files["Eggs/lost/config.fly"]) != "only here" {
+		t.Fatalf("ReadFiles of the unreachable commit after merging = %v, %v", files, err)
+	}
+	if changes, err := r.Diff(ctx, lost, head); err != nil || len(changes) != 2 {
+		t.Fatalf("Diff from the unreachable commit = %v, %v", changes, err)
+	}
+	all, err := r.ReadAll(ctx, head)
+	if err != nil || string(all["Eggs/a/config.fly"]) != fmt.Sprintf("a%d", gitrepo.MaxPacks+8) {
+		t.Fatalf("ReadAll of the head = %v, %v", all, err)
+	}
+}
