@@ -49,6 +49,20 @@ func (r Result) PerSecond() float64 {
 	return float64(len(r.Latencies)) / r.Elapsed.Seconds()
 }
 
+// Add sums two runs against the same target, as if they were one run of
+// their total length.
+func (r Result) Add(o Result) Result {
+	out := Result{Sent: r.Sent + o.Sent, Elapsed: r.Elapsed + o.Elapsed, Errors: r.Errors + o.Errors, Status: map[int]int{}}
+	out.Latencies = append(append(make([]time.Duration, 0, len(r.Latencies)+len(o.Latencies)), r.Latencies...), o.Latencies...)
+	slices.Sort(out.Latencies)
+	for _, m := range []map[int]int{r.Status, o.Status} {
+		for code, n := range m {
+			out.Status[code] += n
+		}
+	}
+	return out
+}
+
 // Percentile returns the p-th (0..100) latency, 0 without any.
 func (r Result) Percentile(p float64) time.Duration {
 	if len(r.Latencies) == 0 {
