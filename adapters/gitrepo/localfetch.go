@@ -75,7 +75,15 @@ func (r *Repo) fetchLocal(ctx context.Context, path string) error {
 	if cur, err := r.repo.Reference(r.remote, true); err == nil && cur.Hash() == ref.Hash() {
 		return nil // nothing new
 	}
-	if err := copyObjects(ctx, src.Storer, r.storage, ref.Hash()); err != nil {
+	// The tree of the commit the clone has now: what the new commit
+	// shares with it is not looked up object by object.
+	var have *object.Tree
+	if cur, err := r.repo.Reference(r.remote, true); err == nil {
+		if c, err := object.GetCommit(r.storage, cur.Hash()); err == nil {
+			have, _ = c.Tree() // without it, every object is looked up
+		}
+	}
+	if err := copyObjects(ctx, src.Storer, r.storage, ref.Hash(), have); err != nil {
 		return classify(err, "fetch %s (branch %s)", path, r.cfg.Branch)
 	}
 	if err := r.storage.SetReference(plumbing.NewHashReference(r.remote, ref.Hash())); err != nil {
@@ -91,9 +99,15 @@ func (r *Repo) fetchLocal(ctx context.Context, path string) error {
 // first, without writing: go-git forgets its listing of loose objects at
 // every write, so interleaving checks and writes would list the directory
 // again for every object.
-func copyObjects(ctx context.Context, src storer.EncodedObjectStorer, dst *filesystem.Storage, commit plumbing.Hash) error {
-	m := missingObjects{ctx: ctx, src: src, dst: dst, seen: map[plumbing.Hash]bool{}}
-	if err := m.walk(commit); err != nil {
+//
+// have is the root tree of a commit dst holds (nil for none). The new
+// commit's trees are walked beside it: an entry with the hash it has there
+// is in dst with everything below it, so only the paths that changed are
+// looked up (a changed file in a Nest of 5,000 eggs costs a handful of
+// lookups, not 5,000).
+func copyObjects(ctx context.Context, src storer.EncodedObjectStorer, dst *filesystem.Storage, commit plumbing.Hash, have *object.Tree) error {
+	m := missingObjects{ctx: ctx, src: src, dst: dst, seen: map[plumbing.Hash]bool{}, have: have}
+	if err := m.walk(commit, nil); err != nil {
 		return err
 	}
 	if len(m.hashes) == 0 {
@@ -119,9 +133,12 @@ type missingObjects struct {
 	dst    *filesystem.Storage
 	seen   map[plumbing.Hash]bool
 	hashes []plumbing.Hash
+	have   *object.Tree // the root tree of a commit dst holds, or nil
 }
 
-func (m *missingObjects) walk(h plumbing.Hash) error {
+// walk collects h and what it reaches that dst lacks. old is the tree of
+// dst's commit at the same path when h is a tree (nil if there is none).
+func (m *missingObjects) walk(h plumbing.Hash, old *object.Tree) error {
 	if m.seen[h] {
 		return nil
 	}
@@ -151,21 +168,36 @@ func (m *missingObjects) walk(h plumbing.Hash) error {
 			return err
 		}
 		for _, p := range commit.ParentHashes {
-			if err := m.walk(p); err != nil {
+			if err := m.walk(p, nil); err != nil {
 				return err
 			}
 		}
-		return m.walk(commit.TreeHash)
+		return m.walk(commit.TreeHash, m.have)
 	case plumbing.TreeObject:
 		tree, err := object.DecodeTree(m.src, obj)
 		if err != nil {
 			return err
 		}
+		var had map[string]object.TreeEntry
+		if old != nil {
+			had = make(map[string]object.TreeEntry, len(old.Entries))
+			for _, e := range old.Entries {
+				had[e.Name] = e
+			}
+		}
 		for _, e := range tree.Entries {
 			if e.Mode == filemode.Submodule {
 				continue // a commit of another repository
 			}
-			if err := m.walk(e.Hash); err != nil {
+			prev, ok := had[e.Name]
+			if ok && prev.Hash == e.Hash {
+				continue // dst has it, and all below it
+			}
+			var sub *object.Tree
+			if ok && prev.Mode == filemode.Dir && e.Mode == filemode.Dir {
+				sub, _ = object.GetTree(m.dst, prev.Hash) // without it, the subtree's objects are looked up one by one
+			}
+			if err := m.walk(e.Hash, sub); err != nil {
 				return err
 			}
 		}
@@ -174,7 +206,7 @@ func (m *missingObjects) walk(h plumbing.Hash) error {
 		if err != nil {
 			return err
 		}
-		return m.walk(tag.Target)
+		return m.walk(tag.Target, nil)
 	}
 	return nil
 }
