@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"runtime"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
@@ -343,8 +344,8 @@ func (s *EventStore) run(w *writer) {
 
 // AppendStats counts the appender's work since the store opened: how
 // appends group, what their transactions cost and how long the disk takes to
-// make them durable. Operators read it as metrics; benchmarks use it to tell
-// a slow disk from a slow store.
+// make them durable. mothergoose exports it to Prometheus (sqlite_*);
+// benchmarks use it to tell a slow disk from a slow store.
 type AppendStats struct {
 	Requests   uint64        // appends that reached the appender
 	Groups     uint64        // transactions they shared

@@ -233,6 +233,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// The metrics come first: the Nest sync and the API both report to them.
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(st.Metrics...)
 	if m.metrics, err = httpapi.NewMetrics(m.Registry, m.Projections.Lag); err != nil {
 		return err
 	}

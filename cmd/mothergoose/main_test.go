@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -417,6 +418,13 @@ func TestServe_HTTP_end_to_end(t *testing.T) {
 			t.Fatalf("/metrics lacks %q", want)
 		}
 	}
+	// And the store's: appends were made durable by fsyncs of the WAL.
+	for _, name := range []string{"sqlite_appends_total", "sqlite_append_groups_total", "sqlite_wal_fsyncs_total"} {
+		v, ok := metricValue(string(metrics), name)
+		if !ok || v < 1 {
+			t.Fatalf("/metrics has %s = %v (present %v), want at least 1", name, v, ok)
+		}
+	}
 	audit := c.get("/audit?limit=1000")
 	if got := listOf(audit, "audit", "type"); !slices.Equal(got, types) {
 		t.Fatalf("audit types %v, log %v", got, types)
@@ -455,4 +463,15 @@ func mustServe(ctx context.Context, t *testing.T, cfg Config) (*Main, func() err
 	}
 	t.Cleanup(func() { _ = stop() })
 	return m, stop
+}
+
+// metricValue reads an unlabelled sample from a Prometheus text exposition.
+func metricValue(text, name string) (float64, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/polar-gosling/polar-gosling/adapters/dynamodb"
 	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -21,6 +23,8 @@ type storage struct {
 	Wake   func() <-chan struct{}
 	Ready  func(context.Context) error
 	Close  func() error
+	// Metrics are the store's own Prometheus collectors (none for DynamoDB).
+	Metrics []prometheus.Collector
 }
 
 // openStorage opens the store named by raw. SQLite files (and their folder)
@@ -63,5 +67,27 @@ func openStorage(ctx context.Context, raw string, migrate bool, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return &storage{Events: db.Events(), Views: db.Views(), Wake: db.Changed, Ready: db.Ping, Close: db.Close}, nil
+	return &storage{Events: db.Events(), Views: db.Views(), Wake: db.Changed, Ready: db.Ping, Close: db.Close,
+		Metrics: sqliteMetrics(db.Events())}, nil
+}
+
+// sqliteMetrics exposes the appender's counters (sqlite.AppendStats): how
+// appends group and how long the disk takes to make them durable, which is
+// what an operator needs to tell a slow disk from a busy store.
+func sqliteMetrics(es *sqlite.EventStore) []prometheus.Collector {
+	counter := func(name, help string, value func(sqlite.AppendStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return value(es.Stats()) })
+	}
+	return []prometheus.Collector{
+		counter("sqlite_appends_total", "Appends that reached the SQLite appender.",
+			func(s sqlite.AppendStats) float64 { return float64(s.Requests) }),
+		counter("sqlite_append_groups_total", "Group commits: transactions the appends shared.",
+			func(s sqlite.AppendStats) float64 { return float64(s.Groups) }),
+		counter("sqlite_append_commit_seconds_total", "Time spent running group transactions, fsync excluded.",
+			func(s sqlite.AppendStats) float64 { return s.CommitTime.Seconds() }),
+		counter("sqlite_wal_fsyncs_total", "fdatasyncs of the WAL that made appends durable.",
+			func(s sqlite.AppendStats) float64 { return float64(s.Syncs) }),
+		counter("sqlite_wal_fsync_seconds_total", "Time spent in those fdatasyncs, summed over the syncers.",
+			func(s sqlite.AppendStats) float64 { return s.SyncTime.Seconds() }),
+	}
 }
