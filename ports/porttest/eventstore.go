@@ -108,6 +108,31 @@ func readAllFrom(t *testing.T, s ports.EventStore, pos uint64, page int) []event
 	}
 }
 
+// race runs write(0..n-1) from n goroutines released at once and returns
+// how many succeeded; any error but a version conflict fails the test.
+func race(t *testing.T, n int, write func(i int) error) (wins int) {
+	t.Helper()
+	errc := make(chan error, n)
+	var start sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		go func() {
+			start.Wait()
+			errc <- write(i)
+		}()
+	}
+	start.Done()
+	for range n {
+		switch err := <-errc; {
+		case err == nil:
+			wins++
+		case !errors.Is(err, ports.ErrConflict):
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	return wins
+}
+
 func sameJSON(a, b []byte) bool {
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
@@ -392,26 +417,10 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 	t.Run("exactly_one_concurrent_creator_wins", func(t *testing.T) {
 		s := newStore(t)
 		stream := uniqueStream(t, "create")
-		errc := make(chan error, f.Writers)
-		var start sync.WaitGroup
-		start.Add(1)
-		for i := range f.Writers {
-			go func() {
-				start.Wait()
-				_, err := s.Append(ctx, stream, ports.NoStream(), records(1, fmt.Sprintf("%s-w%d", stream, i)), ports.WithStreamKey(fmt.Sprintf("k%d", i)))
-				errc <- err
-			}()
-		}
-		start.Done()
-		wins := 0
-		for range f.Writers {
-			switch err := <-errc; {
-			case err == nil:
-				wins++
-			case !errors.Is(err, ports.ErrConflict):
-				t.Fatalf("unexpected error: %v", err)
-			}
-		}
+		wins := race(t, f.Writers, func(i int) error {
+			_, err := s.Append(ctx, stream, ports.NoStream(), records(1, fmt.Sprintf("%s-w%d", stream, i)), ports.WithStreamKey(fmt.Sprintf("k%d", i)))
+			return err
+		})
 		if wins != 1 {
 			t.Fatalf("%d of %d writers created the stream, want exactly one", wins, f.Writers)
 		}
@@ -495,30 +504,16 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 		s := newStore(t)
 		shared := uniqueStream(t, "multi-shared")
 		own := make([]string, f.Writers)
-		errc := make(chan error, f.Writers)
-		var start sync.WaitGroup
-		start.Add(1)
-		for i := range f.Writers {
+		for i := range own {
 			own[i] = fmt.Sprintf("%s-own-%d", shared, i)
-			go func() {
-				start.Wait()
-				_, err := s.AppendStreams(ctx, []ports.StreamBatch{
-					{Stream: own[i], Expected: ports.NoStream(), Events: records(1, own[i])},
-					{Stream: shared, Expected: ports.NoStream(), Events: records(1, shared)},
-				})
-				errc <- err
-			}()
 		}
-		start.Done()
-		wins := 0
-		for range f.Writers {
-			switch err := <-errc; {
-			case err == nil:
-				wins++
-			case !errors.Is(err, ports.ErrConflict):
-				t.Fatalf("unexpected error: %v", err)
-			}
-		}
+		wins := race(t, f.Writers, func(i int) error {
+			_, err := s.AppendStreams(ctx, []ports.StreamBatch{
+				{Stream: own[i], Expected: ports.NoStream(), Events: records(1, own[i])},
+				{Stream: shared, Expected: ports.NoStream(), Events: records(1, shared)},
+			})
+			return err
+		})
 		written := 0
 		for _, o := range own {
 			written += len(mustLoad(t, s, o, 0))
@@ -532,31 +527,13 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 		s := newStore(t)
 		stream := uniqueStream(t, "race")
 		mustAppend(t, s, stream, ports.NoStream(), records(1, stream))
-		errc := make(chan error, f.Writers)
-		var start sync.WaitGroup
-		start.Add(1)
-		for i := range f.Writers {
-			go func() {
-				start.Wait()
-				_, err := s.Append(ctx, stream, ports.At(1), records(1, fmt.Sprintf("%s-w%d", stream, i)))
-				errc <- err
-			}()
-		}
-		start.Done()
-		wins, conflicts := 0, 0
-		for range f.Writers {
-			err := <-errc
-			switch {
-			case err == nil:
-				wins++
-			case errors.Is(err, ports.ErrConflict):
-				conflicts++
-			default:
-				t.Fatalf("unexpected error: %v", err)
-			}
-		}
-		if wins != 1 || conflicts != f.Writers-1 {
-			t.Fatalf("%d wins and %d conflicts of %d writers, want exactly one winner", wins, conflicts, f.Writers)
+		// Every loser got the conflict error: race fails on any other.
+		wins := race(t, f.Writers, func(i int) error {
+			_, err := s.Append(ctx, stream, ports.At(1), records(1, fmt.Sprintf("%s-w%d", stream, i)))
+			return err
+		})
+		if wins != 1 {
+			t.Fatalf("%d wins of %d writers, want exactly one winner", wins, f.Writers)
 		}
 		if n := len(mustLoad(t, s, stream, 0)); n != 2 {
 			t.Fatalf("stream has %d events, want 2", n)
