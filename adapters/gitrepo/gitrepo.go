@@ -244,23 +244,28 @@ func (r *Repo) Fetch(ctx context.Context) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if path, ok := localPath(r.cfg.URL); ok {
-		if err := r.fetchLocal(ctx, path); err != nil {
+		moved, err := r.fetchLocal(ctx, path)
+		if err != nil {
 			return "", err
 		}
-		return r.afterFetch()
+		return r.afterFetch(moved)
 	}
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(r.cfg.Branch), r.remote))
 	err := r.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: r.auth, Tags: git.NoTags, Force: true})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+	upToDate := errors.Is(err, git.NoErrAlreadyUpToDate)
+	if err != nil && !upToDate {
 		return "", classify(err, "fetch %s (branch %s)", redact(r.cfg.URL), r.cfg.Branch)
 	}
-	return r.afterFetch()
+	return r.afterFetch(!upToDate)
 }
 
-// afterFetch keeps the clone's packfiles few, then returns the head.
-func (r *Repo) afterFetch() (string, error) {
-	if err := r.consolidatePacks(); err != nil {
-		return "", err
+// afterFetch keeps the clone's packfiles few (only a fetch that brought
+// something adds one), then returns the head.
+func (r *Repo) afterFetch(fetched bool) (string, error) {
+	if fetched {
+		if err := r.consolidatePacks(); err != nil {
+			return "", err
+		}
 	}
 	return r.headLocked()
 }

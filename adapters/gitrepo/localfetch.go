@@ -52,44 +52,47 @@ func (r *Repo) cloneLocal(ctx context.Context, st *filesystem.Storage) (*git.Rep
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: record the origin of %s", r.cfg.Dir)
 	}
 	r.repo, r.storage = repo, st
-	if err := r.fetchLocal(ctx, path); err != nil {
+	if _, err := r.fetchLocal(ctx, path); err != nil {
 		return nil, err
 	}
 	return repo, nil
 }
 
 // fetchLocal points origin/<branch> at the origin's branch, first copying
-// the objects of the new commits that the clone does not have.
-func (r *Repo) fetchLocal(ctx context.Context, path string) error {
+// the objects of the new commits that the clone does not have. It reports
+// whether the branch had moved. The origin is opened afresh each time:
+// go-git caches a repository's pack indexes, and a push into the origin
+// may add packs.
+func (r *Repo) fetchLocal(ctx context.Context, path string) (moved bool, err error) {
 	src, err := git.PlainOpen(path)
 	if err != nil {
 		if errors.Is(err, git.ErrRepositoryNotExists) {
-			return errs.Wrap(errs.ENOTFOUND, err, "gitrepo: fetch %s: no repository there", path)
+			return false, errs.Wrap(errs.ENOTFOUND, err, "gitrepo: fetch %s: no repository there", path)
 		}
-		return errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: fetch %s", path)
+		return false, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: fetch %s", path)
 	}
 	ref, err := src.Reference(plumbing.NewBranchReferenceName(r.cfg.Branch), true)
 	if err != nil {
-		return classify(err, "fetch %s (branch %s)", path, r.cfg.Branch)
-	}
-	if cur, err := r.repo.Reference(r.remote, true); err == nil && cur.Hash() == ref.Hash() {
-		return nil // nothing new
+		return false, classify(err, "fetch %s (branch %s)", path, r.cfg.Branch)
 	}
 	// The tree of the commit the clone has now: what the new commit
 	// shares with it is not looked up object by object.
 	var have *object.Tree
 	if cur, err := r.repo.Reference(r.remote, true); err == nil {
+		if cur.Hash() == ref.Hash() {
+			return false, nil // nothing new
+		}
 		if c, err := object.GetCommit(r.storage, cur.Hash()); err == nil {
 			have, _ = c.Tree() // without it, every object is looked up
 		}
 	}
 	if err := copyObjects(ctx, src.Storer, r.storage, ref.Hash(), have); err != nil {
-		return classify(err, "fetch %s (branch %s)", path, r.cfg.Branch)
+		return false, classify(err, "fetch %s (branch %s)", path, r.cfg.Branch)
 	}
 	if err := r.storage.SetReference(plumbing.NewHashReference(r.remote, ref.Hash())); err != nil {
-		return errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: move %s", r.remote)
+		return false, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: move %s", r.remote)
 	}
-	return nil
+	return true, nil
 }
 
 // copyObjects copies commit and every object it reaches that dst lacks,
