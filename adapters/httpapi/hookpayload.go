@@ -26,7 +26,8 @@ func parseHookPayload(body []byte) (hookPayload, error) {
 	if v.Type() != fastjson.TypeObject {
 		return hookPayload{}, fmt.Errorf("the body is a JSON %s, not an object", v.Type())
 	}
-	r := fieldReader{obj: v}
+	var fieldErr error
+	r := fieldReader{obj: v, err: &fieldErr}
 	p := hookPayload{
 		ObjectKind:  r.str("object_kind"),
 		ProjectID:   r.int("project_id"),
@@ -36,49 +37,44 @@ func parseHookPayload(body []byte) (hookPayload, error) {
 		BuildStatus: r.str("build_status"),
 		Tags:        r.strs("tags"),
 	}
-	if proj := r.object("project"); proj != nil {
-		pr := fieldReader{obj: proj, path: "project."}
-		p.Project = &hookProject{ID: pr.int("id"), WebURL: pr.str("web_url"), Homepage: pr.str("homepage"), NamespaceID: pr.int("namespace_id")}
-		r.err = pr.firstErr(r.err)
+	if proj, ok := r.object("project"); ok {
+		p.Project = &hookProject{ID: proj.int("id"), WebURL: proj.str("web_url"), Homepage: proj.str("homepage"), NamespaceID: proj.int("namespace_id")}
 	}
-	if repo := r.object("repository"); repo != nil {
-		rr := fieldReader{obj: repo, path: "repository."}
-		p.Repository = &hookRepository{Homepage: rr.str("homepage"), GitHTTPURL: rr.str("git_http_url")}
-		r.err = rr.firstErr(r.err)
+	if repo, ok := r.object("repository"); ok {
+		p.Repository = &hookRepository{Homepage: repo.str("homepage"), GitHTTPURL: repo.str("git_http_url")}
 	}
-	return p, r.err
+	return p, fieldErr
 }
 
-// fieldReader reads typed fields of one object, keeping the first type error.
+// fieldReader reads typed fields of one object (at path in the body). The
+// first type error, of this object or a nested one, is kept in *err.
 type fieldReader struct {
 	obj  *fastjson.Value
 	path string
-	err  error
+	err  *error
 }
 
-func (r *fieldReader) firstErr(err error) error {
-	if err != nil {
-		return err
+func (r fieldReader) fail(format string, args ...any) {
+	if *r.err == nil {
+		*r.err = fmt.Errorf("%s"+format, append([]any{r.path}, args...)...)
 	}
-	return r.err
 }
 
-// get returns the field, or nil when it is absent or null.
-func (r *fieldReader) get(key string, want fastjson.Type) *fastjson.Value {
+// get returns the field, or nil when it is absent, null or of another type
+// (which is recorded).
+func (r fieldReader) get(key string, want fastjson.Type) *fastjson.Value {
 	v := r.obj.Get(key)
 	if v == nil || v.Type() == fastjson.TypeNull {
 		return nil
 	}
-	if v.Type() != want && r.err == nil {
-		r.err = fmt.Errorf("%s%s is a JSON %s, want %s", r.path, key, v.Type(), want)
-	}
 	if v.Type() != want {
+		r.fail("%s is a JSON %s, want %s", key, v.Type(), want)
 		return nil
 	}
 	return v
 }
 
-func (r *fieldReader) str(key string) string {
+func (r fieldReader) str(key string) string {
 	v := r.get(key, fastjson.TypeString)
 	if v == nil {
 		return ""
@@ -87,7 +83,7 @@ func (r *fieldReader) str(key string) string {
 	return string(b)
 }
 
-func (r *fieldReader) int(key string) int64 {
+func (r fieldReader) int(key string) int64 {
 	v := r.get(key, fastjson.TypeNumber)
 	if v == nil {
 		return 0
@@ -96,15 +92,13 @@ func (r *fieldReader) int(key string) int64 {
 	// are refused.
 	n, err := v.Int64()
 	if err != nil {
-		if r.err == nil {
-			r.err = fmt.Errorf("%s%s is %s, want an integer", r.path, key, v)
-		}
+		r.fail("%s is %s, want an integer", key, v)
 		return 0
 	}
 	return n
 }
 
-func (r *fieldReader) strs(key string) []string {
+func (r fieldReader) strs(key string) []string {
 	v := r.get(key, fastjson.TypeArray)
 	if v == nil {
 		return nil
@@ -114,9 +108,7 @@ func (r *fieldReader) strs(key string) []string {
 	for i, it := range items {
 		b, err := it.StringBytes()
 		if err != nil {
-			if r.err == nil {
-				r.err = fmt.Errorf("%s%s[%d] is a JSON %s, want string", r.path, key, i, it.Type())
-			}
+			r.fail("%s[%d] is a JSON %s, want string", key, i, it.Type())
 			return nil
 		}
 		out = append(out, string(b))
@@ -124,6 +116,11 @@ func (r *fieldReader) strs(key string) []string {
 	return out
 }
 
-func (r *fieldReader) object(key string) *fastjson.Value {
-	return r.get(key, fastjson.TypeObject)
+// object returns a reader of the nested object key, sharing the error slot.
+func (r fieldReader) object(key string) (fieldReader, bool) {
+	v := r.get(key, fastjson.TypeObject)
+	if v == nil {
+		return fieldReader{}, false
+	}
+	return fieldReader{obj: v, path: r.path + key + ".", err: r.err}, true
 }
