@@ -23,7 +23,15 @@ die() {
 }
 
 # `tofu version` may print CLI config warnings on stdout before the version line.
-has_version() { [[ -x "$1" ]] && "$1" version 2>/dev/null | grep -qx "OpenTofu v$VERSION"; }
+# Its output is captured before matching: piping it into `grep -q` would let
+# grep exit at the match while tofu still writes "on linux_amd64", and under
+# pipefail the SIGPIPE tofu gets would fail a binary that is fine.
+has_version() {
+	[[ -x "$1" ]] || return 1
+	local out
+	out="$("$1" version 2>/dev/null)" || return 1
+	grep -qx "OpenTofu v$VERSION" <<<"$out"
+}
 
 if has_version "$BIN"; then
 	exit 0
