@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/polar-gosling/polar-gosling/domain"
-	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
@@ -44,10 +43,7 @@ func (h *Handlers) AcceptJob(ctx context.Context, cmd AcceptJob) (delivery, runn
 	if err != nil {
 		return delivery, runner, err
 	}
-	runEvs, err := r.Request(events.RunnerRequested{
-		RunnerID: cmd.Runner.RunnerID, Egg: cmd.Runner.Egg, RunnerType: cmd.Runner.RunnerType, Provider: cmd.Runner.Provider,
-		Region: cmd.Runner.Region, Tags: cmd.Runner.Tags, JobID: cmd.Runner.JobID, Reason: cmd.Runner.Reason,
-	})
+	runEvs, err := r.Request(cmd.Runner.event())
 	if err != nil {
 		return delivery, runner, fmt.Errorf("%s: %w", cmd.CommandName(), err)
 	}

@@ -32,11 +32,16 @@ func (h *Handlers) runnerCycle(ctx context.Context, cmd Command, id string, opti
 // case, so the first attempt does not read its stream.
 func (h *Handlers) RequestRunner(ctx context.Context, cmd RequestRunner) (ports.AppendResult, error) {
 	return h.runnerCycle(ctx, cmd, cmd.RunnerID, true, func(r *domain.Runner) ([]events.Event, error) {
-		return r.Request(events.RunnerRequested{
-			RunnerID: cmd.RunnerID, Egg: cmd.Egg, RunnerType: cmd.RunnerType, Provider: cmd.Provider,
-			Region: cmd.Region, Tags: cmd.Tags, JobID: cmd.JobID, Reason: cmd.Reason,
-		})
+		return r.Request(cmd.event())
 	})
+}
+
+// event is the RunnerRequested that cmd asks the runner to decide on.
+func (cmd RequestRunner) event() events.RunnerRequested {
+	return events.RunnerRequested{
+		RunnerID: cmd.RunnerID, Egg: cmd.Egg, RunnerType: cmd.RunnerType, Provider: cmd.Provider,
+		Region: cmd.Region, Tags: cmd.Tags, JobID: cmd.JobID, Reason: cmd.Reason,
+	}
 }
 
 // DeployRunner records that a runner's infrastructure exists.
