@@ -24,14 +24,11 @@ import (
 //     recorded on its own.
 func (h *Handlers) AcceptJob(ctx context.Context, cmd AcceptJob) (delivery, runner ports.AppendResult, err error) {
 	id := cmd.Delivery.Delivery.DeliveryID
-	if err := domain.CheckDeliveryID(id); err != nil {
-		return delivery, runner, err
-	}
-	rid, err := domain.NewRunnerID(cmd.Runner.RunnerID)
+	hook, err := domain.RehydrateWebhook(id, nil) // checks the delivery id
 	if err != nil {
 		return delivery, runner, err
 	}
-	hook, err := domain.RehydrateWebhook(id, nil)
+	rid, err := domain.NewRunnerID(cmd.Runner.RunnerID)
 	if err != nil {
 		return delivery, runner, err
 	}
