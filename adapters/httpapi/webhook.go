@@ -142,7 +142,8 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	meta := commands.Meta{Actor: "gitlab:webhook", CorrelationID: delivery, IdempotencyKey: delivery}
 
-	egg, found, err := s.findEgg(r, project, p.groupID(), host, false)
+	group := p.groupID()
+	egg, found, err := s.findEgg(ctx, project, group, host, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -162,7 +163,7 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 			s.reject(w, r, http.StatusServiceUnavailable, errs.EUNAVAILABLE, "the egg configurations are still catching up; retry")
 			return
 		}
-		if egg, found, err = s.findEgg(r, project, p.groupID(), host, true); err != nil {
+		if egg, found, err = s.findEgg(ctx, project, group, host, true); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -284,39 +285,43 @@ func (s *server) answer(w http.ResponseWriter, r *http.Request, rec events.Webho
 }
 
 // findEgg returns the live egg that owns project (or group) on host; a
-// project match wins over a group match.
-// findEgg matches a delivery to an egg; fresh bypasses the cache.
-func (s *server) findEgg(r *http.Request, project, group int64, host string, fresh bool) (ports.EggConfigRow, bool, error) {
-	rows, err := s.eggs.rows(r.Context(), s.cfg.Views, fresh)
+// project match wins over a group match. fresh bypasses the cache.
+func (s *server) findEgg(ctx context.Context, project, group int64, host string, fresh bool) (ports.EggConfigRow, bool, error) {
+	eggs, err := s.eggs.live(ctx, s.cfg.Views, fresh)
 	if err != nil {
 		return ports.EggConfigRow{}, false, err
 	}
+	egg, found := matchEgg(eggs, project, group, host)
+	return egg, found, nil
+}
+
+func matchEgg(eggs []liveEgg, project, group int64, host string) (ports.EggConfigRow, bool) {
 	var byGroup *ports.EggConfigRow
-	for i, e := range rows {
-		if e.Removed || !sameServer(e.GitLabServer, host) {
+	for i := range eggs {
+		e := &eggs[i]
+		if !sameServer(e.host, host) {
 			continue
 		}
-		if project != 0 && slices.Contains(e.ProjectIDs, project) {
-			return e, true, nil
+		if project != 0 && slices.Contains(e.row.ProjectIDs, project) {
+			return e.row, true
 		}
-		if byGroup == nil && group != 0 && slices.Contains(e.GroupIDs, group) {
-			byGroup = &rows[i]
+		if byGroup == nil && group != 0 && slices.Contains(e.row.GroupIDs, group) {
+			byGroup = &e.row
 		}
 	}
 	if byGroup != nil {
-		return *byGroup, true, nil
+		return *byGroup, true
 	}
-	return ports.EggConfigRow{}, false, nil
+	return ports.EggConfigRow{}, false
 }
 
-// sameServer compares an egg's gitlab server (an FQDN, perhaps with a port
-// or a scheme) with the payload's host: equal as lower-case host[:port]
-// (serverHost), or a server without a port names the host on any port.
+// sameServer compares an egg's server host (serverHost of its gitlab
+// server: an FQDN, perhaps with a port or a scheme) with the payload's
+// host: equal, or a server without a port names the host on any port.
 func sameServer(server, host string) bool {
 	if host == "" {
 		return false
 	}
-	server = serverHost(server)
 	if server == host {
 		return true
 	}
@@ -448,32 +453,47 @@ func (s *server) eggsCaughtUp(ctx context.Context) (bool, error) {
 // egg view to catch up.
 const eggWait = 2 * time.Second
 
-// eggCache holds the egg_configs rows for webhook matching, so a delivery
-// does not read every egg. Rows are kept eggCacheTTL: a changed egg (tags,
-// webhook secret URI) is seen within that time, and a delivery matching no
-// egg always looks again at a caught-up view before it is answered
-// "ignored", so a newly synced egg is never missed.
+// eggCache holds the live egg_configs rows for webhook matching, each with
+// its server's host worked out once per load, so a delivery does not read
+// every egg nor parse every egg's server. Rows are kept eggCacheTTL: a
+// changed egg (tags, webhook secret URI) is seen within that time, and a
+// delivery matching no egg always looks again at a caught-up view before it
+// is answered "ignored", so a newly synced egg is never missed.
 type eggCache struct {
 	mu     sync.Mutex
-	list   []ports.EggConfigRow
+	list   []liveEgg
 	loaded time.Time
+}
+
+// liveEgg is an egg that is not removed, with serverHost(row.GitLabServer).
+type liveEgg struct {
+	row  ports.EggConfigRow
+	host string
 }
 
 const eggCacheTTL = time.Second
 
-func (c *eggCache) rows(ctx context.Context, views ports.ViewStore, fresh bool) ([]ports.EggConfigRow, error) {
+func (c *eggCache) live(ctx context.Context, views ports.ViewStore, fresh bool) ([]liveEgg, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !fresh && c.list != nil && time.Since(c.loaded) < eggCacheTTL {
 		return c.list, nil
 	}
-	list, err := views.Read().EggConfigs().List(ctx, ports.Query{})
+	rows, err := views.Read().EggConfigs().List(ctx, ports.Query{})
 	if err != nil {
 		return nil, err
 	}
-	if list == nil {
-		list = []ports.EggConfigRow{}
+	c.list, c.loaded = liveEggs(rows), time.Now()
+	return c.list, nil
+}
+
+// liveEggs keeps the rows of eggs that are not removed, with their servers' hosts.
+func liveEggs(rows []ports.EggConfigRow) []liveEgg {
+	list := make([]liveEgg, 0, len(rows))
+	for _, e := range rows {
+		if !e.Removed {
+			list = append(list, liveEgg{row: e, host: serverHost(e.GitLabServer)})
+		}
 	}
-	c.list, c.loaded = list, time.Now()
-	return list, nil
+	return list
 }
