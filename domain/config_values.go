@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +125,18 @@ func CheckEnvName(s string) error {
 
 // ScheduleMacros are the cron shorthands a schedule may be instead of five fields.
 var ScheduleMacros = []string{"@hourly", "@daily", "@weekly"}
+
+// macroFields are ScheduleMacros as five-field schedules, in the same order.
+var macroFields = []string{"0 * * * *", "0 0 * * *", "0 0 * * 0"}
+
+// CronFields returns a configuration schedule as the five fields CheckCron
+// (and so the Job aggregate) takes: a macro expanded, anything else as it is.
+func CronFields(schedule string) string {
+	if i := slices.Index(ScheduleMacros, strings.TrimSpace(schedule)); i >= 0 {
+		return macroFields[i]
+	}
+	return schedule
+}
 
 // CheckSchedule checks a cron schedule of the configuration: one of
 // ScheduleMacros, or five fields checked one by one by CheckCron.

@@ -116,6 +116,29 @@ func TestConfigChecks(t *testing.T) {
 	}
 }
 
+func TestCronFields(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"hourly", "@hourly", "0 * * * *"},
+		{"daily", "@daily", "0 0 * * *"},
+		{"weekly_with_spaces", " @weekly ", "0 0 * * 0"},
+		{"five_fields_unchanged", "0 3 * * 1-5", "0 3 * * 1-5"},
+		{"unknown_macro_unchanged", "@yearly", "@yearly"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := domain.CronFields(tc.in); got != tc.want {
+				t.Fatalf("CronFields(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	// Every macro the configuration accepts is one the Job aggregate accepts once expanded.
+	for _, m := range domain.ScheduleMacros {
+		if err := domain.CheckCron(domain.CronFields(m)); err != nil {
+			t.Errorf("%s expands to a schedule CheckCron refuses: %v", m, err)
+		}
+	}
+}
+
 func TestCheckSecretURIShape(t *testing.T) {
 	ok := []string{
 		"yc-lockbox://e6q8abc/runner-token",

@@ -135,15 +135,8 @@ func hashOf(kind string, config any, bounds [3]int) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// cronMacros are the schedule macros .fly accepts, as five-field schedules.
-var cronMacros = map[string]string{"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0"}
-
 func jobEvent(j domain.JobConfig, commit string) events.JobSynced {
-	schedule := j.Schedule
-	if s, ok := cronMacros[strings.TrimSpace(schedule)]; ok {
-		schedule = s
-	}
-	return events.JobSynced{Name: j.Name, Schedule: schedule, Tags: j.Runner.Tags, ConfigHash: hashOf("job", j, [3]int{}), Commit: commit, Path: j.Path}
+	return events.JobSynced{Name: j.Name, Schedule: domain.CronFields(j.Schedule), Tags: j.Runner.Tags, ConfigHash: hashOf("job", j, [3]int{}), Commit: commit, Path: j.Path}
 }
 
 func ufEvent(u domain.UglyFoxSettings, commit string) events.UglyFoxConfigSynced {
