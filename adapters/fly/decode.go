@@ -90,12 +90,14 @@ func emptyNode(spec *bodySpec, rng hcl.Range) *node {
 	return &node{spec: spec, rng: rng, vals: make([]attrValue, len(spec.attrs)), kids: make([][]*node, len(spec.blocks))}
 }
 
-func (n *node) val(name string) *attrValue {
+func (n *node) val(name string) *attrValue { return &n.vals[n.index(name)] }
+
+func (n *node) index(name string) int {
 	i := n.spec.attrIndex(name)
 	if i < 0 {
 		panic("fly: no attribute " + name + " in spec")
 	}
-	return &n.vals[i]
+	return i
 }
 
 // ok reports whether the attribute is present and valid.
@@ -104,52 +106,36 @@ func (n *node) ok(name string) bool { v := n.val(name); return v.valid }
 // present reports whether the attribute is in the file (valid or not).
 func (n *node) present(name string) bool { return n.val(name).present }
 
+// valueOr is the attribute's value (get of it) when it is valid, else the
+// spec's default, else T's zero value.
+func valueOr[T any](n *node, name string, get func(*attrValue) T) T {
+	i := n.index(name)
+	if v := &n.vals[i]; v.valid {
+		return get(v)
+	}
+	d, _ := n.spec.attrs[i].def.(T)
+	return d
+}
+
 func (n *node) str(name string) string {
-	v := n.val(name)
-	if v.valid {
-		return v.s
-	}
-	if d, ok := n.spec.attrs[n.spec.attrIndex(name)].def.(string); ok {
-		return d
-	}
-	return ""
+	return valueOr(n, name, func(v *attrValue) string { return v.s })
 }
 
 func (n *node) int(name string) int64 {
-	v := n.val(name)
-	if v.valid {
-		return v.i
-	}
-	d, _ := n.spec.attrs[n.spec.attrIndex(name)].def.(int64)
-	return d
+	return valueOr(n, name, func(v *attrValue) int64 { return v.i })
 }
 
 func (n *node) bool(name string) bool {
-	v := n.val(name)
-	if v.valid {
-		return v.b
-	}
-	d, _ := n.spec.attrs[n.spec.attrIndex(name)].def.(bool)
-	return d
+	return valueOr(n, name, func(v *attrValue) bool { return v.b })
 }
 
 func (n *node) dur(name string) domain.Duration {
-	v := n.val(name)
-	if v.valid {
-		return v.d
-	}
-	d, _ := n.spec.attrs[n.spec.attrIndex(name)].def.(domain.Duration)
-	return d
+	return valueOr(n, name, func(v *attrValue) domain.Duration { return v.d })
 }
 
 // list returns a fresh, non-nil slice.
 func (n *node) list(name string) []string {
-	v := n.val(name)
-	if v.valid {
-		return slices.Clone(v.list)
-	}
-	d, _ := n.spec.attrs[n.spec.attrIndex(name)].def.([]string)
-	return append([]string{}, d...)
+	return append([]string{}, valueOr(n, name, func(v *attrValue) []string { return v.list })...)
 }
 
 // child returns the block of a non-repeating block type, or the spec's
