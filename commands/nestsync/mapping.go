@@ -51,7 +51,7 @@ func poolBounds(nest *domain.Nest) map[string][3]int {
 func eggEvents(nest *domain.Nest, files map[string]string, commit string, memo map[string]eggMemo) map[string]eggMemo {
 	bounds := poolBounds(nest)
 	out := make(map[string]eggMemo, len(nest.Eggs)+len(nest.Buckets))
-	get := func(name, path string, spec domain.EggSpec) [3]int {
+	get := func(name string, spec domain.EggSpec) [3]int {
 		b, ok := bounds[name]
 		if !ok || spec.Type == domain.EggServerless {
 			b = [3]int{defaultMinApex, defaultMaxApex, defaultMinNadir}
@@ -68,7 +68,7 @@ func eggEvents(nest *domain.Nest, files map[string]string, commit string, memo m
 		return false
 	}
 	for name, e := range nest.Eggs {
-		b := get(name, e.Path, e.EggSpec)
+		b := get(name, e.EggSpec)
 		if reuse(name, e.Path, b) {
 			continue
 		}
@@ -80,7 +80,7 @@ func eggEvents(nest *domain.Nest, files map[string]string, commit string, memo m
 		out[name] = eggMemo{blob: files[e.Path], bounds: b, ev: ev}
 	}
 	for name, bk := range nest.Buckets {
-		b := get(name, bk.Path, bk.EggSpec)
+		b := get(name, bk.EggSpec)
 		if reuse(name, bk.Path, b) {
 			continue
 		}
