@@ -49,20 +49,23 @@ func eq(r *http.Request, cols map[string]string) map[string]any {
 	return out
 }
 
-func (s *server) listEggs(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.cfg.Views.Read().EggConfigs().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"kind": "kind"})})
+// list answers {key: rows} with t's rows matching q ([] for none).
+func list[R ports.ViewRow](s *server, w http.ResponseWriter, r *http.Request, key string, t ports.Table[R], q ports.Query) {
+	rows, err := t.List(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"eggs": nonNil(rows)})
+	writeJSON(w, http.StatusOK, map[string]any{key: nonNil(rows)})
 }
 
-func (s *server) egg(w http.ResponseWriter, r *http.Request) (ports.EggConfigRow, bool) {
-	name := mux.Vars(r)["name"]
-	row, ok, err := s.cfg.Views.Read().EggConfigs().Get(r.Context(), name)
+// get reads t's row keyed by the route variable v; a missing row is
+// answered ENOTFOUND ("<what> <key> does not exist") and false returned.
+func get[R ports.ViewRow](s *server, w http.ResponseWriter, r *http.Request, t ports.Table[R], what, v string) (R, bool) {
+	key := mux.Vars(r)[v]
+	row, ok, err := t.Get(r.Context(), key)
 	if err == nil && !ok {
-		err = errs.Errorf(errs.ENOTFOUND, "egg %s does not exist", name)
+		err = errs.Errorf(errs.ENOTFOUND, "%s %s does not exist", what, key)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -71,15 +74,19 @@ func (s *server) egg(w http.ResponseWriter, r *http.Request) (ports.EggConfigRow
 	return row, true
 }
 
+func (s *server) listEggs(w http.ResponseWriter, r *http.Request) {
+	list(s, w, r, "eggs", s.cfg.Views.Read().EggConfigs(), ports.Query{Eq: eq(r, map[string]string{"kind": "kind"})})
+}
+
 func (s *server) getEgg(w http.ResponseWriter, r *http.Request) {
-	if row, ok := s.egg(w, r); ok {
+	if row, ok := get(s, w, r, s.cfg.Views.Read().EggConfigs(), "egg", "name"); ok {
 		writeJSON(w, http.StatusOK, row)
 	}
 }
 
 // eggStatus is an egg's configuration state and its runners by state.
 func (s *server) eggStatus(w http.ResponseWriter, r *http.Request) {
-	row, ok := s.egg(w, r)
+	row, ok := get(s, w, r, s.cfg.Views.Read().EggConfigs(), "egg", "name")
 	if !ok {
 		return
 	}
@@ -105,34 +112,17 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rows, err := s.cfg.Views.Read().Runners().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"runners": nonNil(rows)})
+	list(s, w, r, "runners", s.cfg.Views.Read().Runners(), ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})})
 }
 
 func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	row, ok, err := s.cfg.Views.Read().Runners().Get(r.Context(), id)
-	if err == nil && !ok {
-		err = errs.Errorf(errs.ENOTFOUND, "runner %s does not exist", id)
+	if row, ok := get(s, w, r, s.cfg.Views.Read().Runners(), "runner", "id"); ok {
+		writeJSON(w, http.StatusOK, row)
 	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, row)
 }
 
 func (s *server) listPlans(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.cfg.Views.Read().DeploymentPlans().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"egg": "egg", "runner": "runner_id", "status": "status"})})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"plans": nonNil(rows)})
+	list(s, w, r, "plans", s.cfg.Views.Read().DeploymentPlans(), ports.Query{Eq: eq(r, map[string]string{"egg": "egg", "runner": "runner_id", "status": "status"})})
 }
 
 // listSyncHistory returns the latest syncs first.
@@ -142,12 +132,7 @@ func (s *server) listSyncHistory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	rows, err := s.cfg.Views.Read().SyncHistory().List(r.Context(), ports.Query{Eq: eq(r, map[string]string{"status": "status"}), Desc: true, Limit: limit})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"sync_history": nonNil(rows)})
+	list(s, w, r, "sync_history", s.cfg.Views.Read().SyncHistory(), ports.Query{Eq: eq(r, map[string]string{"status": "status"}), Desc: true, Limit: limit})
 }
 
 // listAudit pages through the audit trail in log order.
