@@ -285,22 +285,13 @@ func (s *EventStore) run(w *writer) {
 	// its own fsync at once instead of queueing behind it: the kernel folds
 	// concurrent fsyncs of one file into as few disk flushes as it can, and
 	// any fsync that returns covers every group committed before it began.
-	syncerDone := make(chan struct{})
 	var syncers sync.WaitGroup
 	for range syncerCount {
-		syncers.Add(1)
-		go func() {
-			defer syncers.Done()
-			s.sync(synced)
-		}()
+		syncers.Go(func() { s.sync(synced) })
 	}
-	go func() {
-		syncers.Wait()
-		close(syncerDone)
-	}()
 	defer func() {
 		close(synced)
-		<-syncerDone
+		syncers.Wait()
 		w.close()
 		close(s.done)
 	}()
