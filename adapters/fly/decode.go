@@ -46,10 +46,7 @@ func sentence(err error) string {
 	if m != "" && !strings.HasSuffix(m, ".") {
 		m += "."
 	}
-	if m != "" {
-		m = strings.ToUpper(m[:1]) + m[1:]
-	}
-	return m
+	return capitalize(m)
 }
 
 // node is a decoded block body: its attribute values aligned with the spec,
@@ -295,14 +292,8 @@ func (fc *fileCtx) unsupportedBlock(bl *hclsyntax.Block, spec *bodySpec, what st
 
 // didYouMean suggests the closest of names, or lists them all.
 func didYouMean(s string, names []string, what string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf(" Did you mean %q?", best)
+	if hint := suggestFrom(s, names); hint != "" {
+		return hint
 	}
 	return " The " + what + " allowed here are: " + strings.Join(names, ", ") + "."
 }

@@ -184,10 +184,7 @@ func (l *SyncLoader) LoadNest(keys map[string]string, content map[string][]byte)
 func EventDiagnostics(diags hcl.Diagnostics) []events.Diagnostic {
 	out := make([]events.Diagnostic, 0, len(diags))
 	for _, d := range diags {
-		ev := events.Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
-		if d.Severity == hcl.DiagWarning {
-			ev.Severity = "warning"
-		}
+		ev := events.Diagnostic{Severity: severity(d), Summary: d.Summary, Detail: d.Detail}
 		if d.Subject != nil {
 			ev.File, ev.Line, ev.Column = d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column
 		}
