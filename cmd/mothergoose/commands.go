@@ -85,12 +85,13 @@ func replayCommand(cfg *Config) *cobra.Command {
 				}
 				views = []string{view}
 			}
-			st, err := openStorage(cmd.Context(), cfg.Store, true, cfg.logger())
+			log := cfg.logger()
+			st, err := openStorage(cmd.Context(), cfg.Store, true, log)
 			if err != nil {
 				return err
 			}
 			defer closeReporting(st, &err)
-			runner, err := newProjections(st, events.NewCodec(events.NewRegistry()), cfg.PollInterval, cfg.logger())
+			runner, err := newProjections(st, events.NewCodec(events.NewRegistry()), cfg.PollInterval, log)
 			if err != nil {
 				return err
 			}
