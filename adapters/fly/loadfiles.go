@@ -1,11 +1,9 @@
 package fly
 
 import (
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -131,22 +129,10 @@ func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagno
 
 // parseInMemory parses list[i] for every i of todo on GOMAXPROCS goroutines.
 func parseInMemory(list []nestFile, todo []int, files map[string]Source) {
-	workers := min(runtime.GOMAXPROCS(0), len(todo))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= len(todo) {
-					return
-				}
-				f := &list[todo[n]]
-				f.file, f.res, f.diags = parseSource(f.path, files[f.rel].Src)
-			}
-		})
-	}
-	wg.Wait()
+	forEachParallel(len(todo), func(n int) {
+		f := &list[todo[n]]
+		f.file, f.res, f.diags = parseSource(f.path, files[f.rel].Src)
+	})
 }
 
 // LoadNest is Load for callers that hold the blob keys and the contents

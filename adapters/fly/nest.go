@@ -194,23 +194,26 @@ func layoutHint(parts []string) string {
 
 // parseNestFiles reads and parses the files on GOMAXPROCS goroutines.
 func parseNestFiles(files []nestFile) {
-	workers := min(runtime.GOMAXPROCS(0), len(files))
+	forEachParallel(len(files), func(i int) {
+		f := &files[i]
+		src, err := os.ReadFile(f.path)
+		if err != nil {
+			f.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: err.Error(), Subject: fileStart(f.path).Ptr()}}
+			return
+		}
+		f.file, f.res, f.diags = parseSource(f.path, src)
+	})
+}
+
+// forEachParallel calls fn(i) for every i in [0, n) on GOMAXPROCS goroutines.
+func forEachParallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(files) {
-					return
-				}
-				f := &files[i]
-				src, err := os.ReadFile(f.path)
-				if err != nil {
-					f.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: err.Error(), Subject: fileStart(f.path).Ptr()}}
-					continue
-				}
-				f.file, f.res, f.diags = parseSource(f.path, src)
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
 			}
 		})
 	}
