@@ -188,6 +188,7 @@ type Main struct {
 	Registry    *prometheus.Registry
 	metrics     *httpapi.Metrics
 	log         *slog.Logger
+	secrets     ports.Secrets     // the one backend the Nest credential, API tokens and webhook secrets are resolved with
 	apiTokens   map[string]string // GitLab server -> secret URI of its API token, all resolvable at Open
 
 	server   *http.Server
@@ -209,9 +210,10 @@ func (m *Main) Addr() string {
 func (m *Main) Open(ctx context.Context) error {
 	m.log = m.Config.logger()
 	log := m.log
+	m.secrets = secrets.NewLocal()
 	// Configuration that can only fail later (a webhook's Jobs API read)
 	// fails here instead, before anything is opened.
-	tokens, err := checkAPITokens(ctx, m.Config, secrets.NewLocal())
+	tokens, err := checkAPITokens(ctx, m.Config, m.secrets)
 	if err != nil {
 		return err
 	}
@@ -249,13 +251,13 @@ func (m *Main) Open(ctx context.Context) error {
 // openHTTP builds the API handler and binds the listener, so that Addr is
 // known before Run.
 func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
-	jobs, err := gitlab.NewJobs(gitlab.Config{Secrets: secrets.NewLocal(), Timeout: 5 * time.Second})
+	jobs, err := gitlab.NewJobs(gitlab.Config{Secrets: m.secrets, Timeout: 5 * time.Second})
 	if err != nil {
 		return err
 	}
 	cfg := httpapi.Config{
 		JobTags: jobs.JobTags, APITokens: m.apiTokens,
-		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: secrets.NewLocal(),
+		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: m.secrets,
 		APIToken: m.Config.APIToken, TriggerToken: m.Config.TriggerToken,
 		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry, Metrics: m.metrics,
 	}
@@ -321,7 +323,7 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 	var err error
 	m.nestRepo, err = gitrepo.Open(ctx, gitrepo.Config{
 		URL: m.Config.Nest, Dir: filepath.Join(m.Config.DataDir, "nest.git"), Branch: m.Config.NestBranch,
-		Auth: m.Config.NestAuth, Secrets: secrets.NewLocal(),
+		Auth: m.Config.NestAuth, Secrets: m.secrets,
 	})
 	if err != nil {
 		return err
