@@ -45,15 +45,7 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 			}
 			return nil
 		})
-		for _, r := range rows {
-			got, err := r.get(ctx, s.Read())
-			if err != nil {
-				t.Fatalf("get %s: %v", r.view, err)
-			}
-			if !reflect.DeepEqual(got, r.row) {
-				t.Fatalf("%s did not round-trip:\n got %#v\nwant %#v", r.view, got, r.row)
-			}
-		}
+		mustReadBack(t, s, rows)
 	})
 
 	t.Run("nil_slices_maps_and_zero_times_round_trip", func(t *testing.T) {
@@ -68,15 +60,7 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 			}
 			return nil
 		})
-		for _, r := range rows {
-			got, err := r.get(ctx, s.Read())
-			if err != nil {
-				t.Fatalf("get %s: %v", r.view, err)
-			}
-			if !reflect.DeepEqual(got, r.row) {
-				t.Fatalf("%s did not round-trip:\n got %#v\nwant %#v", r.view, got, r.row)
-			}
-		}
+		mustReadBack(t, s, rows)
 	})
 
 	t.Run("get_of_a_missing_key_is_not_found", func(t *testing.T) {
@@ -381,6 +365,20 @@ func mustBatch(t *testing.T, s ports.ViewStore, fn func(ports.ViewTx) error) {
 	t.Helper()
 	if err := s.Batch(context.Background(), fn); err != nil {
 		t.Fatalf("batch: %v", err)
+	}
+}
+
+// mustReadBack reads every row back outside any batch and compares it with what was put.
+func mustReadBack(t *testing.T, s ports.ViewStore, rows []anyRow) {
+	t.Helper()
+	for _, r := range rows {
+		got, err := r.get(context.Background(), s.Read())
+		if err != nil {
+			t.Fatalf("get %s: %v", r.view, err)
+		}
+		if !reflect.DeepEqual(got, r.row) {
+			t.Fatalf("%s did not round-trip:\n got %#v\nwant %#v", r.view, got, r.row)
+		}
 	}
 }
 
