@@ -11,15 +11,13 @@ import (
 type stringer interface{ String() string }
 
 func TestParse_enums(t *testing.T) {
-	type parseFn func(string) (stringer, error)
-	wrap := func(f func(string) (stringer, error)) parseFn { return f }
-	parsers := map[string]parseFn{
-		"runner_type":       wrap(func(s string) (stringer, error) { return domain.ParseRunnerType(s) }),
-		"runner_state":      wrap(func(s string) (stringer, error) { return domain.ParseRunnerState(s) }),
-		"cloud_provider":    wrap(func(s string) (stringer, error) { return domain.ParseCloudProvider(s) }),
-		"deployment_status": wrap(func(s string) (stringer, error) { return domain.ParseDeploymentStatus(s) }),
-		"sync_status":       wrap(func(s string) (stringer, error) { return domain.ParseSyncStatus(s) }),
-		"sync_trigger":      wrap(func(s string) (stringer, error) { return domain.ParseSyncTrigger(s) }),
+	parsers := map[string]func(string) (stringer, error){
+		"runner_type":       func(s string) (stringer, error) { return domain.ParseRunnerType(s) },
+		"runner_state":      func(s string) (stringer, error) { return domain.ParseRunnerState(s) },
+		"cloud_provider":    func(s string) (stringer, error) { return domain.ParseCloudProvider(s) },
+		"deployment_status": func(s string) (stringer, error) { return domain.ParseDeploymentStatus(s) },
+		"sync_status":       func(s string) (stringer, error) { return domain.ParseSyncStatus(s) },
+		"sync_trigger":      func(s string) (stringer, error) { return domain.ParseSyncTrigger(s) },
 	}
 	tests := []struct {
 		name   string
