@@ -414,6 +414,9 @@ func TestAdd_refuses_what_would_break_the_nest(t *testing.T) {
 	// An error elsewhere in the Nest does not block a good file.
 	mustWrite(t, filepath.Join(nest, "Jobs", "broken.fly"), "job \"broken\" {}\n")
 	s.mustRun(0, "add", "egg", "web", "--yes", "--project-id", "7", "--nest", "nest")
+	// Nor when --nest names the Nest in another spelling than the one the
+	// Nest's files are listed under.
+	s.mustRun(0, "add", "job", "later", "--yes", "--nest", nest+string(filepath.Separator))
 }
 
 func TestValidate_single_file(t *testing.T) {

@@ -31,21 +31,21 @@ func nestErrorsWith(dir, target string, src []byte) (map[string]*hcl.File, hcl.D
 	if err := copyFlyFiles(dir, scratch); err != nil {
 		return nil, nil, err
 	}
-	if err := writeFile(filepath.Join(scratch, rel), src); err != nil {
-		return nil, nil, err
-	}
-
-	_, _, before := fly.LoadNest(dir)
+	// Both loads are of the scratch copy, so that a problem the Nest has
+	// already names its files the same way in both, however dir is spelled.
+	_, _, before := fly.LoadNest(scratch)
 	known := map[string]bool{}
 	for _, d := range before {
 		known[diagKey(d)] = true
 	}
+	if err := writeFile(filepath.Join(scratch, rel), src); err != nil {
+		return nil, nil, err
+	}
 	_, p, after := fly.LoadNest(scratch)
 	var gained hcl.Diagnostics
 	for _, d := range after {
-		d = renamed(d, scratch, dir)
 		if d.Severity == hcl.DiagError && !known[diagKey(d)] {
-			gained = append(gained, d)
+			gained = append(gained, renamed(d, scratch, dir))
 		}
 	}
 	files := map[string]*hcl.File{}
