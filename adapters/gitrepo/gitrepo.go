@@ -98,10 +98,7 @@ func Open(ctx context.Context, cfg Config) (*Repo, error) {
 		return nil, err
 	}
 	r := &Repo{cfg: cfg, auth: auth, remote: plumbing.NewRemoteReferenceName("origin", cfg.Branch)}
-	// Kept descriptors and exclusive access: go-git otherwise reopens the
-	// packfile for every object it reads.
-	newStorage := func() *filesystem.Storage { return openStorage(cfg.Dir) }
-	st := newStorage()
+	st := openStorage(cfg.Dir)
 	repo, err := git.Open(st, nil)
 	switch {
 	case err == nil:
@@ -119,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Repo, error) {
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "gitrepo: create %s", cfg.Dir)
 		}
-		st = newStorage()
+		st = openStorage(cfg.Dir)
 		if _, local := localPath(cfg.URL); local {
 			repo, err = r.cloneLocal(ctx, st)
 		} else {
