@@ -26,19 +26,34 @@ var SecretShapes = []SecretSchemeShape{
 	{Scheme: "file", Shape: "file:///<absolute-path>", MinSegments: 1, Local: true},
 }
 
+// secretShape returns the SecretShapes entry of s's scheme and what follows
+// its "://"; ok is false when s names no scheme of the table.
+func secretShape(s string) (shape SecretSchemeShape, rest string, ok bool) {
+	scheme, rest, found := strings.Cut(s, "://")
+	if found {
+		for _, sh := range SecretShapes {
+			if sh.Scheme == scheme {
+				return sh, rest, true
+			}
+		}
+	}
+	return SecretSchemeShape{}, "", false
+}
+
+// secretSchemes lists the schemes of SecretShapes with their "://", for messages.
+func secretSchemes() string {
+	schemes := make([]string, len(SecretShapes))
+	for i, sh := range SecretShapes {
+		schemes[i] = sh.Scheme + "://"
+	}
+	return strings.Join(schemes, ", ")
+}
+
 // LooksLikeSecretURI reports whether s starts with a scheme of SecretShapes
 // ("vault://..."), that is whether it is meant as a secret reference.
 func LooksLikeSecretURI(s string) bool {
-	scheme, _, ok := strings.Cut(s, "://")
-	if !ok {
-		return false
-	}
-	for _, sh := range SecretShapes {
-		if sh.Scheme == scheme {
-			return true
-		}
-	}
-	return false
+	_, _, ok := secretShape(s)
+	return ok
 }
 
 // CheckSecretURIShape checks a secret URI of the configuration: NewSecretURI
@@ -46,25 +61,14 @@ func LooksLikeSecretURI(s string) bool {
 // segments, no spaces, '?' or '#', an environment variable name for env://
 // and an absolute path for file:///. The secret itself is never read.
 func CheckSecretURIShape(s string) (SecretURI, error) {
-	if !LooksLikeSecretURI(s) {
-		schemes := make([]string, len(SecretShapes))
-		for i, sh := range SecretShapes {
-			schemes[i] = sh.Scheme + "://"
-		}
-		return SecretURI{}, invalid("secret URI %q: the scheme must be one of %s", s, strings.Join(schemes, ", "))
+	shape, rest, ok := secretShape(s)
+	if !ok {
+		return SecretURI{}, invalid("secret URI %q: the scheme must be one of %s", s, secretSchemes())
 	}
 	u, err := NewSecretURI(s)
 	if err != nil {
-		scheme, _, _ := strings.Cut(s, "://")
-		return SecretURI{}, invalid("secret URI %q names no secret after %s://", s, scheme)
+		return SecretURI{}, invalid("secret URI %q names no secret after %s://", s, shape.Scheme)
 	}
-	var shape SecretSchemeShape
-	for _, sh := range SecretShapes {
-		if sh.Scheme == u.Scheme() {
-			shape = sh
-		}
-	}
-	rest := s[len(shape.Scheme)+len("://"):]
 	bad := func(why string) (SecretURI, error) {
 		return SecretURI{}, errs.Errorf(errs.EINVALID, "secret URI %q %s; the shape is %s", s, why, shape.Shape)
 	}
@@ -109,12 +113,8 @@ func quoteRune(c byte) string {
 // IsLocalSecretScheme reports whether the URI's backend is local or embedded
 // (env://, file://): fine for development, suspicious with a cloud provider.
 func IsLocalSecretScheme(u SecretURI) bool {
-	for _, sh := range SecretShapes {
-		if sh.Scheme == u.Scheme() {
-			return sh.Local
-		}
-	}
-	return false
+	shape, _, ok := secretShape(u.s)
+	return ok && shape.Local
 }
 
 // SecretSchemeFor returns the secret store of a cloud provider of the

@@ -206,25 +206,21 @@ func NewPlanID(s string) (PlanID, error) {
 func (id PlanID) String() string { return id.s }
 func (id PlanID) IsZero() bool   { return id.s == "" }
 
-// secretSchemes are the secret backends a SecretURI may name.
-var secretSchemes = []string{"yc-lockbox://", "aws-sm://", "vault://", "env://", "file://"}
-
 // SecretURI points at a secret in a backend ("vault://secret/data/gosling#token").
 // Only the URI is ever stored; the value is resolved at use and never logged.
 type SecretURI struct{ s string }
 
-// NewSecretURI checks s syntactically: a known scheme and a non-empty rest.
-// Whether the secret exists is the secrets adapter's business.
+// NewSecretURI checks s syntactically: a scheme of SecretShapes and a
+// non-empty rest. Whether the secret exists is the secrets adapter's business.
 func NewSecretURI(s string) (SecretURI, error) {
-	for _, scheme := range secretSchemes {
-		if rest, ok := strings.CutPrefix(s, scheme); ok {
-			if strings.TrimSpace(rest) == "" {
-				return SecretURI{}, errs.Errorf(errs.EINVALID, "secret uri %q names no secret after the scheme", s)
-			}
-			return SecretURI{s}, nil
-		}
+	_, rest, ok := secretShape(s)
+	if !ok {
+		return SecretURI{}, errs.Errorf(errs.EINVALID, "secret uri %q: scheme must be one of %s", s, secretSchemes())
 	}
-	return SecretURI{}, errs.Errorf(errs.EINVALID, "secret uri %q: scheme must be one of %s", s, strings.Join(secretSchemes, ", "))
+	if strings.TrimSpace(rest) == "" {
+		return SecretURI{}, errs.Errorf(errs.EINVALID, "secret uri %q names no secret after the scheme", s)
+	}
+	return SecretURI{s}, nil
 }
 
 func (u SecretURI) String() string { return u.s }
