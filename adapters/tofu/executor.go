@@ -56,6 +56,7 @@ type Executor struct {
 	cfg     Config
 	bin     string
 	version *version.Version
+	cli     []byte // the rendered CLI config every workspace gets
 
 	mu      sync.Mutex
 	handles map[string]*handle // by working directory
@@ -139,8 +140,9 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		return nil, err
 	}
 	// The version check runs with the same CLI config as every workspace.
+	cli := cfg.CLI.render()
 	cliFile := filepath.Join(cfg.WorkRoot, CLIConfigFile)
-	if err := writeFileAtomic(cliFile, cfg.CLI.render()); err != nil {
+	if err := writeFileAtomic(cliFile, cli); err != nil {
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: write CLI config")
 	}
 	tf, err := tfexec.NewTerraform(cfg.WorkRoot, bin)
@@ -173,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 	if !constraint.Check(v.Core()) {
 		return nil, &VersionError{Binary: bin, Got: v.String(), Want: want}
 	}
-	return &Executor{cfg: cfg, bin: bin, version: v, handles: map[string]*handle{}}, nil
+	return &Executor{cfg: cfg, bin: bin, version: v, cli: cli, handles: map[string]*handle{}}, nil
 }
 
 // Version is the binary's version.
@@ -221,9 +223,6 @@ func (e *Executor) handleFor(dir string) (*handle, error) {
 // replacing the previous configuration and dropping any saved plan. The
 // state stays. Files are written whole (temp file and rename) or not at all.
 func (e *Executor) Prepare(ctx context.Context, spec RunnerSpec) (*Workspace, error) {
-	if err := spec.check(); err != nil {
-		return nil, err
-	}
 	dir := e.Dir(spec.RunnerID)
 	r, err := Render(spec, moduleSource(dir, filepath.Join(e.cfg.ModulesDir, string(spec.Target))))
 	if err != nil {
@@ -244,7 +243,7 @@ func (e *Executor) Prepare(ctx context.Context, spec RunnerSpec) (*Workspace, er
 	if err := os.Remove(filepath.Join(dir, PlanFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: drop old plan")
 	}
-	files := map[string][]byte{CLIConfigFile: e.cfg.CLI.render()}
+	files := map[string][]byte{CLIConfigFile: e.cli}
 	for n, b := range r.Files {
 		files[n] = b
 	}
