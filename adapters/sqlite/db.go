@@ -107,10 +107,12 @@ func ParseURL(raw string) (string, error) {
 	return p, nil
 }
 
-func dsn(path, sync string, busy time.Duration, readOnly bool) string {
+// dsn is every connection's: WAL with synchronous=NORMAL (the appender's
+// syncers make appends durable; views are rebuildable).
+func dsn(path string, busy time.Duration, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", backstopPages))
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(on)")
@@ -127,12 +129,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	opts = opts.withDefaults()
 	db := &DB{path: path, opts: opts, notify: newNotifier()}
 	var err error
-	open := func(sync string, conns int, readOnly bool) *sql.DB {
+	open := func(conns int, readOnly bool) *sql.DB {
 		if err != nil {
 			return nil
 		}
 		var d *sql.DB
-		d, err = sql.Open("sqlite", dsn(path, sync, opts.BusyTimeout, readOnly))
+		d, err = sql.Open("sqlite", dsn(path, opts.BusyTimeout, readOnly))
 		if err != nil {
 			return nil
 		}
@@ -142,13 +144,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		d.SetConnMaxIdleTime(0)
 		return d
 	}
-	db.events = open("NORMAL", 1, false)
-	db.views = open("NORMAL", 1, false)
+	db.events = open(1, false)
+	db.views = open(1, false)
 	if err == nil {
 		err = db.migrate(ctx)
 	}
-	db.read = open("NORMAL", opts.ReadConns, true)
-	db.ckpt = open("NORMAL", 1, false)
+	db.read = open(opts.ReadConns, true)
+	db.ckpt = open(1, false)
 	if err == nil {
 		err = db.read.PingContext(ctx)
 	}
