@@ -2,7 +2,6 @@ package dynamodb
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -171,15 +170,9 @@ func (s *EventStore) streamVersion(ctx context.Context, stream string) (uint64, 
 	if len(out.Items) == 0 {
 		return 0, nil
 	}
-	sk, ok := out.Items[0][attrSK].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, corrupt("stream %q: sort key is not a number", stream)
-	}
-	v, err := strconv.ParseUint(sk.Value, 10, 64)
-	if err != nil {
-		return 0, corrupt("stream %q: sort key %q", stream, sk.Value)
-	}
-	return v, nil
+	d := itemReader{item: out.Items[0]}
+	v := d.n(attrSK)
+	return v, d.err
 }
 
 // query runs a strongly consistent query on the events table and follows
