@@ -2,11 +2,9 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -80,16 +78,7 @@ func mustBareServer(b *testing.B) string {
 // benchJobs makes request i a pending Job Hook with its own build id and delivery id.
 func benchJobs(b *testing.B, n int) func(int) loadtest.Request {
 	b.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "job.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		b.Fatal(err)
-	}
-	doc["build_status"] = "pending"
-	tpl, err := loadtest.NewTemplate(doc, "build_id")
+	tpl, err := loadtest.PendingJobs(filepath.Join("testdata", "job.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

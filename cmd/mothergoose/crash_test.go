@@ -140,16 +140,7 @@ func mustStartChild(t *testing.T, store string) *serveChild {
 // crashJobs builds pending Job Hooks from the real job.json, one build id each.
 func crashJobs(t *testing.T) loadtest.Template {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "adapters", "httpapi", "testdata", "job.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	doc["build_status"] = "pending"
-	tpl, err := loadtest.NewTemplate(doc, "build_id")
+	tpl, err := loadtest.PendingJobs(filepath.Join("..", "..", "adapters", "httpapi", "testdata", "job.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

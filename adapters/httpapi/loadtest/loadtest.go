@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -230,6 +231,22 @@ func NewTemplate(doc map[string]any, field string) (Template, error) {
 		return Template{}, fmt.Errorf("field %s not found once in the encoded document", field)
 	}
 	return Template{before: before, after: after}, nil
+}
+
+// PendingJobs is a template of a pending Job Hook, made from the GitLab Job
+// Hook body in the file path (such as httpapi's testdata/job.json), with
+// build_id set per request.
+func PendingJobs(path string) (Template, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Template{}, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return Template{}, fmt.Errorf("%s: %w", path, err)
+	}
+	doc["build_status"] = "pending"
+	return NewTemplate(doc, "build_id")
 }
 
 // Body is the document with the field set to v.

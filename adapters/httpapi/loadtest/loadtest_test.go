@@ -1,6 +1,8 @@
 package loadtest
 
 import (
+	"encoding/json"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -21,5 +23,26 @@ func TestResultAdd_is_one_run_of_both(t *testing.T) {
 	}
 	if len(a.Latencies) != 3 || a.Status[202] != 3 {
 		t.Fatalf("Add changed its receiver: %+v", a)
+	}
+}
+
+func TestPendingJobs_sets_the_build_id_of_a_pending_job(t *testing.T) {
+	tpl, err := PendingJobs(filepath.Join("..", "testdata", "job.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		BuildID     int64  `json:"build_id"`
+		BuildStatus string `json:"build_status"`
+		ObjectKind  string `json:"object_kind"`
+	}
+	if err := json.Unmarshal(tpl.Body(5_000_000_007), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.BuildID != 5_000_000_007 || got.BuildStatus != "pending" || got.ObjectKind != "build" {
+		t.Fatalf("body %+v", got)
+	}
+	if _, err := PendingJobs(filepath.Join("..", "testdata", "nope.json")); err == nil {
+		t.Fatal("a missing fixture made a template")
 	}
 }
