@@ -148,7 +148,8 @@ func TestModuleReferencesResolve(t *testing.T) {
 }
 
 // The three modules share one input convention: variables.tf is the same file
-// in each, and each adds its target inputs (region first among them) in target.tf.
+// in each, and each adds its target inputs (region first among them) in
+// target.tf. The aws and yandex modules share locals.tf too.
 func TestModulesShareInputs(t *testing.T) {
 	root := filepath.Join(repoRoot(t), "modules", "compute")
 	want, err := os.ReadFile(filepath.Join(root, "local", "variables.tf"))
@@ -167,6 +168,20 @@ func TestModulesShareInputs(t *testing.T) {
 		if !m.vars["region"] {
 			t.Errorf("%s declares no region", target)
 		}
+	}
+	// The two cloud modules also share their provider-free locals (labels,
+	// agent environment, cloud-init), kept as one file copied into each so
+	// that each module stands alone.
+	awsLocals, err := os.ReadFile(filepath.Join(root, "aws", "locals.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yandexLocals, err := os.ReadFile(filepath.Join(root, "yandex", "locals.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(yandexLocals, awsLocals) {
+		t.Errorf("yandex/locals.tf differs from aws/locals.tf")
 	}
 	var names []string
 	for n := range mustParseModule(t, filepath.Join(root, "local")).outputs {

@@ -1,4 +1,4 @@
-# Provider-free values (tests/offline checks them without the Yandex plugin).
+# Provider-free values (tests/offline checks them without the provider plugin).
 locals {
   is_serverless = var.runner_type == "serverless"
 
@@ -9,7 +9,8 @@ locals {
   })
 
   # The agent's environment: where MotherGoose is and where its secrets live.
-  # URIs only: the agent resolves them at start with the service account.
+  # URIs only: the agent resolves them at start with the instance role (aws) or
+  # the service account (yandex).
   agent_env = {
     GOSLING_MOTHERGOOSE_URL = var.mothergoose_url
     GOSLING_RUNNER_ID       = var.runner_id
