@@ -295,10 +295,10 @@ func (w *Workspace) Plan(ctx context.Context) (*Plan, error) {
 	var stdout, stderr bytes.Buffer
 	w.tf.SetStderr(&stderr)
 	changed, err := w.tf.PlanJSON(ctx, &stdout, tfexec.Out(file))
-	diags := parseDiagnostics(stdout.Bytes())
+	diags, log := parseStream(stdout.Bytes())
 	if err != nil {
 		_ = os.Remove(file)
-		return nil, &PlanError{Dir: w.Dir, Diagnostics: diags, Output: stderr.String() + humanLog(stdout.Bytes()), Err: err}
+		return nil, &PlanError{Dir: w.Dir, Diagnostics: diags, Output: stderr.String() + log, Err: err}
 	}
 	sum, err := fileSum(file)
 	if err != nil {
@@ -531,12 +531,20 @@ type jsonLine struct {
 	} `json:"diagnostic"`
 }
 
-// parseDiagnostics collects the diagnostics of a -json stream, errors first.
-func parseDiagnostics(stream []byte) []Diagnostic {
+// parseStream reads a -json stream once: its diagnostics, errors first, and
+// its @message lines, for error output.
+func parseStream(stream []byte) ([]Diagnostic, string) {
 	var errsOut, warns []Diagnostic
+	var log strings.Builder
 	for _, line := range bytes.Split(stream, []byte("\n")) {
 		var l jsonLine
-		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &l) != nil || l.Type != "diagnostic" || l.Diagnostic == nil {
+		if json.Unmarshal(line, &l) != nil {
+			continue
+		}
+		if l.Message != "" {
+			fmt.Fprintln(&log, l.Message)
+		}
+		if l.Type != "diagnostic" || l.Diagnostic == nil {
 			continue
 		}
 		d := Diagnostic{Severity: l.Diagnostic.Severity, Summary: l.Diagnostic.Summary, Detail: l.Diagnostic.Detail, Address: l.Diagnostic.Address}
@@ -549,17 +557,5 @@ func parseDiagnostics(stream []byte) []Diagnostic {
 			warns = append(warns, d)
 		}
 	}
-	return append(errsOut, warns...)
-}
-
-// humanLog is the @message lines of a -json stream, for error output.
-func humanLog(stream []byte) string {
-	var b strings.Builder
-	for _, line := range bytes.Split(stream, []byte("\n")) {
-		var l jsonLine
-		if json.Unmarshal(line, &l) == nil && l.Message != "" {
-			fmt.Fprintln(&b, l.Message)
-		}
-	}
-	return b.String()
+	return append(errsOut, warns...), log.String()
 }
