@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -214,16 +213,12 @@ func (fc *fileCtx) checkComparisons(expr hcl.Expression) {
 			if !ok || slices.Contains(v.Values, lit) {
 				continue
 			}
-			q := make([]string, len(v.Values))
-			for i, s := range v.Values {
-				q[i] = strconv.Quote(s)
-			}
 			always := "false"
 			if op.Op == hclsyntax.OpNotEqual {
 				always = "true"
 			}
 			fc.warnf(pair[1].Range(), "Value never matches", "runner.%s is one of %s; %q is none of these, so this comparison is always %s.",
-				v.Name, strings.Join(q, ", "), lit, always)
+				v.Name, strings.Join(quoteAll(v.Values), ", "), lit, always)
 		}
 		return nil
 	})

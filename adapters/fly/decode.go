@@ -522,11 +522,7 @@ func (fc *fileCtx) checkString(name string, s *attrSpec, str string, rng hcl.Ran
 		}
 	case tEnum:
 		if !slices.Contains(s.enum, str) {
-			q := make([]string, len(s.enum))
-			for i, e := range s.enum {
-				q[i] = strconv.Quote(e)
-			}
-			fc.errorf(rng, "Invalid value", "%s must be one of %s; got %q.%s", name, strings.Join(q, ", "), str, suggestFrom(str, s.enum))
+			fc.errorf(rng, "Invalid value", "%s must be one of %s; got %q.%s", name, strings.Join(quoteAll(s.enum), ", "), str, suggestFrom(str, s.enum))
 			return "", d, false
 		}
 	case tDuration:

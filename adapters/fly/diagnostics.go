@@ -99,6 +99,15 @@ func DiagnosticLine(d *hcl.Diagnostic) string {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
+// quoteAll returns every string of s as a Go string literal.
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strconv.Quote(v)
+	}
+	return out
+}
+
 func sortedCopy(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)

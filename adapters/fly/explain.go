@@ -86,11 +86,7 @@ func ExplainSchema() string {
 	for _, v := range domain.RunnerVariables {
 		doc := v.Doc
 		if v.Values != nil {
-			q := make([]string, len(v.Values))
-			for i, s := range v.Values {
-				q[i] = strconv.Quote(s)
-			}
-			doc = strings.TrimPrefix(strings.Join(q, " | ")+"; "+doc, "; ")
+			doc = strings.TrimPrefix(strings.Join(quoteAll(v.Values), " | ")+"; "+doc, "; ")
 			doc = strings.TrimSuffix(doc, "; ")
 		}
 		w("    runner.%-16s %-8s %s\n", v.Name, v.Kind, doc)
@@ -164,11 +160,7 @@ func attrNotes(a *attrSpec) string {
 	}
 	switch {
 	case a.enum != nil:
-		q := make([]string, len(a.enum))
-		for i, e := range a.enum {
-			q[i] = strconv.Quote(e)
-		}
-		parts = append(parts, "one of "+strings.Join(q, ", "))
+		parts = append(parts, "one of "+strings.Join(quoteAll(a.enum), ", "))
 	case a.typ == tInt && a.max != 0 && a.max < maxGitLabID:
 		parts = append(parts, fmt.Sprintf("%d..%d", a.min, a.max))
 	case a.typ == tInt:
