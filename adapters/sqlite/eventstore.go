@@ -144,19 +144,17 @@ func (s *EventStore) Load(ctx context.Context, stream string, after uint64) ([]e
 	defer rows.Close()
 	var out []events.Record
 	var r events.Record
-	row := make([]any, 12)
-	ptrs := []any{&r.GlobalPosition, &r.ID, &r.Stream, &r.Version, &r.Type, new(int64), new(int64),
-		&r.Actor, &r.CorrelationID, &r.CausationID, &r.IdempotencyKey, new([]byte)}
-	copy(row, ptrs)
+	var occurred, recorded int64
+	dest := []any{&r.GlobalPosition, &r.ID, &r.Stream, &r.Version, &r.Type, &occurred, &recorded,
+		&r.Actor, &r.CorrelationID, &r.CausationID, &r.IdempotencyKey, (*[]byte)(&r.Payload)}
 	for rows.Next() {
 		r = events.Record{}
-		if err := rows.Scan(row...); err != nil {
+		// Scan into *[]byte hands over a copy of the row's payload.
+		if err := rows.Scan(dest...); err != nil {
 			return nil, unavailable(ctx, err, "scan event of %q", stream)
 		}
-		r.OccurredAt = time.Unix(0, *row[5].(*int64)).UTC()
-		r.RecordedAt = time.Unix(0, *row[6].(*int64)).UTC()
-		r.Payload = *row[11].(*[]byte) // Scan into *[]byte hands over a copy
-		*row[11].(*[]byte) = nil
+		r.OccurredAt = time.Unix(0, occurred).UTC()
+		r.RecordedAt = time.Unix(0, recorded).UTC()
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -230,16 +228,16 @@ func (s *EventStore) queryRecords(ctx context.Context, capacity int, query strin
 // recordFromRow converts one row of recordColumns.
 func recordFromRow(row []driver.Value) (events.Record, error) {
 	var r events.Record
-	ints := [...]*int64{new(int64), new(int64), new(int64), new(int64)}
+	var ints [4]int64
 	for i, col := range [...]int{0, 3, 5, 6} {
 		v, ok := row[col].(int64)
 		if !ok {
 			return r, fmt.Errorf("column %d is %T, not an integer", col, row[col])
 		}
-		*ints[i] = v
+		ints[i] = v
 	}
-	r.GlobalPosition, r.Version = uint64(*ints[0]), uint64(*ints[1])
-	r.OccurredAt, r.RecordedAt = time.Unix(0, *ints[2]).UTC(), time.Unix(0, *ints[3]).UTC()
+	r.GlobalPosition, r.Version = uint64(ints[0]), uint64(ints[1])
+	r.OccurredAt, r.RecordedAt = time.Unix(0, ints[2]).UTC(), time.Unix(0, ints[3]).UTC()
 	strs := [...]*string{&r.ID, &r.Stream, &r.Type, &r.Actor, &r.CorrelationID, &r.CausationID, &r.IdempotencyKey}
 	for i, col := range [...]int{1, 2, 4, 7, 8, 9, 10} {
 		switch v := row[col].(type) {
