@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"pgregory.net/rapid"
-
 	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -141,20 +139,15 @@ func takeSnapshot(views ports.ViewStore) (snapshot, error) {
 	return s, errors.Join(errs[:]...)
 }
 
-func mustSnapshot(t *testing.T, views ports.ViewStore) snapshot {
+// mustSnapshot takes a *testing.T or, in property tests, a *rapid.T.
+func mustSnapshot(t interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}, views ports.ViewStore) snapshot {
 	t.Helper()
 	s, err := takeSnapshot(views)
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
-	}
-	return s
-}
-
-func mustSnapshotRapid(rt *rapid.T, views ports.ViewStore) snapshot {
-	rt.Helper()
-	s, err := takeSnapshot(views)
-	if err != nil {
-		rt.Fatalf("snapshot: %v", err)
 	}
 	return s
 }

@@ -237,7 +237,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 		if err := runner.CatchUp(ctx); err != nil {
 			rt.Fatalf("final live catch up: %v", err)
 		}
-		want := mustSnapshotRapid(rt, live.Views())
+		want := mustSnapshot(rt, live.Views())
 
 		// Rebuild into a fresh database from the live one's log.
 		fresh := mustOpenRapid(rt, filepath.Join(dir, "rebuilt.db"))
@@ -250,7 +250,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 		if err := rebuilt.CatchUp(ctx); err != nil {
 			rt.Fatalf("rebuild: %v", err)
 		}
-		if diff := snapshotDiff(mustSnapshotRapid(rt, fresh.Views()), want); diff != "" {
+		if diff := snapshotDiff(mustSnapshot(rt, fresh.Views()), want); diff != "" {
 			rt.Fatalf("rebuilt views differ from live ones: %s", diff)
 		}
 
@@ -259,7 +259,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 		if err := projections.Replay(ctx, runner, view); err != nil {
 			rt.Fatalf("replay %s: %v", view, err)
 		}
-		if diff := snapshotDiff(mustSnapshotRapid(rt, live.Views()), want); diff != "" {
+		if diff := snapshotDiff(mustSnapshot(rt, live.Views()), want); diff != "" {
 			rt.Fatalf("replayed %s differs from live: %s", view, diff)
 		}
 	})
