@@ -25,9 +25,8 @@ import (
 type EventStore struct {
 	db       *DB
 	requests chan *appendRequest
-	done     chan struct{} // closed when the appender goroutine has exited
-	stopOnce sync.Once
-	quit     chan struct{}
+	done     chan struct{}         // closed when the appender goroutine has exited
+	quit     chan struct{}         // closed by stop, which DB.Close calls once
 	broken   atomic.Pointer[error] // set when an fsync failed
 	stats    appendCounters
 
@@ -268,7 +267,7 @@ func unavailable(ctx context.Context, err error, format string, args ...any) err
 }
 
 func (s *EventStore) stop() {
-	s.stopOnce.Do(func() { close(s.quit) })
+	close(s.quit)
 	<-s.done
 	s.loadStmt.Close()
 }
