@@ -134,6 +134,29 @@ type EventStore interface {
 	Head(ctx context.Context) (uint64, error)
 }
 
+// ReadPage is one page of the audit replay: with a stream, its events after
+// version after; without, the whole log after global position after. It
+// returns at most limit records and the cursor that continues after the last
+// of them (after itself when there are none): a version for a stream, a
+// global position for the log.
+func ReadPage(ctx context.Context, store EventStore, stream string, after uint64, limit int) ([]events.Record, uint64, error) {
+	if stream == "" {
+		recs, err := store.ReadAll(ctx, after, limit)
+		if err != nil || len(recs) == 0 {
+			return recs, after, err
+		}
+		return recs, recs[len(recs)-1].GlobalPosition, nil
+	}
+	recs, err := store.Load(ctx, stream, after)
+	if err != nil {
+		return nil, after, err
+	}
+	if recs = recs[:max(0, min(len(recs), limit))]; len(recs) == 0 {
+		return recs, after, nil
+	}
+	return recs, recs[len(recs)-1].Version, nil
+}
+
 // StreamBatch is one stream's share of an AppendStreams.
 type StreamBatch struct {
 	Stream   string

@@ -8,7 +8,6 @@ import (
 
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
-	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
@@ -166,23 +165,7 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	stream := r.URL.Query().Get("stream")
-	var recs []events.Record
-	next := after
-	if stream != "" {
-		recs, err = s.cfg.Events.Load(r.Context(), stream, after)
-		if len(recs) > limit {
-			recs = recs[:limit]
-		}
-		if len(recs) > 0 {
-			next = recs[len(recs)-1].Version
-		}
-	} else {
-		recs, err = s.cfg.Events.ReadAll(r.Context(), after, limit)
-		if len(recs) > 0 {
-			next = recs[len(recs)-1].GlobalPosition
-		}
-	}
+	recs, next, err := ports.ReadPage(r.Context(), s.cfg.Events, r.URL.Query().Get("stream"), after, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

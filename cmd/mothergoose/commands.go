@@ -153,16 +153,7 @@ func eventsCommand(cfg *Config) *cobra.Command {
 }
 
 func printEvents(ctx context.Context, store ports.EventStore, stream string, after uint64, limit int, enc *json.Encoder) error {
-	var recs []events.Record
-	var err error
-	if stream != "" {
-		recs, err = store.Load(ctx, stream, after)
-		if len(recs) > limit {
-			recs = recs[:limit]
-		}
-	} else {
-		recs, err = store.ReadAll(ctx, after, limit)
-	}
+	recs, _, err := ports.ReadPage(ctx, store, stream, after, limit)
 	if err != nil {
 		return err
 	}
