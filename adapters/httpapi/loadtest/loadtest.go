@@ -139,6 +139,15 @@ func (c *collector) result(start time.Time) Result {
 	return c.res
 }
 
+// record counts a into c and hands it to Done: every answer of both loops,
+// a request the open loop dropped included, goes through here.
+func (g Generator) record(c *collector, a Answer) {
+	c.add(a)
+	if g.Done != nil {
+		g.Done(a)
+	}
+}
+
 // Closed sends requests 0..n-1 from workers goroutines, each waiting for its
 // answer before the next, until all are sent, ctx ends or maxTime passed.
 func (g Generator) Closed(ctx context.Context, workers, n int, maxTime time.Duration) Result {
@@ -161,11 +170,7 @@ func (g Generator) Closed(ctx context.Context, workers, n int, maxTime time.Dura
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				a := g.send(ctx, i)
-				c.add(a)
-				if g.Done != nil {
-					g.Done(a)
-				}
+				g.record(c, g.send(ctx, i))
 			}
 		})
 	}
@@ -195,12 +200,12 @@ func (g Generator) Open(ctx context.Context, rate int, d time.Duration, maxInFli
 		select {
 		case sem <- struct{}{}:
 		default:
-			c.add(Answer{Index: i, Err: fmt.Errorf("more than %d requests in flight", maxInFlight)})
+			g.record(c, Answer{Index: i, Err: fmt.Errorf("more than %d requests in flight", maxInFlight)})
 			continue
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c.add(g.send(ctx, i))
+			g.record(c, g.send(ctx, i))
 		})
 	}
 	wg.Wait()

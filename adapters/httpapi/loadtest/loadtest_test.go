@@ -1,9 +1,13 @@
 package loadtest
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -44,5 +48,55 @@ func TestPendingJobs_sets_the_build_id_of_a_pending_job(t *testing.T) {
 	}
 	if _, err := PendingJobs(filepath.Join("..", "testdata", "nope.json")); err == nil {
 		t.Fatal("a missing fixture made a template")
+	}
+}
+
+// Done sees every answer of both loops, the open loop's dropped requests too.
+func TestDone_sees_every_answer_of_both_loops(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	mk := func(int) Request { return Request{Body: []byte("{}")} }
+	var mu sync.Mutex
+	seen := map[int]int{}
+	done := func(a Answer) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[a.Index]++
+	}
+
+	closed := Generator{Client: Client(4), URL: srv.URL, Make: mk, Done: done}.Closed(ctx, 4, 20, 10*time.Second)
+	if closed.Status[http.StatusAccepted] != 20 || len(seen) != 20 {
+		t.Fatalf("closed loop: statuses %v, Done saw %d requests; want 20 of each", closed.Status, len(seen))
+	}
+
+	// One request in flight at most, held by the server until the open loop
+	// has dropped the other four (or 5 s passed): Done hears of each.
+	clear(seen)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer time.AfterFunc(5*time.Second, unblock).Stop()
+	drops := 0
+	open := Generator{Client: Client(1), URL: srv.URL + "/slow", Make: mk, Done: func(a Answer) {
+		done(a)
+		if a.Err != nil {
+			if drops++; drops == 4 {
+				unblock()
+			}
+		}
+	}}.Open(ctx, 100, 50*time.Millisecond, 1)
+	if open.Errors != 4 || open.Status[http.StatusAccepted] != 1 {
+		t.Fatalf("open loop: statuses %v, %d errors; want one 202 and 4 dropped", open.Status, open.Errors)
+	}
+	for i := range 5 {
+		if seen[i] != 1 {
+			t.Fatalf("open loop: Done saw request %d %d times (all: %v)", i, seen[i], seen)
+		}
 	}
 }
