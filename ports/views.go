@@ -67,8 +67,9 @@ type ViewStore interface {
 	Batch(ctx context.Context, fn func(ViewTx) error) error
 	// Read returns the views for queries outside any batch.
 	Read() ViewTx
-	// Truncate empties one view and resets the checkpoints of projectors that
-	// write it, for a rebuild by replay.
+	// Truncate empties one view and resets the checkpoint of the projector
+	// that writes it, which is named after the view (projections.Projector),
+	// for a rebuild by replay. Other checkpoints stay.
 	Truncate(ctx context.Context, view string) error
 }
 

@@ -56,24 +56,16 @@ func (s *ViewStore) Batch(ctx context.Context, fn func(ports.ViewTx) error) erro
 // Read returns the views for queries.
 func (s *ViewStore) Read() ports.ViewTx { return s.views }
 
-// Truncate empties view and deletes the checkpoints of the projectors that
-// write it (by convention their names start with the view name). The
-// checkpoints go first: if Truncate stops halfway, the projector replays
-// from the start over the rows that are left, which versions make harmless;
-// the other order could leave a checkpoint pointing past deleted rows.
+// Truncate empties view and deletes the checkpoint of its projector, which
+// is named after the view. The checkpoint goes first: if Truncate stops
+// halfway, the projector replays from the start over the rows that are
+// left, which versions make harmless; the other order could leave a
+// checkpoint pointing past deleted rows.
 func (s *ViewStore) Truncate(ctx context.Context, view string) error {
 	if !slices.Contains(ports.AllViews, view) {
 		return errs.Errorf(errs.EINVALID, "truncate: no view %q", view)
 	}
-	checkpoints, err := scanKeys(ctx, s.db, &dynamodb.ScanInput{
-		TableName:                 aws.String(s.views.checkpoints),
-		FilterExpression:          aws.String("begins_with(#k, :view)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":view": attrS(view)},
-	})
-	if err != nil {
-		return err
-	}
-	if err := deleteKeys(ctx, s.db, s.views.checkpoints, checkpoints); err != nil {
+	if err := deleteKeys(ctx, s.db, s.views.checkpoints, []string{view}); err != nil {
 		return err
 	}
 	rows, err := scanKeys(ctx, s.db, &dynamodb.ScanInput{TableName: aws.String(s.prefix + view)})

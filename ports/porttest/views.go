@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -323,7 +324,7 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 					return err
 				}
 			}
-			for _, v := range ports.AllViews {
+			for _, v := range append(slices.Clone(ports.AllViews), otherRunnersProjector) {
 				if err := tx.SaveCheckpoint(ctx, v, 99); err != nil {
 					return err
 				}
@@ -339,6 +340,11 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 		if cp := mustCheckpoint(t, s.Read(), ports.ViewRunners); cp != 0 {
 			t.Fatalf("runners checkpoint after truncate %d, want 0", cp)
 		}
+		// Only the projector named after the view is reset, not one whose
+		// name merely starts with it.
+		if cp := mustCheckpoint(t, s.Read(), otherRunnersProjector); cp != 99 {
+			t.Fatalf("truncating runners moved the %s checkpoint to %d", otherRunnersProjector, cp)
+		}
 		for _, r := range rows {
 			if r.view == ports.ViewRunners {
 				continue
@@ -353,6 +359,10 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 		}
 	})
 }
+
+// otherRunnersProjector is a checkpoint name that starts with a view's name
+// without being it.
+const otherRunnersProjector = ports.ViewRunners + "_v2"
 
 var viewKeySeq atomic.Uint64
 
