@@ -195,6 +195,9 @@ const (
 
 // Checkpoint implements ports.ViewTx; an unknown projector is at 0.
 func (v *viewTx) Checkpoint(ctx context.Context, projector string) (uint64, error) {
+	if projector == "" {
+		return 0, errs.Errorf(errs.EINVALID, "checkpoint: empty projector name")
+	}
 	rows, err := v.query(ctx, checkpointGetSQL, projector)
 	if err != nil {
 		return 0, unavailable(ctx, err, "read checkpoint of %q", projector)

@@ -288,6 +288,17 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 		}
 	})
 
+	t.Run("empty_projector_name_is_invalid", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Read().Checkpoint(ctx, ""); errs.Code(err) != errs.EINVALID {
+			t.Fatalf("Checkpoint of no name: %v, want EINVALID", err)
+		}
+		err := s.Batch(ctx, func(tx ports.ViewTx) error { return tx.SaveCheckpoint(ctx, "", 1) })
+		if errs.Code(err) != errs.EINVALID {
+			t.Fatalf("SaveCheckpoint of no name: %v, want EINVALID", err)
+		}
+	})
+
 	t.Run("cancelled_context_is_an_error", func(t *testing.T) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
