@@ -43,9 +43,6 @@ func (j *Job) Sync(c events.JobSynced) ([]events.Event, error) {
 	if c.Name != j.name {
 		return nil, invalid("job config names %q, not %q", c.Name, j.name)
 	}
-	if c.ConfigHash == "" {
-		return nil, invalid("job %s: config hash is empty", j.name)
-	}
 	if c.Removed {
 		if !j.synced {
 			return nil, notFound("job %s does not exist", j.name)
@@ -53,7 +50,16 @@ func (j *Job) Sync(c events.JobSynced) ([]events.Event, error) {
 		if j.removed {
 			return nil, nil
 		}
+		// A removal names the config it removes. A caller that no longer
+		// has it (a Nest sync whose last commit does not load any more)
+		// leaves the hash out, and it is the job's last one.
+		if c.ConfigHash == "" {
+			c.ConfigHash = j.config.ConfigHash
+		}
 	} else {
+		if c.ConfigHash == "" {
+			return nil, invalid("job %s: config hash is empty", j.name)
+		}
 		if err := CheckCron(c.Schedule); err != nil {
 			return nil, invalid("job %s: %s", j.name, err.Error())
 		}

@@ -102,6 +102,16 @@ func TestJob_Sync(t *testing.T) {
 			}
 		})
 	}
+	t.Run("removal_without_hash_names_the_last_config", func(t *testing.T) {
+		j := mustJob(t, job, changed)
+		unnamed := removal
+		unnamed.ConfigHash = ""
+		evs, err := j.Sync(unnamed)
+		wantCode(t, err, "")
+		want := removal
+		want.ConfigHash = changed.ConfigHash
+		wantEvents(t, evs, want)
+	})
 	t.Run("bad_name", func(t *testing.T) {
 		_, err := domain.RehydrateJob("Rotate", nil)
 		wantCode(t, err, errs.EINVALID)

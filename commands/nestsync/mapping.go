@@ -28,6 +28,18 @@ func eggName(p string) (string, bool) {
 	return "", false
 }
 
+// jobName returns the job named by a job file path (Jobs/<name>.fly): the
+// parser holds a job's label to its file name.
+func jobName(p string) (string, bool) {
+	parts := strings.Split(p, "/")
+	if len(parts) == 2 && parts[0] == "Jobs" {
+		if name, ok := strings.CutSuffix(parts[1], ".fly"); ok && name != "" {
+			return name, true
+		}
+	}
+	return "", false
+}
+
 // poolBounds returns min apex, max apex and min nadir of every egg or bucket
 // named by a runners_condition (the first naming it wins).
 func poolBounds(nest *domain.Nest) map[string][3]int {

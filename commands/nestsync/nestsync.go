@@ -373,13 +373,17 @@ func (s *Syncer) previous(ctx context.Context, last string) (*nestState, error) 
 	nest, diags := s.cfg.Loader.LoadNest(files, content)
 	if nest == nil {
 		// The last synced commit no longer loads (the parser got stricter):
-		// compare against nothing, so every egg is synced again (the egg
-		// aggregates append only what changed). Removals are then found
-		// from the file list alone.
+		// compare against nothing, so every egg and job is synced again
+		// (the aggregates append only what changed). Removals are then
+		// found from the file list alone: eggs and jobs are named by their
+		// paths.
 		s.cfg.Logger.Warn("nest sync: the last synced commit does not load any more", "commit", last, "diagnostics", len(diags))
 		for p := range files {
 			if name, ok := eggName(p); ok {
 				st.eggs[name] = eggMemo{}
+			}
+			if name, ok := jobName(p); ok {
+				st.jobs[name] = ""
 			}
 		}
 		return st, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polar-gosling/polar-gosling/adapters/fly"
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/events"
 )
@@ -279,4 +280,51 @@ func waitIdle(t *testing.T, s *Syncer) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Fatal("syncer still running")
+}
+
+// stricterLoader stands for a parser that got stricter since the last sync:
+// it refuses every Nest holding the file refuse.
+type stricterLoader struct {
+	Loader
+	refuse string
+}
+
+func (l stricterLoader) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
+	if _, ok := keys[l.refuse]; ok {
+		return nil, []events.Diagnostic{{Severity: "error", Summary: "refused by the stricter parser", File: l.refuse}}
+	}
+	return l.Loader.LoadNest(keys, content)
+}
+
+// When the last synced commit no longer loads, the sync compares against its
+// file list alone; a job whose file the new commit removes is still recorded
+// as removed, as an egg is.
+func TestSyncWhenTheLastSyncedCommitNoLongerLoads(t *testing.T) {
+	e := mustEnv(t, map[string]string{
+		"Eggs/alpha/config.fly": eggFile("alpha", 1, 2),
+		"Eggs/beta/config.fly":  eggFile("beta", 2, 2),
+		"Jobs/rotate.fly":       jobFile,
+	})
+	if r := e.mustSync(t, "manual"); r.Status != StatusSynced || r.JobsSynced != 1 {
+		t.Fatalf("first sync %+v", r)
+	}
+	e.origin.Commit(t, nil, "Eggs/beta/config.fly", "Jobs/rotate.fly")
+
+	// A restart with the stricter parser: no memory of the last sync's Nest.
+	s, err := New(Config{Repo: e.repo, Loader: stricterLoader{Loader: fly.NewSyncLoader(), refuse: "Jobs/rotate.fly"}, Handlers: e.h,
+		LastSync: StoreLastSync(e.db.Events(), e.codec), Branch: "main", Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	r, err := s.Sync(context.Background(), "manual")
+	if err != nil || r.Status != StatusSynced || r.EggsRemoved != 1 || r.JobsSynced != 1 {
+		t.Fatalf("sync after the last commit stopped loading: %+v, %v; want beta and rotate removed", r, err)
+	}
+	if n := e.streamLen(t, domain.JobStream("rotate")); n != 2 {
+		t.Fatalf("job stream has %d events, want the sync and the removal", n)
+	}
+	if rows := e.eggRows(t); !rows["beta"].Removed || rows["alpha"].Removed {
+		t.Fatalf("egg rows %+v, want beta removed and alpha kept", rows)
+	}
 }
