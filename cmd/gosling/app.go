@@ -204,7 +204,7 @@ func (a *App) findNest() (string, bool) {
 // found from the working directory upward.
 func (a *App) nestDir(flag string) (string, error) {
 	if flag != "" {
-		dir := a.path(flag)
+		dir := filepath.Clean(a.path(flag)) // "nest/" names files nest/Eggs/..., not nest//Eggs/...
 		if !isNestRoot(dir) {
 			return "", usagef("--nest %s: not a Nest (no Eggs/ and UF/ directories, no %s file); create one with gosling init", flag, NestMarker)
 		}

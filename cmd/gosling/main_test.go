@@ -417,6 +417,12 @@ func TestAdd_refuses_what_would_break_the_nest(t *testing.T) {
 	// Nor when --nest names the Nest in another spelling than the one the
 	// Nest's files are listed under.
 	s.mustRun(0, "add", "job", "later", "--yes", "--nest", nest+string(filepath.Separator))
+	// A refusal under that spelling names the Nest's files as they are.
+	r = s.mustRun(1, "add", "egg", "web2", "--yes", "--project-id", "7", "--nest", nest+string(filepath.Separator))
+	want, sep := filepath.Join(nest, "Eggs", "web2", "config.fly"), string(filepath.Separator)
+	if !strings.Contains(r.stderr, "on "+want+" line") || strings.Contains(r.stderr, sep+sep) {
+		t.Fatalf("stderr names the refused file otherwise than %s:\n%s", want, r.stderr)
+	}
 }
 
 func TestValidate_single_file(t *testing.T) {
