@@ -467,6 +467,42 @@ func TestQueryAPI_events_paging(t *testing.T) {
 	}
 }
 
+// TestQueryAPI_after_past_the_end_reads_nothing: after (a position, or a
+// version with stream=) at or past 2^63 once wrapped round to the start of
+// the log in the SQLite store; a value that is no uint64 is EINVALID.
+func TestQueryAPI_after_past_the_end_reads_nothing(t *testing.T) {
+	e := newEnv(t) // egg-web and egg-other-host, one event each
+	head := e.head()
+	for _, path := range []string{
+		"/events?after=18446744073709551615",
+		"/events?after=9223372036854775808",
+		"/events?after=9223372036854775807",
+		"/events?after=" + jsonNumber(head),
+		"/events?stream=egg-web&after=18446744073709551615",
+		"/events?stream=egg-web&after=9223372036854775808",
+		"/events?stream=egg-web&after=1",
+		"/audit?after=18446744073709551615",
+		"/audit?after=9223372036854775808",
+	} {
+		status, body := e.get(path)
+		key := "events"
+		if strings.HasPrefix(path, "/audit") {
+			key = "audit"
+		}
+		if status != 200 || len(body[key].([]any)) != 0 {
+			t.Errorf("%s: %d %v, want 200 and nothing", path, status, body)
+		}
+	}
+	for _, path := range []string{
+		"/events?after=18446744073709551616", "/events?after=-1", "/events?after=1e3", "/events?after=x",
+		"/events?stream=egg-web&after=99999999999999999999", "/audit?after=-9223372036854775808",
+	} {
+		if status, body := e.get(path); status != 400 || body["error"].(map[string]any)["code"] != "EINVALID" {
+			t.Errorf("%s: %d %v, want 400 EINVALID", path, status, body)
+		}
+	}
+}
+
 func jsonNumber(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)

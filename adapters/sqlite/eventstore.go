@@ -136,6 +136,11 @@ func (s *EventStore) enqueue(ctx context.Context, parts []appendPart) ([]ports.A
 
 // Load implements ports.EventStore.
 func (s *EventStore) Load(ctx context.Context, stream string, after uint64) ([]events.Record, error) {
+	if after > maxInteger {
+		// Versions are SQLite integers (at most MaxInt64): nothing is after
+		// this, and int64(after) would wrap round to a negative number.
+		return nil, ctx.Err()
+	}
 	rows, err := s.loadStmt.QueryContext(ctx, stream, int64(after))
 	if err != nil {
 		return nil, unavailable(ctx, err, "load %q", stream)
@@ -166,6 +171,11 @@ func (s *EventStore) Load(ctx context.Context, stream string, after uint64) ([]e
 func (s *EventStore) ReadAll(ctx context.Context, after uint64, limit int) ([]events.Record, error) {
 	if limit <= 0 {
 		return nil, errs.Errorf(errs.EINVALID, "read all: limit must be positive")
+	}
+	if after > maxInteger {
+		// Positions are SQLite integers (at most MaxInt64): nothing is after
+		// this, and int64(after) would wrap round to the start of the log.
+		return nil, ctx.Err()
 	}
 	return s.queryRecords(ctx, limit, `SELECT `+recordColumns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`, int64(after), int64(limit))
 }

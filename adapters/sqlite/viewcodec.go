@@ -263,14 +263,31 @@ func (c column) encodeEq(val any) (any, error) {
 		ok = ok && v.Kind() == reflect.String
 	case colInt, colUint:
 		ok = ok && (v.CanInt() || v.CanUint())
-		if ok && v.CanInt() && v.Int() < 0 && c.kind == colUint {
-			return nil, fmt.Errorf("negative value %d for an unsigned column", v.Int())
-		}
 	}
 	if !ok {
 		return nil, fmt.Errorf("%T does not match the column type %s", val, c.typ)
 	}
+	if (c.kind == colInt || c.kind == colUint) && !fitsInteger(v, c.typ) {
+		// Convert would wrap it round to another value, which a row may hold.
+		return nil, fmt.Errorf("%v is out of the range of the column type %s", val, c.typ)
+	}
 	return c.encode(v.Convert(c.typ))
+}
+
+// fitsInteger reports whether the integer v converts to the integer type typ
+// without changing its value.
+func fitsInteger(v reflect.Value, typ reflect.Type) bool {
+	probe := reflect.New(typ).Elem()
+	switch {
+	case v.CanInt() && probe.CanInt():
+		return !probe.OverflowInt(v.Int())
+	case v.CanInt(): // into an unsigned type
+		return v.Int() >= 0 && !probe.OverflowUint(uint64(v.Int()))
+	case probe.CanInt(): // an unsigned value into a signed type
+		return v.Uint() <= math.MaxInt64 && !probe.OverflowInt(int64(v.Uint()))
+	default:
+		return !probe.OverflowUint(v.Uint())
+	}
 }
 
 // scanDest returns one scan target per column.
@@ -298,9 +315,17 @@ func (d *tableDef) decodeRow(dest []any, out any) error {
 		case colText:
 			f.SetString(*dest[i].(*string))
 		case colInt:
-			f.SetInt(*dest[i].(*int64))
+			n := *dest[i].(*int64)
+			if f.OverflowInt(n) {
+				return errs.Errorf(errs.EINTERNAL, "sqlite views: %s.%s holds %d, out of the range of %s", d.name, c.name, n, c.typ)
+			}
+			f.SetInt(n)
 		case colUint:
-			f.SetUint(uint64(*dest[i].(*int64)))
+			n := *dest[i].(*int64)
+			if n < 0 {
+				return errs.Errorf(errs.EINTERNAL, "sqlite views: %s.%s holds %d, negative for an unsigned column", d.name, c.name, n)
+			}
+			f.SetUint(uint64(n))
 		case colBool:
 			f.SetBool(*dest[i].(*int64) != 0)
 		case colTime:

@@ -212,6 +212,9 @@ func (v *viewTx) Checkpoint(ctx context.Context, projector string) (uint64, erro
 	if err := rows.Err(); err != nil {
 		return 0, unavailable(ctx, err, "read checkpoint of %q", projector)
 	}
+	if pos < 0 {
+		return 0, errs.Errorf(errs.EINTERNAL, "sqlite views: the checkpoint of %q is %d, negative", projector, pos)
+	}
 	return uint64(pos), nil
 }
 

@@ -213,6 +213,17 @@ func TestEvents_table_json_stream_and_paging(t *testing.T) {
 	if !strings.Contains(r.stderr, "--after 4") {
 		t.Errorf("want a hint to continue with --after 4, stderr:\n%s", r.stderr)
 	}
+
+	// After past the end of the log (or of a stream) prints nothing: the
+	// server once wrapped positions of 2^63 and more round to the start.
+	for _, after := range []string{"18446744073709551615", "9223372036854775808"} {
+		for _, extra := range [][]string{nil, {"--stream", "runner-web-job-2"}} {
+			args := append(append([]string{"events", "--format", "json", "--after", after}, extra...), api...)
+			if r := mustRunCLI(t, 0, args...); strings.TrimSpace(r.stdout) != "" {
+				t.Errorf("gosling %s printed\n%s", strings.Join(args, " "), r.stdout)
+			}
+		}
+	}
 }
 
 func mustJSONLines(t *testing.T, out string) []events.Record {
@@ -297,6 +308,8 @@ func TestAPICommands_errors(t *testing.T) {
 		{"bad_server_url", []string{"events", "--server", "ftp://example.com"}, 2, "want an http:// or https:// URL"},
 		{"bad_limit", []string{"events", "--server", s.url, "--limit", "0"}, 2, "--limit 0"},
 		{"bad_after", []string{"events", "--after", "-1"}, 2, "invalid argument"},
+		{"after_over_uint64", []string{"events", "--after", "18446744073709551616"}, 2, "invalid argument"},
+		{"after_not_a_number", []string{"events", "--after", "x"}, 2, "invalid argument"},
 		{"unknown_flag", []string{"status", "--nope"}, 2, "unknown flag"},
 		{"extra_argument", []string{"status", "extra"}, 2, "unknown command"},
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -253,6 +254,35 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 		}
 		if got := mustLoad(t, s, uniqueStream(t, "missing"), 0); len(got) != 0 {
 			t.Fatalf("missing stream has %d events", len(got))
+		}
+	})
+
+	// Positions and versions past the head must read as nothing, however
+	// large: a store that narrows after to a signed integer must not wrap
+	// it round to the start of the log.
+	t.Run("reads_after_the_head_return_nothing", func(t *testing.T) {
+		s := newStore(t)
+		stream := uniqueStream(t, "past")
+		res := mustAppend(t, s, stream, ports.NoStream(), records(3, stream))
+		head, err := s.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head < res.LastPosition {
+			t.Fatalf("head %d is before the append's last position %d", head, res.LastPosition)
+		}
+		for _, after := range []uint64{head, head + 1, math.MaxInt64, math.MaxInt64 + 1, math.MaxUint64} {
+			if recs, err := s.ReadAll(ctx, after, 10); err != nil || len(recs) != 0 {
+				t.Errorf("ReadAll after %d (head %d): %d events, %v; want none", after, head, len(recs), err)
+			}
+		}
+		for _, after := range []uint64{res.LastVersion, res.LastVersion + 1, math.MaxInt64, math.MaxInt64 + 1, math.MaxUint64} {
+			if recs := mustLoad(t, s, stream, after); len(recs) != 0 {
+				t.Errorf("Load %s after %d (last version %d): %d events, want none", stream, after, res.LastVersion, len(recs))
+			}
+		}
+		if recs, err := s.ReadAll(ctx, head-1, 10); err != nil || len(recs) != 1 || recs[0].GlobalPosition != head {
+			t.Errorf("ReadAll after head-1 = %d events, %v; want the head's event", len(recs), err)
 		}
 	})
 

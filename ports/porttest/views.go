@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"sync/atomic"
@@ -222,6 +223,26 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 		} {
 			if _, err := s.Read().Runners().List(ctx, q); errs.Code(err) != errs.EINVALID {
 				t.Fatalf("%s: got %v, want EINVALID", name, err)
+			}
+		}
+	})
+
+	// An integer filter out of the column's range matches nothing (or is
+	// EINVALID): it must not wrap round to the row holding the wrapped value.
+	t.Run("integer_filter_out_of_range_does_not_wrap", func(t *testing.T) {
+		s := newStore(t)
+		egg := uniqueKey("egg")
+		mustBatch(t, s, func(tx ports.ViewTx) error {
+			_, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: egg + "-r0", Egg: egg, JobID: math.MinInt64, MissedHeartbeats: math.MinInt, Version: 1})
+			return err
+		})
+		for _, col := range []string{"job_id", "missed_heartbeats"} {
+			rows, err := s.Read().Runners().List(ctx, ports.Query{Eq: map[string]any{"egg": egg, col: uint64(math.MaxInt64) + 1}})
+			if err != nil && errs.Code(err) != errs.EINVALID {
+				t.Fatalf("%s = 2^63: %v, want no rows or EINVALID", col, err)
+			}
+			if len(rows) != 0 {
+				t.Fatalf("%s = 2^63 matched %+v", col, rows)
 			}
 		}
 	})
