@@ -31,7 +31,34 @@ type Table[R ViewRow] interface {
 	// Put writes row unless the stored row with the same key has applied
 	// row.RowVersion() or later; it reports whether it wrote.
 	Put(ctx context.Context, row R) (bool, error)
+	// List returns every row q selects (at most q.Limit when it is > 0).
 	List(ctx context.Context, q Query) ([]R, error)
+	// ListPage returns one page of what q selects, in key order (descending
+	// with q.Desc) after q.AfterKey: at most q.Limit rows, which must be at
+	// least 1 (EINVALID otherwise). Its work is bounded by the limit, not by
+	// the size of the view: a store that filters while it reads (DynamoDB)
+	// may stop after a bounded number of reads and return fewer rows, even
+	// none, with a Next to continue from.
+	ListPage(ctx context.Context, q Query) (Page[R], error)
+}
+
+// Page is one page of a ListPage.
+type Page[R ViewRow] struct {
+	Rows []R
+	// Next is the AfterKey that continues the query after this page; it is
+	// "" when no row the query selects follows. It may be the key of a row
+	// the query does not select (where a store stopped reading).
+	Next string
+}
+
+// PageOf trims rows, read with a limit of limit+1, to a page of limit rows
+// and sets Next from the last row kept when there were more.
+func PageOf[R ViewRow](rows []R, limit int) Page[R] {
+	if len(rows) <= limit {
+		return Page[R]{Rows: rows}
+	}
+	rows = rows[:limit]
+	return Page[R]{Rows: rows, Next: rows[limit-1].RowKey()}
 }
 
 // ViewTx is the views as seen inside one Batch (or outside one, for reads).

@@ -124,6 +124,14 @@ func (c *cachedTable[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
 	return c.t.List(ctx, q)
 }
 
+// ListPage sees the page's pending rows: it flushes them first.
+func (c *cachedTable[R]) ListPage(ctx context.Context, q ports.Query) (ports.Page[R], error) {
+	if err := c.flush(ctx); err != nil {
+		return ports.Page[R]{}, err
+	}
+	return c.t.ListPage(ctx, q)
+}
+
 func (c *cachedTable[R]) flush(ctx context.Context) error {
 	for _, key := range c.dirty {
 		if _, err := c.t.Put(ctx, c.rows[key].row); err != nil {

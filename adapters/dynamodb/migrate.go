@@ -13,8 +13,12 @@ import (
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
-// viewKeyAttr is the hash key of every view table and of the checkpoints table.
-const viewKeyAttr = "key"
+// viewKeyAttr is the hash key of the checkpoints table and the range key of
+// every view table, whose hash key is viewPartAttr (one value: viewPartition).
+const (
+	viewKeyAttr  = "key"
+	viewPartAttr = "pk"
+)
 
 // tableWaitTimeout bounds how long Migrate waits for a new table to be ACTIVE.
 const tableWaitTimeout = 5 * time.Minute
@@ -44,6 +48,11 @@ func Migrate(ctx context.Context, client *dynamodb.Client, prefix string) error 
 			return unavailable(err, "wait for table %s to become active", name)
 		}
 	}
+	for _, in := range tableDefinitions(prefix) {
+		if err := checkKeySchema(ctx, client, in); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -64,9 +73,45 @@ func tableDefinitions(prefix string) []*dynamodb.CreateTableInput {
 		stringKeyTable(prefix + checkpointsTable),
 	}
 	for _, v := range ports.AllViews {
-		defs = append(defs, stringKeyTable(prefix+v))
+		defs = append(defs, viewTableDefinition(prefix+v))
 	}
 	return defs
+}
+
+// viewTableDefinition is a view: one partition (viewPartAttr) ordered by the
+// row key, so that a page is a consistent Query in key order.
+func viewTableDefinition(name string) *dynamodb.CreateTableInput {
+	return &dynamodb.CreateTableInput{
+		TableName: aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(viewPartAttr), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(viewKeyAttr), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(viewPartAttr), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(viewKeyAttr), KeyType: types.KeyTypeRange},
+		},
+		BillingMode: types.BillingModePayPerRequest,
+	}
+}
+
+// checkKeySchema refuses a table created with another key schema than in
+// (a view table of a release that keyed views by their key alone): views
+// are rebuilt from the log, so the way out is to drop it and replay.
+func checkKeySchema(ctx context.Context, client *dynamodb.Client, in *dynamodb.CreateTableInput) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName})
+	if err != nil {
+		return unavailable(err, "describe table %s", aws.ToString(in.TableName))
+	}
+	same := len(out.Table.KeySchema) == len(in.KeySchema)
+	for i := 0; same && i < len(in.KeySchema); i++ {
+		got, want := out.Table.KeySchema[i], in.KeySchema[i]
+		same = aws.ToString(got.AttributeName) == aws.ToString(want.AttributeName) && got.KeyType == want.KeyType
+	}
+	if !same {
+		return errs.Errorf(errs.EINVALID, "dynamodb migrate: table %s has an older key schema; delete it, run mothergoose migrate again and rebuild the view with mothergoose replay", aws.ToString(in.TableName))
+	}
+	return nil
 }
 
 func stringKeyTable(name string) *dynamodb.CreateTableInput {

@@ -110,7 +110,7 @@ func (t *table[R]) Get(ctx context.Context, key string) (R, bool, error) {
 	}
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(t.name),
-		Key:            map[string]types.AttributeValue{viewKeyAttr: attrS(key)},
+		Key:            rowKey(key),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -150,44 +150,130 @@ func (t *table[R]) Put(ctx context.Context, row R) (bool, error) {
 	return true, nil
 }
 
-// List scans the view with the equality filters applied by DynamoDB and
-// orders, pages and limits on the client: views are small (a control
-// plane's runners, eggs and plans), and a scan with ConsistentRead sees
-// every write that returned.
+// Bounds of one ListPage on DynamoDB. A Query with a filter reads up to its
+// Limit items (and at most 1 MB) and returns only those that match, so a
+// page may need several round trips; it takes at most pageRounds of them and
+// then answers what it has with the key to continue from.
+// They are variables only so that a test can make them small.
+var (
+	pageRounds = 8
+	// filteredReadItems is the Limit of each round of a filtered page: the
+	// items read, not returned, so a selective filter still progresses.
+	filteredReadItems = 1000
+)
+
+// viewPartition is the partition key value of every row: a view is one item
+// collection ordered by its key, so paging is a consistent Query in key
+// order. A control plane's views are small and written at tens of rows a
+// second, well under one partition's throughput.
+const viewPartition = "row"
+
+// rowKey is the primary key of the row keyed k.
+func rowKey(k string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{viewPartAttr: attrS(viewPartition), viewKeyAttr: attrS(k)}
+}
+
+// List reads every row q selects: a consistent Query of the view's
+// partition in key order from AfterKey, filtered by DynamoDB, until Limit
+// rows (when > 0) or the end.
 func (t *table[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
 	if q.Limit < 0 {
 		return nil, errs.Errorf(errs.EINVALID, "list %s: negative limit %d", t.name, q.Limit)
 	}
-	in, err := t.scanInput(q.Eq)
+	in, err := t.queryInput(q)
 	if err != nil {
 		return nil, err
 	}
 	var rows []R
-	p := dynamodb.NewScanPaginator(t.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	for {
+		if q.Limit > 0 {
+			in.Limit = aws.Int32(int32(q.Limit - len(rows)))
+		}
+		out, err := t.db.Query(ctx, in)
 		if err != nil {
 			return nil, unavailable(err, "list %s", t.name)
 		}
-		for _, item := range page.Items {
-			row, err := t.decode(item)
-			if err != nil {
-				return nil, err
-			}
-			rows = append(rows, row)
+		if rows, err = t.appendRows(rows, out.Items); err != nil {
+			return nil, err
 		}
+		if out.LastEvaluatedKey == nil || (q.Limit > 0 && len(rows) >= q.Limit) {
+			return rows, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	return window(rows, q), nil
 }
 
-// scanInput builds a consistent scan with one equality condition per column.
-func (t *table[R]) scanInput(eq map[string]any) (*dynamodb.ScanInput, error) {
-	in := &dynamodb.ScanInput{TableName: aws.String(t.name), ConsistentRead: aws.Bool(true)}
-	if len(eq) == 0 {
-		return in, nil
+// ListPage reads at most pageRounds Query pages of the view's partition to
+// fill a page of q.Limit rows; it reads one row more to know whether any
+// follows.
+func (t *table[R]) ListPage(ctx context.Context, q ports.Query) (ports.Page[R], error) {
+	if q.Limit < 1 {
+		return ports.Page[R]{}, errs.Errorf(errs.EINVALID, "list a page of %s: limit %d, want at least 1", t.name, q.Limit)
 	}
-	cols := make([]string, 0, len(eq))
-	for c, v := range eq {
+	in, err := t.queryInput(q)
+	if err != nil {
+		return ports.Page[R]{}, err
+	}
+	var rows []R
+	for round := 0; ; round++ {
+		read := q.Limit + 1 - len(rows)
+		if in.FilterExpression != nil {
+			read = max(read, filteredReadItems)
+		}
+		in.Limit = aws.Int32(int32(read))
+		out, err := t.db.Query(ctx, in)
+		if err != nil {
+			return ports.Page[R]{}, unavailable(err, "list %s", t.name)
+		}
+		if rows, err = t.appendRows(rows, out.Items); err != nil {
+			return ports.Page[R]{}, err
+		}
+		switch {
+		case len(rows) > q.Limit || out.LastEvaluatedKey == nil:
+			return ports.PageOf(rows, q.Limit), nil
+		case round+1 == pageRounds:
+			// Stopped short: continue after the last item read.
+			d := itemReader{item: out.LastEvaluatedKey}
+			next := d.s(viewKeyAttr, true)
+			return ports.Page[R]{Rows: rows, Next: next}, d.err
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+func (t *table[R]) appendRows(rows []R, items []map[string]types.AttributeValue) ([]R, error) {
+	for _, item := range items {
+		row, err := t.decode(item)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// queryInput builds a consistent Query of the view's partition in q's key
+// order from q.AfterKey, with one equality filter per column of q.Eq.
+func (t *table[R]) queryInput(q ports.Query) (*dynamodb.QueryInput, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(t.name),
+		ConsistentRead:            aws.Bool(true),
+		ScanIndexForward:          aws.Bool(!q.Desc),
+		KeyConditionExpression:    aws.String("#p = :p"),
+		ExpressionAttributeNames:  map[string]string{"#p": viewPartAttr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": attrS(viewPartition)},
+	}
+	if q.AfterKey != "" {
+		op := " > "
+		if q.Desc {
+			op = " < "
+		}
+		in.KeyConditionExpression = aws.String("#p = :p AND #k" + op + ":after")
+		in.ExpressionAttributeNames["#k"] = viewKeyAttr
+		in.ExpressionAttributeValues[":after"] = attrS(q.AfterKey)
+	}
+	cols := make([]string, 0, len(q.Eq))
+	for c, v := range q.Eq {
 		typ, ok := t.columns[c]
 		if !ok {
 			return nil, errs.Errorf(errs.EINVALID, "list %s: no column %q", t.name, c)
@@ -197,12 +283,13 @@ func (t *table[R]) scanInput(eq map[string]any) (*dynamodb.ScanInput, error) {
 		}
 		cols = append(cols, c)
 	}
+	if len(cols) == 0 {
+		return in, nil
+	}
 	slices.Sort(cols)
-	in.ExpressionAttributeNames = map[string]string{}
-	in.ExpressionAttributeValues = map[string]types.AttributeValue{}
 	conds := make([]string, len(cols))
 	for i, c := range cols {
-		v, err := t.codec.enc.Encode(eq[c])
+		v, err := t.codec.enc.Encode(q.Eq[c])
 		if err != nil {
 			return nil, errs.Wrap(errs.EINVALID, err, "list %s: value for %q", t.name, c)
 		}
@@ -214,36 +301,6 @@ func (t *table[R]) scanInput(eq map[string]any) (*dynamodb.ScanInput, error) {
 	return in, nil
 }
 
-// window orders rows by key and applies Desc, AfterKey and Limit. AfterKey
-// means after in the requested order: smaller keys when descending.
-func window[R ports.ViewRow](rows []R, q ports.Query) []R {
-	slices.SortFunc(rows, func(a, b R) int { return strings.Compare(a.RowKey(), b.RowKey()) })
-	if q.Desc {
-		slices.Reverse(rows)
-	}
-	if q.AfterKey != "" {
-		i := 0
-		for i < len(rows) && !isAfter(rows[i].RowKey(), q.AfterKey, q.Desc) {
-			i++
-		}
-		rows = rows[i:]
-	}
-	if q.Limit > 0 && len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-	}
-	if len(rows) == 0 {
-		return nil
-	}
-	return rows
-}
-
-func isAfter(key, after string, desc bool) bool {
-	if desc {
-		return key < after
-	}
-	return key > after
-}
-
 func (t *table[R]) encode(row R) (map[string]types.AttributeValue, error) {
 	av, err := t.codec.enc.Encode(row)
 	if err != nil {
@@ -253,6 +310,7 @@ func (t *table[R]) encode(row R) (map[string]types.AttributeValue, error) {
 	if !ok {
 		return nil, errs.Errorf(errs.EINTERNAL, "dynamodb: a %s row did not encode as a map", t.name)
 	}
+	m.Value[viewPartAttr] = attrS(viewPartition)
 	m.Value[viewKeyAttr] = attrS(row.RowKey())
 	m.Value[rowVersionAttr] = attrN(row.RowVersion())
 	return m.Value, nil

@@ -65,14 +65,14 @@ func (s *ViewStore) Truncate(ctx context.Context, view string) error {
 	if !slices.Contains(ports.AllViews, view) {
 		return errs.Errorf(errs.EINVALID, "truncate: no view %q", view)
 	}
-	if err := deleteKeys(ctx, s.db, s.views.checkpoints, []string{view}); err != nil {
+	if err := deleteKeys(ctx, s.db, s.views.checkpoints, []string{view}, checkpointKey); err != nil {
 		return err
 	}
 	rows, err := scanKeys(ctx, s.db, &dynamodb.ScanInput{TableName: aws.String(s.prefix + view)})
 	if err != nil {
 		return err
 	}
-	return deleteKeys(ctx, s.db, s.prefix+view, rows)
+	return deleteKeys(ctx, s.db, s.prefix+view, rows, rowKey)
 }
 
 // views is the ports.ViewTx of a ViewStore, inside or outside a batch alike.
@@ -102,7 +102,7 @@ func (v *views) Checkpoint(ctx context.Context, projector string) (uint64, error
 	}
 	out, err := v.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(v.checkpoints),
-		Key:            map[string]types.AttributeValue{viewKeyAttr: attrS(projector)},
+		Key:            checkpointKey(projector),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -166,15 +166,19 @@ const (
 	maxUnprocessedRounds = 20
 )
 
-// deleteKeys deletes the items in chunks, resending unprocessed deletes with
-// backoff as the BatchWriteItem documentation asks.
-func deleteKeys(ctx context.Context, db *dynamodb.Client, tableName string, keys []string) error {
+// checkpointKey is the primary key of a projector's checkpoint.
+func checkpointKey(projector string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{viewKeyAttr: attrS(projector)}
+}
+
+// deleteKeys deletes the items keyed keys (primary keys made by key) in
+// chunks, resending unprocessed deletes with backoff as the BatchWriteItem
+// documentation asks.
+func deleteKeys(ctx context.Context, db *dynamodb.Client, tableName string, keys []string, key func(string) map[string]types.AttributeValue) error {
 	for chunk := range slices.Chunk(keys, batchWriteMax) {
 		reqs := make([]types.WriteRequest, len(chunk))
 		for i, k := range chunk {
-			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{
-				Key: map[string]types.AttributeValue{viewKeyAttr: attrS(k)},
-			}}
+			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(k)}}
 		}
 		if err := batchWrite(ctx, db, map[string][]types.WriteRequest{tableName: reqs}); err != nil {
 			return err

@@ -2,10 +2,17 @@ package dynamodb_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/polar-gosling/polar-gosling/adapters/dynamodb"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -300,4 +307,77 @@ func TestViewStoreCheckpointsIntegration(t *testing.T) {
 func TestViewStoreContractIntegration(t *testing.T) {
 	s := mustViewStore(t)
 	porttest.ViewStore(t, func(*testing.T) ports.ViewStore { return s }, porttest.ViewFeatures{})
+}
+
+// A filtered page reads at most pageRounds Query pages of filteredReadItems
+// items: when the matching rows are further on, it answers fewer rows (even
+// none) and a Next, and following Next reads every match exactly once.
+func TestViewStoreListPageBoundsItsReadsIntegration(t *testing.T) {
+	s := mustViewStore(t)
+	defer dynamodb.SetPageBounds(2, 5)()
+	ctx := context.Background()
+	want := []string{"r-27", "r-29"}
+	err := s.Batch(ctx, func(tx ports.ViewTx) error {
+		for i := range 30 {
+			egg := "a"
+			if i == 27 || i == 29 {
+				egg = "b"
+			}
+			if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: fmt.Sprintf("r-%02d", i), Egg: egg, Version: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := ports.Query{Eq: map[string]any{"egg": "b"}, Limit: 1}
+	page, err := s.Read().Runners().ListPage(ctx, q)
+	if err != nil || len(page.Rows) != 0 || page.Next != "r-09" {
+		t.Fatalf("first page: %+v, %v; want no rows and next r-09 (two reads of five items)", page, err)
+	}
+	var got []string
+	for n := 0; page.Next != "" || n == 0; n++ {
+		if n > 10 {
+			t.Fatal("more than 10 pages")
+		}
+		q.AfterKey = page.Next
+		if page, err = s.Read().Runners().ListPage(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Rows {
+			got = append(got, r.ID)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("followed pages to %v, want %v", got, want)
+	}
+}
+
+// A view table keyed by its key alone (before views were one ordered
+// partition) is refused by Migrate with the way out, not used.
+func TestMigrateRefusesAnOldViewTableIntegration(t *testing.T) {
+	client := mustLocalClient(t)
+	ctx := context.Background()
+	prefix := fmt.Sprintf("old%d_%d_", runID, prefixSeq.Add(1))
+	name := prefix + ports.ViewRunners
+	_, err := client.CreateTable(ctx, &awsdynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("key"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, n := range dynamodb.TableNames(prefix) {
+			_, _ = client.DeleteTable(ctx, &awsdynamodb.DeleteTableInput{TableName: aws.String(n)})
+		}
+	})
+	err = dynamodb.Migrate(ctx, client, prefix)
+	if errs.Code(err) != errs.EINVALID || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "replay") {
+		t.Fatalf("migrate over an old view table: %v, want EINVALID naming %s and replay", err, name)
+	}
 }

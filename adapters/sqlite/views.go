@@ -288,6 +288,22 @@ func (t table[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
 	return scanRows[R](ctx, t.def, rows)
 }
 
+// ListPage implements ports.Table: one query of Limit+1 rows, which an
+// index on the filtered column and the key (or the key alone) serves in
+// order from AfterKey.
+func (t table[R]) ListPage(ctx context.Context, q ports.Query) (ports.Page[R], error) {
+	if q.Limit < 1 {
+		return ports.Page[R]{}, errs.Errorf(errs.EINVALID, "list a page of %s: limit %d, want at least 1", t.def.name, q.Limit)
+	}
+	limit := q.Limit
+	q.Limit++
+	rows, err := t.List(ctx, q)
+	if err != nil {
+		return ports.Page[R]{}, err
+	}
+	return ports.PageOf(rows, limit), nil
+}
+
 // listSQL builds the query for q. Eq names must be columns of the view.
 // AfterKey continues in the direction of the order: with Desc it selects
 // keys before AfterKey.

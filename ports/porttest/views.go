@@ -192,6 +192,117 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 		})
 	})
 
+	t.Run("list_page_follows_next_with_filters", func(t *testing.T) {
+		s := newStore(t)
+		base := uniqueKey("page")
+		egg, other := base+"-egg", base+"-other"
+		states := []string{"ACTIVE", "IDLE", "ACTIVE"}
+		var eggKeys, activeKeys, allKeys []string
+		mustBatch(t, s, func(tx ports.ViewTx) error {
+			for i := range 23 {
+				a, b := fmt.Sprintf("%s-%02d-a", base, i), fmt.Sprintf("%s-%02d-b", base, i)
+				eggKeys, allKeys = append(eggKeys, a), append(allKeys, a, b)
+				if states[i%3] == "ACTIVE" {
+					activeKeys = append(activeKeys, a)
+				}
+				if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: a, Egg: egg, State: states[i%3], Version: 1}); err != nil {
+					return err
+				}
+				if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: b, Egg: other, State: "ACTIVE", Version: 1}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		// pages follows Next from q until it is "" (or, without a filter, past
+		// this case's keys), checking every page's size.
+		pages := func(q ports.Query) []string {
+			t.Helper()
+			var out []string
+			for n := 0; ; n++ {
+				if n > 200 {
+					t.Fatalf("%+v: more than 200 pages", q)
+				}
+				page, err := s.Read().Runners().ListPage(ctx, q)
+				if err != nil {
+					t.Fatalf("list page %+v: %v", q, err)
+				}
+				if len(page.Rows) > q.Limit {
+					t.Fatalf("list page %+v: %d rows", q, len(page.Rows))
+				}
+				for _, r := range page.Rows {
+					if len(q.Eq) == 0 && (r.ID < base || r.ID > base+"~") {
+						return out // past this case's keys, in a shared store
+					}
+					out = append(out, r.ID)
+				}
+				if page.Next == "" {
+					return out
+				}
+				q.AfterKey = page.Next
+			}
+		}
+		reversed := slices.Clone(eggKeys)
+		slices.Reverse(reversed)
+		cases := []struct {
+			name string
+			q    ports.Query
+			want []string
+		}{
+			{"one_filter", ports.Query{Eq: map[string]any{"egg": egg}, Limit: 5}, eggKeys},
+			{"two_filters", ports.Query{Eq: map[string]any{"egg": egg, "state": "ACTIVE"}, Limit: 4}, activeKeys},
+			{"desc", ports.Query{Eq: map[string]any{"egg": egg}, Desc: true, Limit: 3}, reversed},
+			{"limit_one", ports.Query{Eq: map[string]any{"egg": egg}, Limit: 1}, eggKeys},
+			{"one_page_holds_all", ports.Query{Eq: map[string]any{"egg": egg}, Limit: 100}, eggKeys},
+			{"exact_fit", ports.Query{Eq: map[string]any{"egg": egg}, Limit: 23}, eggKeys},
+			{"no_filter", ports.Query{AfterKey: base, Limit: 6}, allKeys},
+			{"no_match", ports.Query{Eq: map[string]any{"egg": egg, "state": "TERMINATED"}, Limit: 5}, nil},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				if got := pages(tc.q); !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+			})
+		}
+		t.Run("last_page_has_no_next", func(t *testing.T) {
+			page, err := s.Read().Runners().ListPage(ctx, ports.Query{Eq: map[string]any{"egg": egg}, Limit: 23})
+			if err != nil || len(page.Rows) != 23 || page.Next != "" {
+				t.Fatalf("a page of all 23 rows: %d rows, next %q, %v", len(page.Rows), page.Next, err)
+			}
+		})
+		t.Run("stable_under_inserts", func(t *testing.T) {
+			q := ports.Query{Eq: map[string]any{"egg": egg}, Limit: 5}
+			first, err := s.Read().Runners().ListPage(ctx, q)
+			if err != nil || first.Next == "" {
+				t.Fatalf("first page: %v, next %q", err, first.Next)
+			}
+			before, after := base+"-00-c", base+"-99-a"
+			mustBatch(t, s, func(tx ports.ViewTx) error {
+				for _, k := range []string{before, after} {
+					if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: k, Egg: egg, State: "IDLE", Version: 1}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			q.AfterKey = first.Next
+			var got []string
+			for _, r := range first.Rows {
+				got = append(got, r.ID)
+			}
+			got = append(got, pages(q)...)
+			if want := append(slices.Clone(eggKeys), after); !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %v, want %v (a row inserted behind the cursor is not read, one ahead is, once)", got, want)
+			}
+		})
+		for _, limit := range []int{0, -1} {
+			if _, err := s.Read().Runners().ListPage(ctx, ports.Query{Limit: limit}); errs.Code(err) != errs.EINVALID {
+				t.Fatalf("limit %d: %v, want EINVALID", limit, err)
+			}
+		}
+	})
+
 	t.Run("list_with_a_bool_column", func(t *testing.T) {
 		s := newStore(t)
 		region := uniqueKey("region")
