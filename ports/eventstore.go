@@ -126,6 +126,9 @@ type EventStore interface {
 	// Load returns the stream's events with version > after, in order. A stream
 	// that does not exist has no events.
 	Load(ctx context.Context, stream string, after uint64) ([]events.Record, error)
+	// LoadPage returns at most limit (>= 1, else EINVALID) of the stream's
+	// events with version > after, in order: Load in bounded pages.
+	LoadPage(ctx context.Context, stream string, after uint64, limit int) ([]events.Record, error)
 	// ReadAll returns at most limit events with global position > after, in
 	// ascending position. Every committed event is returned exactly once
 	// across consecutive calls that continue from the last position seen.
@@ -147,12 +150,9 @@ func ReadPage(ctx context.Context, store EventStore, stream string, after uint64
 		}
 		return recs, recs[len(recs)-1].GlobalPosition, nil
 	}
-	recs, err := store.Load(ctx, stream, after)
-	if err != nil {
-		return nil, after, err
-	}
-	if recs = recs[:max(0, min(len(recs), limit))]; len(recs) == 0 {
-		return recs, after, nil
+	recs, err := store.LoadPage(ctx, stream, after, limit)
+	if err != nil || len(recs) == 0 {
+		return recs, after, err
 	}
 	return recs, recs[len(recs)-1].Version, nil
 }

@@ -48,6 +48,42 @@ func (s *EventStore) Load(ctx context.Context, stream string, after uint64) ([]e
 	return recordsFromItems(items)
 }
 
+// LoadPage returns at most limit of the stream's events after version
+// after: one Query with that Limit (followed only if DynamoDB's 1 MB page
+// ends first).
+func (s *EventStore) LoadPage(ctx context.Context, stream string, after uint64, limit int) ([]events.Record, error) {
+	if limit <= 0 {
+		return nil, errs.Errorf(errs.EINVALID, "load a page of %q: limit %d, want at least 1", stream, limit)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		ConsistentRead:           aws.Bool(true),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk > :after"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": attrS(streamPK(stream)), ":after": attrN(after),
+		},
+	}
+	var recs []events.Record
+	for len(recs) < limit {
+		in.Limit = aws.Int32(int32(limit - len(recs)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, unavailable(err, "load a page of stream %q", stream)
+		}
+		page, err := recordsFromItems(out.Items)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, page...)
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return recs, nil
+}
+
 // Head returns the last assigned global position. Because the counter moves
 // in the same transaction that writes the log items, every position up to
 // Head is committed.

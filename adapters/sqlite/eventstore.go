@@ -167,6 +167,17 @@ func (s *EventStore) Load(ctx context.Context, stream string, after uint64) ([]e
 	return out, nil
 }
 
+// LoadPage implements ports.EventStore.
+func (s *EventStore) LoadPage(ctx context.Context, stream string, after uint64, limit int) ([]events.Record, error) {
+	if limit <= 0 {
+		return nil, errs.Errorf(errs.EINVALID, "load a page of %q: limit must be positive", stream)
+	}
+	if after > maxInteger {
+		return nil, ctx.Err() // as in Load: nothing is after it
+	}
+	return s.queryRecords(ctx, limit, `SELECT `+recordColumns+` FROM events WHERE stream = ? AND version > ? ORDER BY version LIMIT ?`, stream, int64(after), int64(limit))
+}
+
 // ReadAll implements ports.EventStore.
 func (s *EventStore) ReadAll(ctx context.Context, after uint64, limit int) ([]events.Record, error) {
 	if limit <= 0 {

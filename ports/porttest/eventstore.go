@@ -281,8 +281,45 @@ func EventStore(t *testing.T, newStore func(t *testing.T) ports.EventStore, f Fe
 				t.Errorf("Load %s after %d (last version %d): %d events, want none", stream, after, res.LastVersion, len(recs))
 			}
 		}
+		for _, after := range []uint64{res.LastVersion, math.MaxInt64 + 1, math.MaxUint64} {
+			if recs, err := s.LoadPage(ctx, stream, after, 10); err != nil || len(recs) != 0 {
+				t.Errorf("LoadPage %s after %d: %d events, %v; want none", stream, after, len(recs), err)
+			}
+		}
 		if recs, err := s.ReadAll(ctx, head-1, 10); err != nil || len(recs) != 1 || recs[0].GlobalPosition != head {
 			t.Errorf("ReadAll after head-1 = %d events, %v; want the head's event", len(recs), err)
+		}
+	})
+
+	t.Run("load_page_is_load_in_bounded_pages", func(t *testing.T) {
+		s := newStore(t)
+		stream := uniqueStream(t, "pages")
+		mustAppend(t, s, stream, ports.NoStream(), records(7, stream))
+		var got []uint64
+		for after := uint64(0); ; {
+			recs, err := s.LoadPage(ctx, stream, after, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) > 3 {
+				t.Fatalf("a page of 3 has %d events", len(recs))
+			}
+			if len(recs) == 0 {
+				break
+			}
+			for _, r := range recs {
+				got = append(got, r.Version)
+			}
+			after = recs[len(recs)-1].Version
+		}
+		if fmt.Sprint(got) != "[1 2 3 4 5 6 7]" {
+			t.Fatalf("pages gave versions %v", got)
+		}
+		if recs, err := s.LoadPage(ctx, uniqueStream(t, "missing"), 0, 3); err != nil || len(recs) != 0 {
+			t.Fatalf("missing stream: %d events, %v", len(recs), err)
+		}
+		if _, err := s.LoadPage(ctx, stream, 0, 0); errs.Code(err) != errs.EINVALID {
+			t.Fatalf("limit 0: %v, want EINVALID", err)
 		}
 	})
 
