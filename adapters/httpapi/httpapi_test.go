@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -565,3 +569,192 @@ func TestNew_refuses_missing_dependencies(t *testing.T) {
 }
 
 var _ ports.Secrets = secrets.Local{}
+
+// mustPutRunners puts n runner rows straight into the view store: ids
+// r-0000.. of egg, states cycling through ACTIVE, IDLE, BUSY.
+func (e *env) mustPutRunners(egg string, n int) []string {
+	e.t.Helper()
+	ctx := context.Background()
+	states := []string{"ACTIVE", "IDLE", "BUSY"}
+	var ids []string
+	err := e.db.Views().Batch(ctx, func(tx ports.ViewTx) error {
+		for i := range n {
+			id := fmt.Sprintf("%s-r-%04d", egg, i)
+			ids = append(ids, id)
+			if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: id, Egg: egg, State: states[i%3], Type: "APEX", Version: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ids
+}
+
+// follow GETs path and then every next cursor, collecting field of the
+// rows under key, and checks each page's size against limit.
+func (e *env) follow(path, key, field string, limit int) []string {
+	e.t.Helper()
+	var out []string
+	url := path
+	for n := 0; ; n++ {
+		if n > 1000 {
+			e.t.Fatalf("%s: more than 1000 pages", path)
+		}
+		status, body := e.get(url)
+		if status != 200 {
+			e.t.Fatalf("%s: %d %v", url, status, body)
+		}
+		rows := body[key].([]any)
+		if len(rows) > limit {
+			e.t.Fatalf("%s: %d rows, more than %d", url, len(rows), limit)
+		}
+		for _, it := range rows {
+			out = append(out, it.(map[string]any)[field].(string))
+		}
+		next, _ := body["next"].(string)
+		if next == "" {
+			if _, present := body["next"]; present {
+				e.t.Fatalf("%s: next present but empty", url)
+			}
+			return out
+		}
+		if len(rows) != limit {
+			e.t.Fatalf("%s: a page of %d rows (limit %d) before the last", url, len(rows), limit)
+		}
+		u, err := neturl.Parse(path)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("cursor", next)
+		u.RawQuery = q.Encode()
+		url = u.String()
+	}
+}
+
+// TestQueryAPI_runners_are_paged: /runners once answered every row at once
+// (31 MB for 120,000 runners); it now answers 100 by default with a cursor.
+func TestQueryAPI_runners_are_paged(t *testing.T) {
+	e := newEnv(t)
+	ids := e.mustPutRunners("web", 1234)
+	others := e.mustPutRunners("other-host", 7)
+
+	status, body := e.get("/runners")
+	if status != 200 || len(body["runners"].([]any)) != 100 || body["next"] == nil {
+		t.Fatalf("GET /runners: %d, %d rows, next %v; want 100 and a cursor", status, len(body["runners"].([]any)), body["next"])
+	}
+	all := append(slices.Clone(others), ids...) // other-host-... sorts before web-...
+	if got := e.follow("/runners", "runners", "id", 100); !slices.Equal(got, all) {
+		t.Fatalf("following cursors gave %d rows, want each of %d once in key order", len(got), len(all))
+	}
+	if got := e.follow("/runners?limit=1000", "runners", "id", 1000); !slices.Equal(got, all) {
+		t.Fatalf("limit=1000: %d rows, want %d", len(got), len(all))
+	}
+	var active []string
+	for i, id := range ids {
+		if i%3 == 0 {
+			active = append(active, id)
+		}
+	}
+	if got := e.follow("/runners?egg=web&state=ACTIVE&limit=50", "runners", "id", 50); !slices.Equal(got, active) {
+		t.Fatalf("filtered paging: %d rows, want %d", len(got), len(active))
+	}
+
+	// A row inserted behind the cursor is not read; one ahead of it is, once.
+	status, body = e.get("/runners?egg=web&limit=10")
+	if status != 200 {
+		t.Fatal(status, body)
+	}
+	next := body["next"].(string)
+	err := e.db.Views().Batch(context.Background(), func(tx ports.ViewTx) error {
+		for _, id := range []string{"web-r-0000a", "web-r-9999"} {
+			if _, err := tx.Runners().Put(context.Background(), ports.RunnerRow{ID: id, Egg: "web", State: "IDLE", Version: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := e.follow("/runners?egg=web&limit=10&cursor="+next, "runners", "id", 10)
+	if want := append(slices.Clone(ids[10:]), "web-r-9999"); !slices.Equal(rest, want) {
+		t.Fatalf("after inserts: %d rows, want %d (ending in web-r-9999)", len(rest), len(want))
+	}
+
+	status, st := e.get("/eggs/web/status")
+	if status != 200 || st["runners"] != float64(1236) || st["runners_by_state"].(map[string]any)["ACTIVE"] != float64(412) {
+		t.Errorf("egg status over more than one count page: %d %v", status, st)
+	}
+
+	_, eggsBody := e.get("/runners?limit=3")
+	eggsCursor := eggsBody["next"].(string)
+	for _, q := range []string{
+		"limit=1001", "limit=0", "limit=-1", "limit=x", "cursor=", "cursor=%25%25", "cursor=bm90IGpzb24",
+		"cursor=" + strings.Repeat("A", 4000),
+	} {
+		if status, body := e.get("/runners?" + q); status != 400 || body["error"].(map[string]any)["code"] != "EINVALID" {
+			t.Errorf("/runners?%s: %d %v, want 400 EINVALID", q, status, body)
+		}
+	}
+	for _, path := range []string{"/eggs", "/plans", "/sync-history", "/audit", "/events"} {
+		if status, _ := e.get(path + "?cursor=" + eggsCursor); status != 400 {
+			t.Errorf("%s with a /runners cursor: %d, want 400", path, status)
+		}
+		if status, _ := e.get(path + "?limit=1001"); status != 400 {
+			t.Errorf("%s?limit=1001: %d, want 400", path, status)
+		}
+	}
+}
+
+// TestQueryAPI_every_list_is_paged: each list takes limit= and cursor= and
+// answers next until its last page.
+func TestQueryAPI_every_list_is_paged(t *testing.T) {
+	e := newEnv(t) // eggs web and other-host
+	ctx := context.Background()
+	for i := range 5 {
+		e.mustSyncEgg(fmt.Sprintf("egg-%d", i), []int64{int64(100 + i)}, "example.com", nil)
+		if _, err := e.handlers.RequestRunner(ctx, commands.RequestRunner{RunnerID: fmt.Sprintf("q-%d", i), Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "r"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.handlers.RecordNestSync(ctx, commands.RecordNestSync{Sync: events.NestSynced{Commit: fmt.Sprintf("c0ffee%d", i), Trigger: "manual", StartedAt: time.Date(2026, 1, 2, 3, 4, i, 0, time.UTC)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mustCatchUp()
+	if got := e.follow("/eggs?limit=2", "eggs", "name", 2); strings.Join(got, ",") != "egg-0,egg-1,egg-2,egg-3,egg-4,other-host,web" {
+		t.Errorf("/eggs: %v", got)
+	}
+	if got := e.follow("/sync-history?limit=2", "sync_history", "commit", 2); strings.Join(got, ",") != "c0ffee4,c0ffee3,c0ffee2,c0ffee1,c0ffee0" {
+		t.Errorf("/sync-history (latest first): %v", got)
+	}
+	if got := e.follow("/audit?type="+events.RunnerRequestedV1+"&limit=2", "audit", "stream", 2); len(got) != 5 || got[0] != "runner-q-0" || got[4] != "runner-q-4" {
+		t.Errorf("/audit: %v", got)
+	}
+	if got := e.follow("/events?limit=4", "events", "type", 4); len(got) != int(e.head()) {
+		t.Errorf("/events: %d events, want %d", len(got), e.head())
+	}
+	if got := e.follow("/events?stream=egg-web&limit=1", "events", "stream", 1); len(got) != 1 {
+		t.Errorf("/events?stream=egg-web: %v", got)
+	}
+	// A stream's cursor does not continue another stream.
+	_, body := e.get("/events?limit=1")
+	if status, _ := e.get("/events?stream=egg-web&cursor=" + body["next"].(string)); status != 400 {
+		t.Errorf("a cursor of the whole log used for a stream: %d, want 400", status)
+	}
+	if status, _ := e.get("/events?after=1&cursor=" + body["next"].(string)); status != 400 {
+		t.Errorf("after= and cursor= both: %d, want 400", status)
+	}
+	// next_after keeps working beside next.
+	_, body = e.get("/audit?limit=2")
+	if body["next_after"] != float64(2) || body["next"] == nil {
+		t.Errorf("/audit?limit=2: next_after %v next %v", body["next_after"], body["next"])
+	}
+	_, body = e.get("/audit?after=" + jsonNumber(e.head()))
+	if body["next_after"] != float64(e.head()) || body["next"] != nil {
+		t.Errorf("/audit after the head: %v", body)
+	}
+}

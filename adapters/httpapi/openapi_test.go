@@ -178,3 +178,40 @@ func TestMetrics_events_appended_and_sync_durations(t *testing.T) {
 		t.Fatalf("New with Metrics: %v", err)
 	}
 }
+
+// TestOpenAPI_lists_document_paging: every list takes limit= and cursor=
+// and answers next.
+func TestOpenAPI_lists_document_paging(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Ref string `json:"$ref"`
+			} `json:"parameters"`
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema struct {
+						Properties map[string]json.RawMessage `json:"properties"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/eggs", "/runners", "/plans", "/sync-history", "/audit", "/events"} {
+		op := doc.Paths[path]["get"]
+		var refs []string
+		for _, p := range op.Parameters {
+			refs = append(refs, p.Ref)
+		}
+		for _, want := range []string{"#/components/parameters/limit", "#/components/parameters/cursor"} {
+			if !slices.Contains(refs, want) {
+				t.Errorf("GET %s does not document %s", path, want)
+			}
+		}
+		if _, ok := op.Responses["200"].Content["application/json"].Schema.Properties["next"]; !ok {
+			t.Errorf("GET %s does not document next", path)
+		}
+	}
+}

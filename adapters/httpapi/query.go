@@ -1,6 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -11,29 +15,88 @@ import (
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
-// Paging of /events and /audit.
+// Paging of every list: limit= (default 100, at most 1000) rows per page,
+// and cursor=, the opaque next of the previous page.
 const (
 	defaultLimit = 100
 	maxLimit     = 1000
+	// maxCursorLen bounds the cursor parameter (bytes): a cursor holds one
+	// row key, and keys are short.
+	maxCursorLen = 2048
+	// countPage is the page size eggStatus counts runners with.
+	countPage = 1000
 )
 
-// paging reads after and limit (default 100, at most 1000).
-func paging(r *http.Request) (after uint64, limit int, err error) {
+// cursor is what a next carries, JSON in unpadded base64url: the list it
+// continues and where, a view key or (for /events) a position or a stream's
+// version. Clients treat it as opaque.
+type cursor struct {
+	List   string `json:"l"`
+	Key    string `json:"k,omitempty"`
+	After  uint64 `json:"a,omitempty"`
+	Stream string `json:"s,omitempty"`
+}
+
+func (c cursor) encode() string {
+	raw, _ := json.Marshal(c) // strings and a number: cannot fail
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// page is the paging of one list request.
+type page struct {
+	limit  int
+	cursor cursor // zero without cursor=
+	given  bool   // cursor= was given
+}
+
+// paging reads limit= and cursor= of the list named list; a cursor of
+// another list, or one that does not decode, is EINVALID.
+func paging(r *http.Request, list string) (page, error) {
 	q := r.URL.Query()
-	limit = defaultLimit
-	if v := q.Get("after"); v != "" {
-		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return 0, 0, errs.Errorf(errs.EINVALID, "after=%q: want a non-negative integer", v)
-		}
-	}
+	p := page{limit: defaultLimit}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 || n > maxLimit {
-			return 0, 0, errs.Errorf(errs.EINVALID, "limit=%q: want an integer from 1 to %d", v, maxLimit)
+			return p, errs.Errorf(errs.EINVALID, "limit=%q: want an integer from 1 to %d", v, maxLimit)
 		}
-		limit = n
+		p.limit = n
 	}
-	return after, limit, nil
+	v := q.Get("cursor")
+	if !q.Has("cursor") {
+		return p, nil
+	}
+	bad := errs.Errorf(errs.EINVALID, "cursor=: not a cursor of %s (pass the next of the previous page unchanged)", r.URL.Path)
+	if v == "" || len(v) > maxCursorLen {
+		return p, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return p, bad
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p.cursor); err != nil || dec.More() || p.cursor.List != list {
+		return p, bad
+	}
+	p.given = true
+	return p, nil
+}
+
+// after reads the after= of /events and /audit, which cursor= replaces:
+// giving both is EINVALID.
+func after(r *http.Request, p page) (uint64, error) {
+	v := r.URL.Query().Get("after")
+	if v == "" {
+		return 0, nil
+	}
+	if p.given {
+		return 0, errs.Errorf(errs.EINVALID, "after= and cursor= both given: pass one")
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, errs.Errorf(errs.EINVALID, "after=%q: want an integer from 0 to %d", v, uint64(math.MaxUint64))
+	}
+	return n, nil
 }
 
 // eq builds equality filters from the query parameters named in cols
@@ -48,14 +111,54 @@ func eq(r *http.Request, cols map[string]string) map[string]any {
 	return out
 }
 
-// list answers {key: rows} with t's rows matching q ([] for none).
-func list[R ports.ViewRow](s *server, w http.ResponseWriter, r *http.Request, key string, t ports.Table[R], q ports.Query) {
-	rows, err := t.List(r.Context(), q)
+// pageQuery sets q's paging from limit= and cursor= of the list named
+// list; with positions (/audit, keyed by PositionKey), after= is accepted
+// too, as a position.
+func pageQuery(r *http.Request, list string, q ports.Query, positions bool) (ports.Query, error) {
+	p, err := paging(r, list)
+	if err != nil {
+		return q, err
+	}
+	q.Limit = p.limit
+	switch {
+	case p.given:
+		q.AfterKey = p.cursor.Key
+	case positions:
+		a, err := after(r, p)
+		if err != nil {
+			return q, err
+		}
+		if a > 0 {
+			q.AfterKey = ports.PositionKey(a)
+		}
+	}
+	return q, nil
+}
+
+// pageBody is {key: rows} with next, the cursor of the next page, unless
+// this page is the last.
+func pageBody[R ports.ViewRow](list, key string, pg ports.Page[R]) map[string]any {
+	body := map[string]any{key: nonNil(pg.Rows)}
+	if pg.Next != "" {
+		body["next"] = cursor{List: list, Key: pg.Next}.encode()
+	}
+	return body
+}
+
+// listPage answers one page of t's rows matching q (paged by limit= and
+// cursor=) as {key: rows, next}.
+func listPage[R ports.ViewRow](s *server, w http.ResponseWriter, r *http.Request, list, key string, t ports.Table[R], q ports.Query) {
+	q, err := pageQuery(r, list, q, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{key: nonNil(rows)})
+	pg, err := t.ListPage(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pageBody(list, key, pg))
 }
 
 // get reads t's row keyed by the route variable v; a missing row is
@@ -74,7 +177,7 @@ func get[R ports.ViewRow](s *server, w http.ResponseWriter, r *http.Request, t p
 }
 
 func (s *server) listEggs(w http.ResponseWriter, r *http.Request) {
-	list(s, w, r, "eggs", s.cfg.Views.Read().EggConfigs(), ports.Query{Eq: eq(r, map[string]string{"kind": "kind"})})
+	listPage(s, w, r, "eggs", "eggs", s.cfg.Views.Read().EggConfigs(), ports.Query{Eq: eq(r, map[string]string{"kind": "kind"})})
 }
 
 func (s *server) getEgg(w http.ResponseWriter, r *http.Request) {
@@ -83,24 +186,34 @@ func (s *server) getEgg(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// eggStatus is an egg's configuration state and its runners by state.
+// eggStatus is an egg's configuration state and its runners by state,
+// counted a page of countPage runners at a time.
 func (s *server) eggStatus(w http.ResponseWriter, r *http.Request) {
 	row, ok := get(s, w, r, s.cfg.Views.Read().EggConfigs(), "egg", "name")
 	if !ok {
 		return
 	}
-	runners, err := s.cfg.Views.Read().Runners().List(r.Context(), ports.Query{Eq: map[string]any{"egg": row.Name}})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	byState := map[string]int{}
-	for _, rr := range runners {
-		byState[rr.State]++
+	total := 0
+	q := ports.Query{Eq: map[string]any{"egg": row.Name}, Limit: countPage}
+	for {
+		pg, err := s.cfg.Views.Read().Runners().ListPage(r.Context(), q)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for _, rr := range pg.Rows {
+			byState[rr.State]++
+		}
+		total += len(pg.Rows)
+		if pg.Next == "" {
+			break
+		}
+		q.AfterKey = pg.Next
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"egg": row.Name, "removed": row.Removed, "commit": row.Commit, "synced_at": row.SyncedAt,
-		"runner_type": row.RunnerType, "runners": len(runners), "runners_by_state": byState,
+		"runner_type": row.RunnerType, "runners": total, "runners_by_state": byState,
 	})
 }
 
@@ -111,7 +224,7 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list(s, w, r, "runners", s.cfg.Views.Read().Runners(), ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})})
+	listPage(s, w, r, "runners", "runners", s.cfg.Views.Read().Runners(), ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})})
 }
 
 func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
@@ -121,56 +234,77 @@ func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listPlans(w http.ResponseWriter, r *http.Request) {
-	list(s, w, r, "plans", s.cfg.Views.Read().DeploymentPlans(), ports.Query{Eq: eq(r, map[string]string{"egg": "egg", "runner": "runner_id", "status": "status"})})
+	listPage(s, w, r, "plans", "plans", s.cfg.Views.Read().DeploymentPlans(), ports.Query{Eq: eq(r, map[string]string{"egg": "egg", "runner": "runner_id", "status": "status"})})
 }
 
 // listSyncHistory returns the latest syncs first.
 func (s *server) listSyncHistory(w http.ResponseWriter, r *http.Request) {
-	_, limit, err := paging(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list(s, w, r, "sync_history", s.cfg.Views.Read().SyncHistory(), ports.Query{Eq: eq(r, map[string]string{"status": "status"}), Desc: true, Limit: limit})
+	listPage(s, w, r, "sync-history", "sync_history", s.cfg.Views.Read().SyncHistory(), ports.Query{Eq: eq(r, map[string]string{"status": "status"}), Desc: true})
 }
 
-// listAudit pages through the audit trail in log order.
+// listAudit pages through the audit trail in log order. Besides next it
+// answers next_after, the position to pass as after=: where the page
+// stopped, or where it started when it is empty and last.
 func (s *server) listAudit(w http.ResponseWriter, r *http.Request) {
-	after, limit, err := paging(r)
+	q, err := pageQuery(r, "audit", ports.Query{Eq: eq(r, map[string]string{"stream": "stream", "type": "type", "actor": "actor"})}, true)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	q := ports.Query{Eq: eq(r, map[string]string{"stream": "stream", "type": "type", "actor": "actor"}), Limit: limit}
-	if after > 0 {
-		q.AfterKey = ports.PositionKey(after)
-	}
-	rows, err := s.cfg.Views.Read().AuditLogs().List(r.Context(), q)
+	pg, err := s.cfg.Views.Read().AuditLogs().ListPage(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	next := after
-	if len(rows) > 0 {
-		next = rows[len(rows)-1].Position
+	// Audit keys are PositionKeys, so a key is a position.
+	stop := q.AfterKey
+	if n := len(pg.Rows); n > 0 {
+		stop = pg.Rows[n-1].Key
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"audit": nonNil(rows), "next_after": next})
+	if pg.Next != "" {
+		stop = pg.Next
+	}
+	body := pageBody("audit", "audit", pg)
+	body["next_after"], _ = strconv.ParseUint(stop, 10, 64) // "" (the start) is 0
+	writeJSON(w, http.StatusOK, body)
 }
 
 // listEvents is the audit replay: the whole log by global position, or one
-// stream by version when stream= is given; next_after continues the page.
+// stream by version when stream= is given. next continues the page while
+// there is more; next_after is the position (or version) to pass as after=,
+// which --follow polls with after the last page.
 func (s *server) listEvents(w http.ResponseWriter, r *http.Request) {
-	after, limit, err := paging(r)
+	p, err := paging(r, "events")
+	var from uint64
+	if err == nil {
+		from, err = after(r, p)
+	}
+	stream := r.URL.Query().Get("stream")
+	if err == nil && p.given {
+		if p.cursor.Stream != stream {
+			err = errs.Errorf(errs.EINVALID, "cursor=: it continues stream %q, not %q", p.cursor.Stream, stream)
+		}
+		from = p.cursor.After
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	recs, next, err := ports.ReadPage(r.Context(), s.cfg.Events, r.URL.Query().Get("stream"), after, limit)
+	recs, next, err := ports.ReadPage(r.Context(), s.cfg.Events, stream, from, p.limit+1)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(recs), "next_after": next})
+	body := map[string]any{}
+	if len(recs) > p.limit {
+		recs = recs[:p.limit]
+		if next = recs[p.limit-1].GlobalPosition; stream != "" {
+			next = recs[p.limit-1].Version
+		}
+		body["next"] = cursor{List: "events", After: next, Stream: stream}.encode()
+	}
+	body["events"], body["next_after"] = nonNil(recs), next
+	writeJSON(w, http.StatusOK, body)
 }
 
 func nonNil[T any](s []T) []T {
