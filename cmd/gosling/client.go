@@ -144,22 +144,57 @@ func (c *apiClient) transportError(ctx context.Context, err error) error {
 	return errs.Wrap(errs.EUNAVAILABLE, err, "cannot reach %s", c.base)
 }
 
-// Eggs returns every egg configuration.
-func (c *apiClient) Eggs(ctx context.Context) ([]ports.EggConfigRow, error) {
-	var out struct {
-		Eggs []ports.EggConfigRow `json:"eggs"`
+// listPage is the page size the client lists with: the API's maximum.
+const listPage = 1000
+
+// listAll GETs path page after page, following next, and calls each with
+// the rows under key. maxPages bounds the pages (a server whose cursors
+// never end must not keep the client reading forever).
+func listAll[R any](ctx context.Context, c *apiClient, path, key string, each func([]R)) error {
+	const maxPages = 100_000
+	q := url.Values{"limit": {fmt.Sprint(listPage)}}
+	for range maxPages {
+		var out map[string]json.RawMessage
+		if err := c.get(ctx, path, q, &out); err != nil {
+			return err
+		}
+		var rows []R
+		if err := json.Unmarshal(out[key], &rows); err != nil {
+			return errs.Wrap(errs.EINTERNAL, err, "GET %s: the answer is not the expected JSON", path)
+		}
+		each(rows)
+		var next string
+		if raw, ok := out["next"]; ok {
+			if err := json.Unmarshal(raw, &next); err != nil {
+				return errs.Wrap(errs.EINTERNAL, err, "GET %s: next is not a string", path)
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		q.Set("cursor", next)
 	}
-	err := c.get(ctx, "/eggs", nil, &out)
-	return out.Eggs, err
+	return errs.Errorf(errs.EINTERNAL, "GET %s: more than %d pages", path, maxPages)
 }
 
-// Runners returns every runner.
-func (c *apiClient) Runners(ctx context.Context) ([]ports.RunnerRow, error) {
-	var out struct {
-		Runners []ports.RunnerRow `json:"runners"`
-	}
-	err := c.get(ctx, "/runners", nil, &out)
-	return out.Runners, err
+// Eggs returns every egg configuration, page by page.
+func (c *apiClient) Eggs(ctx context.Context) ([]ports.EggConfigRow, error) {
+	var eggs []ports.EggConfigRow
+	err := listAll(ctx, c, "/eggs", "eggs", func(rows []ports.EggConfigRow) { eggs = append(eggs, rows...) })
+	return eggs, err
+}
+
+// RunnerCounts counts every runner by state, page by page, holding one page
+// at a time.
+func (c *apiClient) RunnerCounts(ctx context.Context) (total int, byState map[string]int, err error) {
+	byState = map[string]int{}
+	err = listAll(ctx, c, "/runners", "runners", func(rows []ports.RunnerRow) {
+		for _, r := range rows {
+			byState[r.State]++
+		}
+		total += len(rows)
+	})
+	return total, byState, err
 }
 
 // LastSync returns the latest Nest sync, nil when there was none.
@@ -180,6 +215,9 @@ func (c *apiClient) LastSync(ctx context.Context) (*ports.SyncHistoryRow, error)
 type EventsPage struct {
 	Events    []events.Record `json:"events"`
 	NextAfter uint64          `json:"next_after"`
+	// Next is set when more events follow this page (the page's cursor;
+	// the client continues with NextAfter, which also serves --follow).
+	Next string `json:"next"`
 }
 
 // Events reads one page of the event log (one stream when stream is not "").

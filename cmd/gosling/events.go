@@ -29,10 +29,10 @@ func eventsCommand(a *App) *cobra.Command {
 		Use:   "events",
 		Short: "print MotherGoose's event log (the audit replay)",
 		Long: `events prints the event log from MotherGoose's /events: the whole log by
-global position, or one stream by version with --stream. --after continues
-after a position (a stream version with --stream); --limit caps the events
-printed (without --follow) or the page size (with it). --follow keeps polling
-every 2s until interrupted. --format json prints one event object per line.`,
+global position, or one stream by version with --stream, from --after (a
+position, or a stream version with --stream) to the end, page by page
+(--limit events per request). --follow then keeps polling every 2s until
+interrupted. --format json prints one event object per line.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 || limit > 1000 {
@@ -70,14 +70,11 @@ func printEvents(ctx context.Context, a *App, c *apiClient, format, stream strin
 			header = false
 		}
 		after = max(after, page.NextAfter)
-		if !follow {
-			if len(page.Events) == limit {
-				fmt.Fprintf(a.Stderr, "more events may follow: --after %d\n", after)
-			}
-			return nil
+		if page.Next != "" {
+			continue // more: read on at once
 		}
-		if len(page.Events) == limit {
-			continue // a full page: read on at once
+		if !follow {
+			return nil
 		}
 		t := time.NewTimer(followInterval)
 		select {

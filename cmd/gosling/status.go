@@ -50,7 +50,7 @@ func statusCommand(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			runners, err := c.Runners(ctx)
+			total, byState, err := c.RunnerCounts(ctx)
 			if err != nil {
 				return err
 			}
@@ -58,14 +58,11 @@ func statusCommand(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := statusReport{Server: c.base.String(), Eggs: []statusEgg{}, Runners: len(runners), RunnersByState: map[string]int{}, LastSync: last}
+			r := statusReport{Server: c.base.String(), Eggs: []statusEgg{}, Runners: total, RunnersByState: byState, LastSync: last}
 			for _, e := range eggs {
 				r.Eggs = append(r.Eggs, statusEgg{Name: e.Name, Kind: e.Kind, Type: e.RunnerType, Provider: e.Provider, Region: e.Region, Removed: e.Removed})
 			}
 			slices.SortFunc(r.Eggs, func(x, y statusEgg) int { return cmp.Compare(x.Name, y.Name) })
-			for _, rr := range runners {
-				r.RunnersByState[rr.State]++
-			}
 			if f.format == "json" {
 				enc := json.NewEncoder(a.Stdout)
 				enc.SetIndent("", "  ")
