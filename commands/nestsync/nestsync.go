@@ -4,6 +4,8 @@
 // files), and records the result through commands.Handlers: EggSynced,
 // EggRemoved, JobSynced, UglyFoxConfigSynced and NestSynced, or, when any
 // file is invalid, NestSyncFailed with every diagnostic and nothing else.
+// A failure to read the repository is NestSyncFailed with its cause; the
+// same failure again is counted and recorded as NestSyncFailureRepeated.
 //
 // It is application code: the Git repository and the .fly loader are
 // interfaces declared here, implemented by adapters/gitrepo and adapters/fly
@@ -291,8 +293,12 @@ func (s *Syncer) RunSchedule(ctx context.Context, interval time.Duration) error 
 // a no-op (nothing appended); so is a head that already failed, unless the
 // trigger is manual. An invalid Nest is not an error: the Result says
 // StatusFailed and carries the diagnostics recorded in NestSyncFailed. An
-// error means the sync could not be carried out (fetch, store); a fetch
-// error is recorded as NestSyncFailed too.
+// error means the sync could not be carried out (fetch, store); an error
+// of the repository (fetch, read) is recorded as NestSyncFailed too, with
+// its cause, or counted when it repeats the one recorded last (repoFailed).
+// When the repository no longer holds the last synced commit, the head is
+// synced in full against the log (previous) and Result.FullResyncReason
+// says so.
 func (s *Syncer) Sync(ctx context.Context, trigger string) (Result, error) {
 	start := s.cfg.Clock()
 	res, err := s.sync(ctx, trigger)
