@@ -179,7 +179,8 @@ func NewBus(handlers *Handlers, logger *slog.Logger, opts ...BusOption) (*Bus, e
 		handle(h.RecordHeartbeatMissed), handle(h.ChangeRunnerPool), handle(h.TerminateRunner),
 		handle(h.CreatePlan), handle(h.ApplyPlan), handle(h.FailPlan), handle(h.RollBackPlan),
 		handle(h.SyncEgg), handle(h.RemoveEgg), handle(h.SyncJob), handle(h.SyncUglyFoxConfig),
-		handle(h.RecordNestSync), handle(h.RecordNestSyncFailed), handle(h.ReceiveWebhook),
+		handle(h.RecordNestSync), handle(h.RecordNestSyncFailed), handle(h.RecordNestSyncFailureRepeated),
+		handle(h.ReceiveWebhook),
 		handle(h.RegisterBinaryVersion), handle(h.ActivateBinaryVersion), handle(h.RecordSecretAccess),
 	); err != nil {
 		return nil, err

@@ -214,6 +214,15 @@ type RecordNestSyncFailed struct {
 
 func (RecordNestSyncFailed) CommandName() string { return "nest.record_sync_failed" }
 
+// RecordNestSyncFailureRepeated records that a recorded failure happened
+// again, identically, Count times.
+type RecordNestSyncFailureRepeated struct {
+	Meta   `json:"-"`
+	Repeat events.NestSyncFailureRepeated `json:"repeat"`
+}
+
+func (RecordNestSyncFailureRepeated) CommandName() string { return "nest.record_sync_failure_repeated" }
+
 // ReceiveWebhook records a GitLab webhook delivery. Its delivery id is the
 // idempotency key: a redelivery appends nothing and is not an error.
 type ReceiveWebhook struct {

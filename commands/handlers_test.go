@@ -196,6 +196,10 @@ func TestHandlers_happy_paths(t *testing.T) {
 			return h.RecordNestSyncFailed(ctx, commands.RecordNestSyncFailed{Meta: meta, Failure: events.NestSyncFailed{Commit: "ee5577", Trigger: "webhook",
 				Diagnostics: []events.Diagnostic{{File: "Eggs/web/config.fly", Line: 2, Column: 3, Severity: "error", Summary: "bad cpu"}}}})
 		}, "nest", events.NestSyncFailedV1},
+		{"record_nest_sync_failure_repeated", func(ctx context.Context) (ports.AppendResult, error) {
+			return h.RecordNestSyncFailureRepeated(ctx, commands.RecordNestSyncFailureRepeated{Meta: meta, Repeat: events.NestSyncFailureRepeated{
+				FailureEventID: "ev-1", FailurePosition: 1, Commit: "ee5577", Count: 2, FirstAt: t0, LastAt: t0}})
+		}, "nest", events.NestSyncFailureRepeatedV1},
 		{"receive_webhook", func(ctx context.Context) (ports.AppendResult, error) {
 			return h.ReceiveWebhook(ctx, commands.ReceiveWebhook{Meta: meta, Delivery: events.WebhookReceived{DeliveryID: "d-1", EventKind: "build", Outcome: "accepted", Egg: "web"}})
 		}, "webhook-d-1", events.WebhookReceivedV1},

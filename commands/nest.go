@@ -79,3 +79,14 @@ func (h *Handlers) RecordNestSyncFailed(ctx context.Context, cmd RecordNestSyncF
 			func(n *domain.NestSync) ([]events.Event, error) { return n.RecordFailed(cmd.Failure) }),
 	})
 }
+
+// RecordNestSyncFailureRepeated records repeats of a recorded failure.
+func (h *Handlers) RecordNestSyncFailureRepeated(ctx context.Context, cmd RecordNestSyncFailureRepeated) (ports.AppendResult, error) {
+	return h.run(ctx, cycle{
+		name:   cmd.CommandName(),
+		stream: domain.NestStream(),
+		meta:   cmd.Meta,
+		decide: decideOn(domain.RehydrateNestSync,
+			func(n *domain.NestSync) ([]events.Event, error) { return n.RecordFailureRepeated(cmd.Repeat) }),
+	})
+}

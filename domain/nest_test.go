@@ -1,7 +1,11 @@
 package domain_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -101,4 +105,96 @@ func TestNestSync_RecordFailed(t *testing.T) {
 			t.Fatal("decision changed the last commit")
 		}
 	})
+}
+
+// The error text of a failure is recorded without credentials and within
+// MaxSyncErrorLen bytes.
+func TestNestSync_RecordFailed_error_is_redacted_and_bounded(t *testing.T) {
+	n := mustNest(t)
+	tests := []struct {
+		name, in, secret string
+	}{
+		{"url_userinfo", `gitrepo: fetch https://deploy:hunter2-token@gitlab.example.com/nest.git (branch main): Get "https://deploy:hunter2-token@gitlab.example.com/nest.git/info/refs": dial tcp: lookup gitlab.example.com: no such host`, "hunter2-token"},
+		{"query_token", `Get "https://gitlab.example.com/nest.git/info/refs?service=git-upload-pack&private_token=glpat-abcdef123456": 401`, "glpat-abcdef123456"},
+		{"token_pair", `remote: access_token=glpat-zyx987654321 rejected`, "glpat-zyx987654321"},
+		{"bearer", `request with Authorization: Bearer glpat-qqq111222333 refused`, "glpat-qqq111222333"},
+		{"pem", "ssh: bad key -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAA"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := n.RecordFailed(events.NestSyncFailed{Trigger: "scheduled", Error: tc.in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := evs[0].(events.NestSyncFailed).Error
+			if strings.Contains(got, tc.secret) || !strings.Contains(got, "***") {
+				t.Fatalf("recorded %q", got)
+			}
+		})
+	}
+	t.Run("bounded", func(t *testing.T) {
+		evs, err := n.RecordFailed(events.NestSyncFailed{Trigger: "scheduled", Error: "gitrepo: fetch: " + strings.Repeat("é", 2*domain.MaxSyncErrorLen)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := evs[0].(events.NestSyncFailed).Error
+		if len(got) > domain.MaxSyncErrorLen || !utf8.ValidString(got) || !strings.HasSuffix(got, "...") || !strings.HasPrefix(got, "gitrepo: fetch: ") {
+			t.Fatalf("recorded %d bytes: %q", len(got), got)
+		}
+	})
+	t.Run("known_value", func(t *testing.T) {
+		if got := domain.Redact("auth as oauth2 with s3cr3t-value failed", "s3cr3t-value"); strings.Contains(got, "s3cr3t") {
+			t.Fatalf("redacted %q", got)
+		}
+	})
+}
+
+func TestNestSync_RecordFailureRepeated(t *testing.T) {
+	failed := events.NestSyncFailed{Trigger: "scheduled", Error: "gitrepo: fetch: reference not found"}
+	ok := events.NestSyncFailureRepeated{FailureEventID: "ev-1", FailurePosition: 7, Count: 3, FirstAt: t0, LastAt: t0.Add(time.Hour)}
+	tests := []struct {
+		name string
+		in   events.NestSyncFailureRepeated
+		code string
+	}{
+		{"counted", ok, ""},
+		{"with_commit", func() events.NestSyncFailureRepeated { r := ok; r.Commit = "bbbb222"; return r }(), ""},
+		{"no_event_id", func() events.NestSyncFailureRepeated { r := ok; r.FailureEventID = ""; return r }(), errs.EINVALID},
+		{"no_position", func() events.NestSyncFailureRepeated { r := ok; r.FailurePosition = 0; return r }(), errs.EINVALID},
+		{"zero_count", func() events.NestSyncFailureRepeated { r := ok; r.Count = 0; return r }(), errs.EINVALID},
+		{"times_reversed", func() events.NestSyncFailureRepeated { r := ok; r.LastAt = t0.Add(-time.Second); return r }(), errs.EINVALID},
+		{"bad_commit", func() events.NestSyncFailureRepeated { r := ok; r.Commit = "main"; return r }(), errs.EINVALID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := mustNest(t, events.NestSynced{Commit: "aaaa111", Trigger: "manual"}, failed)
+			evs, err := n.RecordFailureRepeated(tc.in)
+			wantCode(t, err, tc.code)
+			if tc.code != "" {
+				return
+			}
+			wantEvents(t, evs, tc.in)
+			after := mustNest(t, events.NestSynced{Commit: "aaaa111", Trigger: "manual"}, failed, evs[0])
+			if after.LastCommit() != "aaaa111" || after.LastStatus() != domain.SyncFailed || after.Version() != 3 {
+				t.Fatalf("a repeat changed the state: %q %s v%d", after.LastCommit(), after.LastStatus(), after.Version())
+			}
+		})
+	}
+}
+
+// LivePaths adds up the changes of every NestSynced: it needs no Git object.
+func TestNestSync_LivePaths(t *testing.T) {
+	n := mustNest(t,
+		events.NestSynced{Commit: "aaaa111", Trigger: "manual", Changes: []events.FileChange{
+			{Path: "Eggs/x/config.fly", Action: "added"}, {Path: "Eggs/y/config.fly", Action: "added"}, {Path: "Jobs/rotate.fly", Action: "added"}}},
+		events.NestSyncFailed{Commit: "bbbb222", Trigger: "webhook", Error: "x"},
+		events.NestSynced{Commit: "cccc333", Trigger: "manual", Changes: []events.FileChange{
+			{Path: "Eggs/x/config.fly", Action: "removed"}, {Path: "Eggs/y/config.fly", Action: "modified"}, {Path: "UF/config.fly", Action: "added"}}},
+	)
+	if got := n.LivePaths(); !slices.Equal(got, []string{"Eggs/y/config.fly", "Jobs/rotate.fly", "UF/config.fly"}) {
+		t.Fatalf("live paths %v", got)
+	}
+	if got := mustNest(t).LivePaths(); len(got) != 0 {
+		t.Fatalf("live paths before any sync %v", got)
+	}
 }

@@ -7,6 +7,7 @@ import "time"
 const (
 	NestSyncedV1              = "nest.synced.v1"
 	NestSyncFailedV1          = "nest.sync_failed.v1"
+	NestSyncFailureRepeatedV1 = "nest.sync_failure_repeated.v1"
 	EggSyncedV1               = "egg.synced.v1"
 	EggRemovedV1              = "egg.removed.v1"
 	JobSyncedV1               = "job.synced.v1"
@@ -32,7 +33,7 @@ const (
 func NewRegistry() *Registry {
 	r := NewEmptyRegistry()
 	for _, ev := range []Event{
-		NestSynced{}, NestSyncFailed{}, EggSynced{}, EggRemoved{}, JobSynced{},
+		NestSynced{}, NestSyncFailed{}, NestSyncFailureRepeated{}, EggSynced{}, EggRemoved{}, JobSynced{},
 		UglyFoxConfigSynced{}, WebhookReceived{}, RunnerRequested{}, PlanCreated{},
 		PlanApplied{}, PlanFailed{}, PlanRolledBack{}, RunnerDeployed{},
 		RunnerStateChanged{}, RunnerHeartbeatMissed{}, RunnerPoolChanged{},
@@ -76,6 +77,12 @@ type NestSynced struct {
 	UglyFoxSynced  bool         `json:"uglyfox_synced"`
 	StartedAt      time.Time    `json:"started_at"`
 	DurationMS     int64        `json:"duration_ms"`
+	// FullResyncReason, when set, says why Commit was synced in full
+	// against what the log says is deployed instead of diffed against
+	// PreviousCommit (which could not be read: a rewritten branch). Changes
+	// are then relative to the files the log holds as live. Added after
+	// v1 was published; older events decode with it empty.
+	FullResyncReason string `json:"full_resync_reason,omitempty"`
 }
 
 func (NestSynced) EventName() string { return NestSyncedV1 }
@@ -93,6 +100,25 @@ type NestSyncFailed struct {
 }
 
 func (NestSyncFailed) EventName() string { return NestSyncFailedV1 }
+
+// NestSyncFailureRepeated: the failure recorded as event FailureEventID (at
+// global position FailurePosition) happened again, identically (same
+// commit, same error), Count times since it was recorded, the first at
+// FirstAt and the last at LastAt. Identical failures are counted, not
+// appended one by one; this event is appended when the outcome changes and
+// periodically while it goes on. Count is cumulative: a later one for the
+// same failure supersedes an earlier one (sync_history folds it into the
+// failure's row).
+type NestSyncFailureRepeated struct {
+	FailureEventID  string    `json:"failure_event_id"`
+	FailurePosition uint64    `json:"failure_position"`
+	Commit          string    `json:"commit,omitempty"`
+	Count           int       `json:"count"`
+	FirstAt         time.Time `json:"first_at"`
+	LastAt          time.Time `json:"last_at"`
+}
+
+func (NestSyncFailureRepeated) EventName() string { return NestSyncFailureRepeatedV1 }
 
 // EggSynced: an Egg or EggsBucket file's configuration as of a Nest commit
 // (egg_configs). Secrets appear as URIs only.

@@ -24,9 +24,12 @@ var at = time.Date(2026, 11, 29, 12, 30, 0, 0, time.UTC)
 // fails when a registered type has none.
 var samples = map[string]events.Event{
 	events.NestSyncedV1: events.NestSynced{Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", PreviousCommit: "95790bf891e76fee5e1747ab589903a6a1f80f22", Branch: "main", Trigger: "webhook",
-		Changes: []events.FileChange{{Path: "Eggs/web/config.fly", Action: "modified"}}, EggsUpdated: 1, JobsSynced: 0, StartedAt: at, DurationMS: 42},
+		Changes: []events.FileChange{{Path: "Eggs/web/config.fly", Action: "modified"}}, EggsUpdated: 1, JobsSynced: 0, StartedAt: at, DurationMS: 42,
+		FullResyncReason: "the last synced commit 95790bf891e76fee5e1747ab589903a6a1f80f22 is not in the repository (the branch was rewritten)"},
 	events.NestSyncFailedV1: events.NestSyncFailed{Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", Trigger: "scheduled", StartedAt: at, DurationMS: 7,
 		Diagnostics: []events.Diagnostic{{File: "Eggs/web/config.fly", Line: 3, Column: 5, Severity: "error", Summary: "Unsupported argument", Detail: `An argument named "cpus" is not expected here.`}}},
+	events.NestSyncFailureRepeatedV1: events.NestSyncFailureRepeated{FailureEventID: "0193a1b2-0000-7000-8000-000000000000", FailurePosition: 16,
+		Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", Count: 59, FirstAt: at.Add(-59 * time.Minute), LastAt: at},
 	events.EggSyncedV1: events.EggSynced{Name: "web", Kind: "egg", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
 		ProjectIDs: []int64{15}, Tags: []string{"docker", "linux"}, CPU: 4, MemoryGB: 8, DiskGB: 64, Image: "ubuntu-2404", MinApex: 1, MaxApex: 5, MinNadir: 2,
 		TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook", ConfigHash: "sha256:1f2e", Commit: "da15608", Path: "Eggs/web/config.fly"},
@@ -64,8 +67,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 20 {
-		t.Fatalf("catalogue has %d types, want the 20 of the product", len(names))
+	if len(names) != 21 {
+		t.Fatalf("catalogue has %d types, want the 21 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
@@ -210,5 +213,19 @@ func TestRegistry_rejects_bad_declarations(t *testing.T) {
 		if err := reg.RegisterUpcaster(tc[0], tc[1], noop); err == nil {
 			t.Fatalf("accepted upcaster %s -> %s", tc[0], tc[1])
 		}
+	}
+}
+
+// nest.synced.v1 gained full_resync_reason after it was published: events
+// stored before it still decode, with the reason empty.
+func TestDecode_nest_synced_before_full_resync_reason(t *testing.T) {
+	codec := events.NewCodec(events.NewRegistry())
+	env, err := codec.Decode(events.Record{Type: events.NestSyncedV1, Payload: json.RawMessage(
+		`{"commit":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7","trigger":"webhook","changes":[],"eggs_added":0,"eggs_updated":0,"eggs_removed":0,"jobs_synced":0,"uglyfox_synced":false,"started_at":"2026-11-29T12:30:00Z","duration_ms":42}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := env.Payload.(*events.NestSynced); !ok || s.FullResyncReason != "" || s.Commit != "da1560886d4f094c3e6c9ef40349f7d38b5d27d7" {
+		t.Fatalf("decoded %#v", env.Payload)
 	}
 }

@@ -179,7 +179,14 @@ type SyncHistoryRow struct {
 	Error          string              `db:"error" json:"error,omitempty"`
 	StartedAt      time.Time           `db:"started_at" json:"started_at"`
 	DurationMS     int64               `db:"duration_ms" json:"duration_ms"`
-	Version        uint64              `db:"version" json:"version"`
+	// Repeats is how many times a FAILED sync failed again identically
+	// (nest.sync_failure_repeated), the last at LastAttemptAt.
+	Repeats       int       `db:"repeats" json:"repeats,omitempty"`
+	LastAttemptAt time.Time `db:"last_attempt_at" json:"last_attempt_at,omitzero"`
+	// FullResyncReason says why a SUCCESS synced its commit in full
+	// against what the log held as deployed instead of diffing it.
+	FullResyncReason string `db:"full_resync_reason" json:"full_resync_reason,omitempty"`
+	Version          uint64 `db:"version" json:"version"`
 }
 
 func (r SyncHistoryRow) RowKey() string     { return r.Key }

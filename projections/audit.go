@@ -49,7 +49,10 @@ func Summary(env events.Envelope) string {
 	switch e := payload(env).(type) {
 	case events.NestSynced:
 		return fmt.Sprintf("Nest synced at %s (%s): %d eggs added, %d updated, %d removed, %d jobs%s",
-			short(e.Commit), e.Trigger, e.EggsAdded, e.EggsUpdated, e.EggsRemoved, e.JobsSynced, when(e.UglyFoxSynced, ", UglyFox config"))
+			short(e.Commit), e.Trigger, e.EggsAdded, e.EggsUpdated, e.EggsRemoved, e.JobsSynced, when(e.UglyFoxSynced, ", UglyFox config")) +
+			when(e.FullResyncReason != "", ", in full: "+clip(e.FullResyncReason))
+	case events.NestSyncFailureRepeated:
+		return fmt.Sprintf("Nest sync failure %s repeated %d times, the last at %s", e.FailureEventID, e.Count, utc(e.LastAt).Format(time.RFC3339))
 	case events.NestSyncFailed:
 		if len(e.Diagnostics) > 0 {
 			return fmt.Sprintf("Nest sync of %s (%s) failed: %d diagnostics, first %s:%d: %s",

@@ -193,6 +193,32 @@ func TestSyncHistory(t *testing.T) {
 	}
 }
 
+// A repeat folds its cumulative count and last time into the row of the
+// failure it repeats, in the same page or a later one; a repeat of a
+// position that is no failure of that id changes nothing.
+func TestSyncHistory_failure_repeats_fold_into_the_failure_row(t *testing.T) {
+	started := time.Date(2026, 11, 29, 11, 59, 0, 0, time.UTC)
+	f := newFixture(t)
+	pos := f.append("nest",
+		events.NestSynced{Commit: "da1560886d4f", Trigger: "manual", StartedAt: started},
+		events.NestSyncFailed{Trigger: "scheduled", Error: "gitrepo: fetch: reference not found", StartedAt: started},
+		events.NestSyncFailureRepeated{FailureEventID: "evt-0002", FailurePosition: 2, Count: 3, FirstAt: started.Add(time.Minute), LastAt: started.Add(3 * time.Minute)},
+	)
+	f.mustCatchUp()
+	f.append("nest",
+		events.NestSyncFailureRepeated{FailureEventID: "evt-0002", FailurePosition: pos[1], Count: 60, FirstAt: started.Add(time.Minute), LastAt: started.Add(time.Hour)},
+		events.NestSyncFailureRepeated{FailureEventID: "evt-0001", FailurePosition: pos[0], Count: 9, FirstAt: started, LastAt: started}, // a success: ignored
+		events.NestSyncFailureRepeated{FailureEventID: "evt-0009", FailurePosition: pos[1], Count: 9, FirstAt: started, LastAt: started}, // another id: ignored
+	)
+	f.mustCatchUp()
+	rows := mustSnapshot(t, f.views).SyncHistory
+	want := ports.SyncHistoryRow{Key: ports.PositionKey(pos[1]), EventID: "evt-0002", Position: pos[1], Status: "FAILED", Trigger: "scheduled",
+		Error: "gitrepo: fetch: reference not found", StartedAt: started, Repeats: 60, LastAttemptAt: started.Add(time.Hour), Version: 4}
+	if len(rows) != 2 || !reflect.DeepEqual(rows[1], want) || rows[0].Repeats != 0 || rows[0].Version != 1 {
+		t.Fatalf("rows\n got %+v\nwant [success, %+v]", rows, want)
+	}
+}
+
 func planCreated() events.PlanCreated {
 	return events.PlanCreated{PlanID: "p1", RunnerID: "r1", Egg: "web", Action: "create", Module: "aws",
 		Inputs: map[string]string{"cpu": "2"}, SecretURIs: map[string]string{"runner_token": "aws-sm://gosling/runner-token"},
@@ -259,6 +285,7 @@ func everyEvent() []struct {
 	}{
 		{"nest", events.NestSynced{Commit: "da1560886d4f094c3e6c", Trigger: "webhook", EggsAdded: 1, UglyFoxSynced: true}},
 		{"nest", events.NestSyncFailed{Commit: "beef1234", Trigger: "scheduled", Diagnostics: []events.Diagnostic{{File: "Eggs/web/config.fly", Line: 3, Summary: "Unsupported argument"}}}},
+		{"nest", events.NestSyncFailureRepeated{FailureEventID: "e2", FailurePosition: 2, Count: 3, FirstAt: lastSeen, LastAt: lastSeen}},
 		{"egg-web", eggSynced()},
 		{"egg-web", events.EggRemoved{Name: "web", Commit: "abc1234", Reason: "file removed"}},
 		{"job-rotate", events.JobSynced{Name: "rotate", Schedule: "0 3 * * *", Commit: "abc1234"}},
@@ -346,6 +373,10 @@ func TestSummary(t *testing.T) {
 			"Nest sync of beef1234 (scheduled) failed: 2 diagnostics, first Eggs/a.fly:3: Unsupported argument"},
 		{"nest_sync_failed_without_commit", events.NestSyncFailed{Trigger: "manual", Error: "fetch failed:\n timeout"},
 			"Nest sync of unknown commit (manual) failed: fetch failed: timeout"},
+		{"nest_synced_in_full", events.NestSynced{Commit: "da1560886d4f094c3e6c", Trigger: "scheduled", EggsRemoved: 1, FullResyncReason: "the last synced commit is gone"},
+			"Nest synced at da1560886d4f (scheduled): 0 eggs added, 0 updated, 1 removed, 0 jobs, in full: the last synced commit is gone"},
+		{"nest_sync_failure_repeated", events.NestSyncFailureRepeated{FailureEventID: "e2", FailurePosition: 2, Count: 59, FirstAt: time.Date(2026, 11, 29, 11, 31, 0, 0, time.UTC), LastAt: time.Date(2026, 11, 29, 12, 30, 0, 0, time.UTC)},
+			"Nest sync failure e2 repeated 59 times, the last at 2026-11-29T12:30:00Z"},
 		{"runner_state_changed", events.RunnerStateChanged{RunnerID: "r1", From: "ACTIVE", To: "BUSY", Reason: "job started"}, "runner r1 ACTIVE -> BUSY: job started"},
 		{"heartbeat_missed", events.RunnerHeartbeatMissed{RunnerID: "r1", ThresholdMS: 180000, Missed: 2}, "runner r1 missed heartbeat 2 in a row (threshold 3m0s)"},
 		{"plan_failed_long_error_is_clipped", events.PlanFailed{PlanID: "p1", RunnerID: "r1", Stage: "apply", Error: strings.Repeat("é", 300)},

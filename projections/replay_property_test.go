@@ -71,6 +71,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 			rt.Fatal(err)
 		}
 
+		var failures [][2]any // event id and position of each recorded nest.sync_failed
 		do := func(rt *rapid.T, name string, res ports.AppendResult, err error) {
 			switch errs.Code(err) {
 			case "", errs.EINVALID, errs.ENOTFOUND, errs.ECONFLICT:
@@ -177,6 +178,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 					Commit: pick(rt, bad, "commit", propCommits, []string{"not-hex"}), Trigger: pick(rt, bad, "trigger", propTriggers, []string{"cron"}),
 					Changes:   draw(rt, "changes", [][]events.FileChange{nil, {}, {{Path: "Eggs/web/config.fly", Action: "modified"}}}),
 					EggsAdded: pick(rt, bad, "added", []int{0, 2}, []int{-1}), StartedAt: t0, DurationMS: 42,
+					FullResyncReason: draw(rt, "full_resync_reason", []string{"", "the last synced commit is not in the repository"}),
 				}})
 				do(rt, "record nest sync", res, err)
 			},
@@ -188,6 +190,23 @@ func TestReplayEqualsLive_property(t *testing.T) {
 					Error:       draw(rt, "error", []string{"", "fetch failed"}), DurationMS: 7,
 				}})
 				do(rt, "record nest sync failed", res, err)
+				if err == nil {
+					failures = append(failures, [2]any{res.EventIDs[0], res.LastPosition})
+				}
+			},
+			"record_nest_sync_failure_repeated": func(rt *rapid.T) {
+				// A repeat of a recorded failure, or of a position that is
+				// none (a success's, or past the log).
+				target := [2]any{"evt-999999", uint64(rapid.IntRange(1, 400).Draw(rt, "repeat_position"))}
+				if len(failures) > 0 && rapid.IntRange(0, 3).Draw(rt, "repeat_known") > 0 {
+					target = draw(rt, "repeated_failure", failures)
+				}
+				first := t0.Add(time.Duration(rapid.IntRange(0, 1e6).Draw(rt, "first_ns")))
+				res, err := h.RecordNestSyncFailureRepeated(ctx, commands.RecordNestSyncFailureRepeated{Repeat: events.NestSyncFailureRepeated{
+					FailureEventID: target[0].(string), FailurePosition: target[1].(uint64), Count: rapid.IntRange(0, 100).Draw(rt, "repeat_count"),
+					FirstAt: first, LastAt: first.Add(time.Duration(rapid.IntRange(-1, 1e6).Draw(rt, "last_ns"))),
+				}})
+				do(rt, "record nest sync failure repeated", res, err)
 			},
 			"receive_webhook": func(rt *rapid.T) {
 				bad := malformed(rt)

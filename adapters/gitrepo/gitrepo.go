@@ -35,6 +35,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
+	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
@@ -82,22 +83,38 @@ type Repo struct {
 	storage *filesystem.Storage
 	auth    transport.AuthMethod
 	remote  plumbing.ReferenceName
+	// known are the credential values this Repo holds (the resolved token
+	// or key, a password written into the URL): scrub removes them from
+	// every error it returns.
+	known []string
 }
 
 // Open opens the local clone in cfg.Dir, cloning cfg.URL into it first when
 // it holds no repository. A clone of another URL in Dir is an EINVALID error.
 func Open(ctx context.Context, cfg Config) (*Repo, error) {
+	var known []string
+	r, err := open(ctx, cfg, &known)
+	return r, scrub(err, known)
+}
+
+func open(ctx context.Context, cfg Config, known *[]string) (*Repo, error) {
+	if ep, err := transport.NewEndpoint(cfg.URL); err == nil && ep.Password != "" {
+		*known = append(*known, ep.Password)
+	}
 	if cfg.URL == "" || cfg.Dir == "" {
 		return nil, errs.Errorf(errs.EINVALID, "gitrepo: URL and Dir are required")
 	}
 	if cfg.Branch == "" {
 		cfg.Branch = "main"
 	}
-	auth, err := NewAuth(ctx, cfg.URL, cfg.Auth, cfg.User, cfg.Secrets)
+	auth, secret, err := newAuth(ctx, cfg.URL, cfg.Auth, cfg.User, cfg.Secrets)
+	if secret != "" {
+		*known = append(*known, secret)
+	}
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{cfg: cfg, auth: auth, remote: plumbing.NewRemoteReferenceName("origin", cfg.Branch)}
+	r := &Repo{cfg: cfg, auth: auth, remote: plumbing.NewRemoteReferenceName("origin", cfg.Branch), known: *known}
 	st := openStorage(cfg.Dir)
 	repo, err := git.Open(st, nil)
 	switch {
@@ -190,34 +207,41 @@ func redact(u string) string {
 // secretURI: a token as basic auth for http(s), a PEM private key for ssh,
 // nothing for file:// and plain paths (a secret given there is EINVALID).
 func NewAuth(ctx context.Context, rawURL, secretURI, user string, secrets ports.Secrets) (transport.AuthMethod, error) {
+	auth, secret, err := newAuth(ctx, rawURL, secretURI, user, secrets)
+	return auth, scrub(err, []string{secret})
+}
+
+// newAuth is NewAuth that also returns the resolved credential's value,
+// for scrub ("" when none was resolved).
+func newAuth(ctx context.Context, rawURL, secretURI, user string, secrets ports.Secrets) (transport.AuthMethod, string, error) {
 	ep, err := transport.NewEndpoint(rawURL)
 	if err != nil {
-		return nil, errs.Wrap(errs.EINVALID, err, "gitrepo: URL %q", redact(rawURL))
+		return nil, "", errs.Wrap(errs.EINVALID, err, "gitrepo: URL %q", redact(rawURL))
 	}
 	if secretURI == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	if secrets == nil {
-		return nil, errs.Errorf(errs.EINVALID, "gitrepo: auth %s needs a secrets backend", secretURI)
+		return nil, "", errs.Errorf(errs.EINVALID, "gitrepo: auth %s needs a secrets backend", secretURI)
 	}
 	switch ep.Protocol {
 	case "http", "https":
 		tok, err := secrets.Resolve(ctx, secretURI)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if user == "" {
 			user = "oauth2"
 		}
 		t := strings.TrimSpace(string(tok))
 		if t == "" {
-			return nil, errs.Errorf(errs.EINVALID, "gitrepo: token secret %s is empty", secretURI)
+			return nil, "", errs.Errorf(errs.EINVALID, "gitrepo: token secret %s is empty", secretURI)
 		}
-		return &http.BasicAuth{Username: user, Password: t}, nil
+		return &http.BasicAuth{Username: user, Password: t}, t, nil
 	case "ssh":
 		key, err := secrets.Resolve(ctx, secretURI)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if user == "" {
 			user = ep.User
@@ -228,16 +252,46 @@ func NewAuth(ctx context.Context, rawURL, secretURI, user string, secrets ports.
 		pk, err := ssh.NewPublicKeys(user, key, "")
 		if err != nil {
 			// The parse error says what is wrong with the key, not what it holds.
-			return nil, errs.Errorf(errs.EINVALID, "gitrepo: ssh key secret %s is not a usable unencrypted PEM private key", secretURI)
+			return nil, string(key), errs.Errorf(errs.EINVALID, "gitrepo: ssh key secret %s is not a usable unencrypted PEM private key", secretURI)
 		}
-		return pk, nil
+		return pk, string(key), nil
 	default:
-		return nil, errs.Errorf(errs.EINVALID, "gitrepo: %s URLs take no credentials, but auth %s was given", ep.Protocol, secretURI)
+		return nil, "", errs.Errorf(errs.EINVALID, "gitrepo: %s URLs take no credentials, but auth %s was given", ep.Protocol, secretURI)
 	}
 }
 
+// scrubbedError is an error's text with the credentials removed; Unwrap
+// still reaches the original for errors.Is and errors.As.
+type scrubbedError struct {
+	text string
+	err  error
+}
+
+func (e *scrubbedError) Error() string { return e.text }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// scrub returns err with every credential removed from its text (the
+// values in known, URL userinfo and query values, see domain.Redact),
+// keeping its code and its chain for errors.Is. Every error a Repo returns
+// goes through it: callers record the text (nest.sync_failed) and log it.
+func scrub(err error, known []string) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return &scrubbedError{text: domain.Redact(err.Error(), known...), err: err}
+	}
+	out := &errs.Error{Code: e.Code, Message: domain.Redact(e.Message, known...)}
+	if e.Err != nil {
+		out.Err = &scrubbedError{text: domain.Redact(e.Err.Error(), known...), err: e.Err}
+	}
+	return out
+}
+
 // Fetch brings origin/<branch> up to date and returns the commit it points at.
-func (r *Repo) Fetch(ctx context.Context) (string, error) {
+func (r *Repo) Fetch(ctx context.Context) (_ string, err error) {
+	defer func() { err = scrub(err, r.known) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if path, ok := localPath(r.cfg.URL); ok {
@@ -248,7 +302,7 @@ func (r *Repo) Fetch(ctx context.Context) (string, error) {
 		return r.afterFetch(moved)
 	}
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(r.cfg.Branch), r.remote))
-	err := r.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: r.auth, Tags: git.NoTags, Force: true})
+	err = r.repo.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: r.auth, Tags: git.NoTags, Force: true})
 	upToDate := errors.Is(err, git.NoErrAlreadyUpToDate)
 	if err != nil && !upToDate {
 		return "", classify(err, "fetch %s (branch %s)", redact(r.cfg.URL), r.cfg.Branch)
@@ -268,7 +322,8 @@ func (r *Repo) afterFetch(fetched bool) (string, error) {
 }
 
 // Head returns the commit origin/<branch> pointed at after the last fetch.
-func (r *Repo) Head(ctx context.Context) (string, error) {
+func (r *Repo) Head(ctx context.Context) (_ string, err error) {
+	defer func() { err = scrub(err, r.known) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.headLocked()
@@ -287,6 +342,12 @@ func (r *Repo) tree(commit string) (*object.Tree, error) {
 		return nil, errs.Errorf(errs.EINVALID, "gitrepo: %q is not a commit hash", commit)
 	}
 	c, err := r.repo.CommitObject(plumbing.NewHash(commit))
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		// The clone does not hold it: never fetched, or no longer on the
+		// branch (a rewritten history). Only the commit itself: a tree or
+		// blob missing under a commit that is there is a broken clone.
+		return nil, errs.Wrap(errs.ENOTFOUND, err, "gitrepo: commit %s", commit)
+	}
 	if err != nil {
 		return nil, classify(err, "commit %s", commit)
 	}
@@ -302,7 +363,8 @@ func IsFly(p string) bool { return strings.HasSuffix(p, ".fly") }
 
 // Diff returns the .fly files that differ between commits from and to,
 // sorted by path. An empty from means the empty tree: every file is added.
-func (r *Repo) Diff(ctx context.Context, from, to string) ([]Change, error) {
+func (r *Repo) Diff(ctx context.Context, from, to string) (_ []Change, err error) {
+	defer func() { err = scrub(err, r.known) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	toTree, err := r.tree(to)
@@ -398,7 +460,8 @@ func (r *Repo) diffTrees(ctx context.Context, a, b *object.Tree, prefix string, 
 
 // Files returns every .fly file of commit with its blob hash, without
 // reading the blobs.
-func (r *Repo) Files(ctx context.Context, commit string) (map[string]string, error) {
+func (r *Repo) Files(ctx context.Context, commit string) (_ map[string]string, err error) {
+	defer func() { err = scrub(err, r.known) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, err := r.tree(commit)
@@ -439,7 +502,8 @@ func walkTree(ctx context.Context, repo *git.Repository, t *object.Tree, prefix 
 }
 
 // ReadAll returns the content of every .fly file of commit.
-func (r *Repo) ReadAll(ctx context.Context, commit string) (map[string][]byte, error) {
+func (r *Repo) ReadAll(ctx context.Context, commit string) (_ map[string][]byte, err error) {
+	defer func() { err = scrub(err, r.known) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, err := r.tree(commit)
@@ -460,7 +524,8 @@ func (r *Repo) ReadAll(ctx context.Context, commit string) (map[string][]byte, e
 
 // ReadFiles returns the content of paths at commit. A path missing from the
 // commit is an ENOTFOUND error.
-func (r *Repo) ReadFiles(ctx context.Context, commit string, paths []string) (map[string][]byte, error) {
+func (r *Repo) ReadFiles(ctx context.Context, commit string, paths []string) (_ map[string][]byte, err error) {
+	defer func() { err = scrub(err, r.known) }()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, err := r.tree(commit)

@@ -211,3 +211,23 @@ func TestNewAuth(t *testing.T) {
 		t.Fatalf("anonymous NewAuth = %v, %v", a, err)
 	}
 }
+
+// A commit the clone does not hold (a fresh clone after the branch was
+// rewritten) is ENOTFOUND, which nestsync tells apart from a read error.
+func TestCommitNotInTheClone_is_ENOTFOUND(t *testing.T) {
+	ctx := context.Background()
+	o := gitrepotest.NewOrigin(t, "main")
+	old := o.Commit(t, map[string]string{"Eggs/a/config.fly": "a"})
+	o.Rewrite(t, map[string]string{"Eggs/b/config.fly": "b"})
+	r, err := gitrepo.Open(ctx, gitrepo.Config{URL: o.URL, Dir: filepath.Join(t.TempDir(), "clone"), Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Files(ctx, old); errs.Code(err) != errs.ENOTFOUND {
+		t.Fatalf("Files of a commit not in the clone: %v, want ENOTFOUND", err)
+	}
+	if _, err := r.ChangedFiles(ctx, old, o.Head()); errs.Code(err) != errs.ENOTFOUND {
+		t.Fatalf("ChangedFiles from a commit not in the clone: %v, want ENOTFOUND", err)
+	}
+}

@@ -185,6 +185,11 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: %w\n%s", err, stmt)
 		}
 	}
+	for _, def := range viewTables {
+		if err := def.addMissingColumns(ctx, tx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
 	return tx.Commit()
 }
 

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -162,19 +164,7 @@ func (d *tableDef) column(name string) (column, bool) {
 func (d *tableDef) ddl() []string {
 	defs := make([]string, len(d.cols))
 	for i, c := range d.cols {
-		var typ string
-		switch c.kind {
-		case colText, colTime:
-			typ = `TEXT NOT NULL DEFAULT ''`
-		case colInt, colUint, colBool:
-			typ = `INTEGER NOT NULL DEFAULT 0`
-		case colJSON:
-			typ = `TEXT` // JSON, NULL when nil or empty
-		}
-		if c.name == d.key {
-			typ = `TEXT NOT NULL PRIMARY KEY`
-		}
-		defs[i] = fmt.Sprintf("\t%s %s", quote(c.name), typ)
+		defs[i] = "\t" + d.columnDef(c)
 	}
 	out := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n)", quote(d.name), strings.Join(defs, ",\n"))}
 	for _, idx := range d.indexes {
@@ -187,6 +177,54 @@ func (d *tableDef) ddl() []string {
 			quote(d.name+"_by_"+strings.Join(idx, "_")), quote(d.name), strings.Join(cols, ", ")))
 	}
 	return out
+}
+
+// columnDef is one column's definition: its name, type and default.
+func (d *tableDef) columnDef(c column) string {
+	var typ string
+	switch c.kind {
+	case colText, colTime:
+		typ = `TEXT NOT NULL DEFAULT ''`
+	case colInt, colUint, colBool:
+		typ = `INTEGER NOT NULL DEFAULT 0`
+	case colJSON:
+		typ = `TEXT` // JSON, NULL when nil or empty
+	}
+	if c.name == d.key {
+		typ = `TEXT NOT NULL PRIMARY KEY`
+	}
+	return fmt.Sprintf("%s %s", quote(c.name), typ)
+}
+
+// addMissingColumns adds the columns of d that the table in tx lacks: a
+// file made before a row struct gained a field keeps working (the new
+// columns take their defaults, as the field's zero value reads back).
+func (d *tableDef) addMissingColumns(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, d.name)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, c := range d.cols {
+		if have[c.name] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s`, quote(d.name), d.columnDef(c))); err != nil {
+			return fmt.Errorf("add column %s.%s: %w", d.name, c.name, err)
+		}
+	}
+	return nil
 }
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }

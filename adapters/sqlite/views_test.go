@@ -89,3 +89,46 @@ func TestViews_are_plain_columns(t *testing.T) {
 		t.Fatalf("listing runners by state does not use the index: %s", plan)
 	}
 }
+
+// A file made before a view's row gained columns gets them on open: a
+// sync_history table without repeats, last_attempt_at and
+// full_resync_reason (as before they existed) keeps its rows and takes the
+// new fields.
+func TestViews_open_adds_missing_columns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gosling.db")
+	db := mustOpen(t, path)
+	if err := db.Views().Batch(ctx, func(tx ports.ViewTx) error {
+		_, err := tx.SyncHistory().Put(ctx, ports.SyncHistoryRow{Key: "00000000000000000001", Status: "FAILED", Error: "x", Version: 1})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{"repeats", "last_attempt_at", "full_resync_reason"} {
+		if _, err := raw.ExecContext(ctx, `ALTER TABLE sync_history DROP COLUMN `+col); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	views := mustOpen(t, path).Views()
+	last := time.Date(2026, 11, 29, 13, 0, 0, 0, time.UTC)
+	if err := views.Batch(ctx, func(tx ports.ViewTx) error {
+		_, err := tx.SyncHistory().Put(ctx, ports.SyncHistoryRow{Key: "00000000000000000001", Status: "FAILED", Error: "x", Repeats: 4, LastAttemptAt: last, Version: 2})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := views.Read().SyncHistory().Get(ctx, "00000000000000000001")
+	if err != nil || !ok || got.Repeats != 4 || !got.LastAttemptAt.Equal(last) || got.Error != "x" {
+		t.Fatalf("row %+v, %v, %v", got, ok, err)
+	}
+}

@@ -4,6 +4,8 @@
 // files), and records the result through commands.Handlers: EggSynced,
 // EggRemoved, JobSynced, UglyFoxConfigSynced and NestSynced, or, when any
 // file is invalid, NestSyncFailed with every diagnostic and nothing else.
+// A failure to read the repository is NestSyncFailed with its cause; the
+// same failure again is counted and recorded as NestSyncFailureRepeated.
 //
 // It is application code: the Git repository and the .fly loader are
 // interfaces declared here, implemented by adapters/gitrepo and adapters/fly
@@ -17,6 +19,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +35,9 @@ import (
 type Repo interface {
 	// Fetch updates the followed branch and returns its head commit.
 	Fetch(ctx context.Context) (string, error)
-	// Files returns every .fly file of commit with its blob hash.
+	// Files returns every .fly file of commit with its blob hash. A commit
+	// the repository does not hold is an ENOTFOUND error; any other
+	// failure (disk, corrupt object) has another code.
 	Files(ctx context.Context, commit string) (map[string]string, error)
 	// ChangedFiles returns the .fly files that differ between from and to:
 	// path -> blob hash at to, "" for a file removed at to.
@@ -68,7 +73,16 @@ type Config struct {
 	// Observe, when set, is told the trigger, outcome (a Status or "error")
 	// and duration of every Sync: the metrics hook.
 	Observe func(trigger, status string, d time.Duration)
+	// RepeatFlush is how often a failure that keeps repeating identically
+	// is recorded as nest.sync_failure_repeated while it goes on (default
+	// DefaultRepeatFlush); it is also recorded when the outcome changes.
+	RepeatFlush time.Duration
 }
+
+// DefaultRepeatFlush is Config.RepeatFlush's default: a Nest that keeps
+// failing the same way adds one event an hour to the log, not one per
+// --sync-interval tick, and the log still tells it goes on.
+const DefaultRepeatFlush = time.Hour
 
 // Sync statuses of a Result.
 const (
@@ -90,15 +104,19 @@ type Result struct {
 	UglyFoxSynced bool
 	Diagnostics   []events.Diagnostic
 	Duration      time.Duration
+	// FullResyncReason says why Commit was synced in full against what the
+	// log holds as live instead of diffed against Previous.
+	FullResyncReason string
 }
 
 // Syncer syncs the Nest. Syncs never overlap; Trigger coalesces requests.
 type Syncer struct {
 	cfg Config
 
-	syncMu sync.Mutex // one sync at a time
-	state  *nestState // the Nest as of state.commit, the last synced commit seen by this process
-	failed string     // the last commit that failed to sync (not retried unless manual)
+	syncMu sync.Mutex  // one sync at a time
+	state  *nestState  // the Nest as of state.commit, the last synced commit seen by this process
+	failed string      // the last commit that failed to sync (not retried unless manual)
+	run    *failureRun // the failure this process recorded last, while it is the outcome
 
 	trigMu  sync.Mutex
 	running bool
@@ -113,10 +131,29 @@ type Syncer struct {
 // nestState is what a synced commit left: its files and the hashes recorded.
 type nestState struct {
 	commit string
-	files  map[string]string // .fly path -> blob
-	eggs   map[string]eggMemo
-	jobs   map[string]string // name -> config hash
-	uf     string            // config hash of UF/config.fly
+	// fullResync, when set, says why commit is "" although a commit was
+	// synced before: files, eggs and jobs are then what the log holds as
+	// live, without blobs or hashes.
+	fullResync string
+	files      map[string]string // .fly path -> blob
+	eggs       map[string]eggMemo
+	jobs       map[string]string // name -> config hash
+	uf         string            // config hash of UF/config.fly
+}
+
+// failureRun is a recorded failure and the identical ones counted since
+// (not appended one by one). It lives in memory only: after a restart the
+// first failure is recorded again and counting starts over.
+type failureRun struct {
+	key      string // what makes two failures identical: commit and error text
+	eventID  string // the recorded failure's event
+	position uint64
+	commit   string
+	count    int       // identical failures since the recorded one
+	recorded int       // count as of the last nest.sync_failure_repeated
+	first    time.Time // of the first and last repeat
+	last     time.Time
+	flushed  time.Time // when the failure or its last repeat event was recorded
 }
 
 type eggMemo struct {
@@ -145,6 +182,9 @@ func New(cfg Config) (*Syncer, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
+	}
+	if cfg.RepeatFlush <= 0 {
+		cfg.RepeatFlush = DefaultRepeatFlush
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Syncer{cfg: cfg, ctx: ctx, cancel: cancel}, nil
@@ -175,11 +215,21 @@ func StoreLastSync(store ports.EventStore, codec *events.Codec) func(context.Con
 	}
 }
 
-// Close stops triggered runs and waits for the running one to end.
+// Close stops triggered runs, waits for the running one to end and
+// records the repeats of the current failure counted since the last record
+// (bounded by closeFlushTimeout).
 func (s *Syncer) Close() {
 	s.cancel()
 	s.wg.Wait()
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+	defer cancel()
+	s.flushRepeats(ctx)
 }
+
+// closeFlushTimeout bounds Close's last record of counted repeats.
+const closeFlushTimeout = 5 * time.Second
 
 // Trigger asks for a sync and returns at once. At most one triggered sync
 // runs at a time; requests made while one runs coalesce into exactly one
@@ -243,8 +293,12 @@ func (s *Syncer) RunSchedule(ctx context.Context, interval time.Duration) error 
 // a no-op (nothing appended); so is a head that already failed, unless the
 // trigger is manual. An invalid Nest is not an error: the Result says
 // StatusFailed and carries the diagnostics recorded in NestSyncFailed. An
-// error means the sync could not be carried out (fetch, store); a fetch
-// error is recorded as NestSyncFailed too.
+// error means the sync could not be carried out (fetch, store); an error
+// of the repository (fetch, read) is recorded as NestSyncFailed too, with
+// its cause, or counted when it repeats the one recorded last (repoFailed).
+// When the repository no longer holds the last synced commit, the head is
+// synced in full against the log (previous) and Result.FullResyncReason
+// says so.
 func (s *Syncer) Sync(ctx context.Context, trigger string) (Result, error) {
 	start := s.cfg.Clock()
 	res, err := s.sync(ctx, trigger)
@@ -272,37 +326,41 @@ func (s *Syncer) sync(ctx context.Context, trigger string) (Result, error) {
 	last := hist.LastCommit()
 	head, err := s.cfg.Repo.Fetch(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return Result{}, ctx.Err()
-		}
-		s.recordFailed(ctx, events.NestSyncFailed{Trigger: trigger, Error: errs.Message(err), StartedAt: start, DurationMS: s.since(start)})
-		return Result{}, err
+		return Result{}, s.repoFailed(ctx, trigger, "", start, err)
 	}
 	res := Result{Status: StatusUnchanged, Commit: head, Previous: last}
-	if head == last || (head == s.failed && trigger != "manual") {
+	if head == s.failed && head != last && trigger != "manual" {
+		// The invalid head already recorded (not retried unless manual).
+		s.outcomeChanged(ctx) // the fetch works: a run of fetch failures ends
+		res.Duration = s.cfg.Clock().Sub(start)
+		return res, nil
+	}
+	if head == last {
+		s.outcomeChanged(ctx)
 		res.Duration = s.cfg.Clock().Sub(start)
 		return res, nil
 	}
 
-	prev, err := s.previous(ctx, last)
+	prev, err := s.previous(ctx, hist)
 	if err != nil {
-		return Result{}, err
+		return Result{}, s.repoFailed(ctx, trigger, head, start, err)
 	}
 	files, changes, err := s.filesAt(ctx, prev, head)
 	if err != nil {
-		return Result{}, err
+		return Result{}, s.repoFailed(ctx, trigger, head, start, err)
 	}
 	res.Changes = changes
 	missing := s.cfg.Loader.Missing(files)
 	content, err := s.cfg.Repo.ReadFiles(ctx, head, missing)
 	if err != nil {
-		return Result{}, err
+		return Result{}, s.repoFailed(ctx, trigger, head, start, err)
 	}
 	nest, diags := s.cfg.Loader.LoadNest(files, content)
 	if hasErrors(diags) || nest == nil {
 		res.Status = StatusFailed
 		res.Diagnostics = diags
 		res.Duration = s.cfg.Clock().Sub(start)
+		s.outcomeChanged(ctx)
 		_, err := s.cfg.Handlers.RecordNestSyncFailed(ctx, commands.RecordNestSyncFailed{
 			Meta: meta(trigger, head),
 			Failure: events.NestSyncFailed{Commit: head, Branch: s.cfg.Branch, Trigger: trigger,
@@ -321,19 +379,23 @@ func (s *Syncer) sync(ctx context.Context, trigger string) (Result, error) {
 		return Result{}, err
 	}
 	res.Status = StatusSynced
+	res.FullResyncReason = prev.fullResync
 	res.Duration = s.cfg.Clock().Sub(start)
+	s.outcomeChanged(ctx)
 	_, err = s.cfg.Handlers.RecordNestSync(ctx, commands.RecordNestSync{
 		Meta: meta(trigger, head),
 		Sync: events.NestSynced{Commit: head, Branch: s.cfg.Branch, Trigger: trigger, Changes: res.Changes,
 			EggsAdded: res.EggsAdded, EggsUpdated: res.EggsUpdated, EggsRemoved: res.EggsRemoved,
-			JobsSynced: res.JobsSynced, UglyFoxSynced: res.UglyFoxSynced, StartedAt: start, DurationMS: res.Duration.Milliseconds()},
+			JobsSynced: res.JobsSynced, UglyFoxSynced: res.UglyFoxSynced, StartedAt: start, DurationMS: res.Duration.Milliseconds(),
+			FullResyncReason: res.FullResyncReason},
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	s.state, s.failed = next, ""
 	s.cfg.Logger.Info("nest synced", "commit", head, "trigger", trigger, "changes", len(res.Changes),
-		"eggs_added", res.EggsAdded, "eggs_updated", res.EggsUpdated, "eggs_removed", res.EggsRemoved, "duration", res.Duration)
+		"eggs_added", res.EggsAdded, "eggs_updated", res.EggsUpdated, "eggs_removed", res.EggsRemoved, "duration", res.Duration,
+		"full_resync_reason", res.FullResyncReason)
 	return res, nil
 }
 
@@ -343,17 +405,105 @@ func meta(trigger, commit string) commands.Meta {
 
 func (s *Syncer) since(t time.Time) int64 { return s.cfg.Clock().Sub(t).Milliseconds() }
 
-func (s *Syncer) recordFailed(ctx context.Context, f events.NestSyncFailed) {
-	f.Branch = s.cfg.Branch
-	if _, err := s.cfg.Handlers.RecordNestSyncFailed(ctx, commands.RecordNestSyncFailed{Meta: meta(f.Trigger, "fetch"), Failure: f}); err != nil {
-		s.cfg.Logger.Error("nest sync: cannot record the failure", "error", err)
+// repoFailed records a failure to read the Nest (fetch, or a read of
+// commit) and returns err. The recorded text is the error's message with its
+// cause chain ("gitrepo: fetch /nest (branch main): reference not found"),
+// from which gitrepo has removed the credential and domain.RecordFailed
+// removes URL secrets and cuts to domain.MaxSyncErrorLen. A failure
+// identical to the one recorded last (same commit, same text) is counted,
+// not appended, unless the trigger is manual: the count goes to the log as
+// nest.sync_failure_repeated when the outcome changes and every RepeatFlush.
+func (s *Syncer) repoFailed(ctx context.Context, trigger, commit string, start time.Time, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
+	text := causeOf(err)
+	now := s.cfg.Clock()
+	key := commit + "\x00" + text
+	if r := s.run; r != nil && r.key == key && trigger != "manual" {
+		if r.count++; r.count == 1 {
+			r.first = now
+		}
+		r.last = now
+		if now.Sub(r.flushed) >= s.cfg.RepeatFlush {
+			s.flushRepeats(ctx)
+		}
+		return err
+	}
+	s.outcomeChanged(ctx)
+	f := events.NestSyncFailed{Commit: commit, Branch: s.cfg.Branch, Trigger: trigger, Error: text, StartedAt: start, DurationMS: s.since(start)}
+	label := commit
+	if label == "" {
+		label = "fetch"
+	}
+	ar, rerr := s.cfg.Handlers.RecordNestSyncFailed(ctx, commands.RecordNestSyncFailed{Meta: meta(trigger, label), Failure: f})
+	if rerr != nil {
+		s.cfg.Logger.Error("nest sync: cannot record the failure", "error", rerr)
+		return err
+	}
+	s.run = newRun(commit, key, ar, now)
+	return err
+}
+
+func newRun(commit, key string, ar ports.AppendResult, now time.Time) *failureRun {
+	if len(ar.EventIDs) == 0 { // a duplicate append: nothing of ours to count against
+		return nil
+	}
+	return &failureRun{key: key, eventID: ar.EventIDs[0], position: ar.LastPosition, commit: commit, flushed: now}
+}
+
+// outcomeChanged ends the current failure run: its uncounted repeats are
+// recorded before the new outcome is.
+func (s *Syncer) outcomeChanged(ctx context.Context) {
+	s.flushRepeats(ctx)
+	s.run = nil
+}
+
+// flushRepeats records the repeats of the current failure counted since
+// the last record, if any. A failed append is logged and retried at the
+// next flush: the count is cumulative.
+func (s *Syncer) flushRepeats(ctx context.Context) {
+	r := s.run
+	if r == nil || r.count == r.recorded {
+		return
+	}
+	_, err := s.cfg.Handlers.RecordNestSyncFailureRepeated(ctx, commands.RecordNestSyncFailureRepeated{
+		Meta: commands.Meta{Actor: "mothergoose:nest-sync", CorrelationID: "nest-sync-" + r.eventID},
+		Repeat: events.NestSyncFailureRepeated{FailureEventID: r.eventID, FailurePosition: r.position, Commit: r.commit,
+			Count: r.count, FirstAt: r.first, LastAt: r.last},
+	})
+	if err != nil {
+		s.cfg.Logger.Error("nest sync: cannot record the repeats of a failure", "failure", r.eventID, "count", r.count, "error", err)
+		return
+	}
+	r.recorded, r.flushed = r.count, s.cfg.Clock()
+}
+
+// causeOf is the text recorded for a failed read of the Nest: the coded
+// error's message and its cause chain. An internal error's detail stays in
+// the log.
+func causeOf(err error) string {
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Code == errs.EINTERNAL {
+		return errs.Message(err)
+	}
+	switch {
+	case e.Err == nil:
+		return e.Message
+	case e.Message == "":
+		return e.Err.Error()
+	}
+	return e.Message + ": " + e.Err.Error()
 }
 
 // previous returns the state of the last synced commit: kept in memory
 // from this process's last sync, or rebuilt by loading that commit (after a
-// restart). It is empty before the first sync.
-func (s *Syncer) previous(ctx context.Context, last string) (*nestState, error) {
+// restart). It is empty before the first sync. When the repository no
+// longer holds that commit (the branch was rewritten, or serve now follows
+// another repository, and this clone is fresh), it is what the log holds as
+// live, so the head is synced in full against it (see fromLog).
+func (s *Syncer) previous(ctx context.Context, hist *domain.NestSync) (*nestState, error) {
+	last := hist.LastCommit()
 	empty := &nestState{eggs: map[string]eggMemo{}, jobs: map[string]string{}}
 	if last == "" {
 		return empty, nil
@@ -362,8 +512,12 @@ func (s *Syncer) previous(ctx context.Context, last string) (*nestState, error) 
 		return s.state, nil
 	}
 	files, err := s.cfg.Repo.Files(ctx, last)
+	if errs.Code(err) == errs.ENOTFOUND {
+		s.cfg.Logger.Warn("nest sync: the last synced commit is not in the repository; syncing in full against the log", "commit", last)
+		return fromLog(hist, fmt.Sprintf("the last synced commit %s is not in the repository (the branch was rewritten or the Nest replaced)", last)), nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, err // a disk or store error fails the sync: no full resync on a transient error
 	}
 	content, err := s.cfg.Repo.ReadFiles(ctx, last, s.cfg.Loader.Missing(files))
 	if err != nil {
@@ -400,7 +554,37 @@ func (s *Syncer) previous(ctx context.Context, last string) (*nestState, error) 
 	return st, nil
 }
 
-// filesAt returns the .fly files of head and the changes since prev.
+// fromLog is the state the log says is deployed: the .fly files of the last
+// synced commit as the "nest" stream's NestSynced changes add up to
+// (domain.NestSync.LivePaths), with the eggs and jobs those paths name.
+//
+// Why the "nest" stream and not the egg_configs view and the job streams:
+// it is the stream this sync reads anyway and appends to with an expected
+// version, so every replica sees the same complete history, read from the
+// event store itself (shared by the replicas) at the moment of the sync;
+// a view may lag behind the log or be rebuilding after a restart, and the
+// job streams cannot be listed without a scan of the whole log. Eggs and
+// jobs are named by their paths, so the paths are enough: an egg or job
+// removed since by other means is found already removed (ENOTFOUND), and
+// the aggregates append only real changes for the ones still present.
+func fromLog(hist *domain.NestSync, reason string) *nestState {
+	st := &nestState{fullResync: reason, files: map[string]string{}, eggs: map[string]eggMemo{}, jobs: map[string]string{}}
+	for _, p := range hist.LivePaths() {
+		st.files[p] = ""
+		if name, ok := eggName(p); ok {
+			st.eggs[name] = eggMemo{}
+		}
+		if name, ok := jobName(p); ok {
+			st.jobs[name] = ""
+		}
+	}
+	return st
+}
+
+// filesAt returns the .fly files of head and the changes since prev. With
+// no previous commit (the first sync, or a full resync) they are the
+// changes from prev's files: added, removed, and "modified" for a file in
+// both (its content as deployed is unknown; the counts say what changed).
 func (s *Syncer) filesAt(ctx context.Context, prev *nestState, head string) (map[string]string, []events.FileChange, error) {
 	if prev.commit == "" {
 		files, err := s.cfg.Repo.Files(ctx, head)
@@ -409,8 +593,18 @@ func (s *Syncer) filesAt(ctx context.Context, prev *nestState, head string) (map
 		}
 		changes := make([]events.FileChange, 0, len(files))
 		for _, p := range slices.Sorted(maps.Keys(files)) {
-			changes = append(changes, events.FileChange{Path: p, Action: "added"})
+			action := "added"
+			if _, ok := prev.files[p]; ok {
+				action = "modified"
+			}
+			changes = append(changes, events.FileChange{Path: p, Action: action})
 		}
+		for _, p := range slices.Sorted(maps.Keys(prev.files)) {
+			if _, ok := files[p]; !ok {
+				changes = append(changes, events.FileChange{Path: p, Action: "removed"})
+			}
+		}
+		slices.SortFunc(changes, func(a, b events.FileChange) int { return strings.Compare(a.Path, b.Path) })
 		return files, changes, nil
 	}
 	changed, err := s.cfg.Repo.ChangedFiles(ctx, prev.commit, head)

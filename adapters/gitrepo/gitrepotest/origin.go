@@ -91,6 +91,31 @@ func (o *Origin) Commit(tb testing.TB, write map[string]string, remove ...string
 	return h.String()
 }
 
+// Rewrite force-moves the branch to a new root commit holding only the
+// files in write: an unrelated history, as a force-push of another
+// repository's branch leaves it. It returns the new head.
+func (o *Origin) Rewrite(tb testing.TB, write map[string]string) string {
+	tb.Helper()
+	o.blobs, o.head = map[string]plumbing.Hash{}, plumbing.ZeroHash
+	return o.Commit(tb, write)
+}
+
+// RemoveBranch deletes the branch from the origin, as a push --delete does.
+func (o *Origin) RemoveBranch(tb testing.TB) {
+	tb.Helper()
+	if err := o.repo.Storer.RemoveReference(plumbing.NewBranchReferenceName(o.Branch)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// RestoreBranch points the branch at the last commit again.
+func (o *Origin) RestoreBranch(tb testing.TB) {
+	tb.Helper()
+	if err := o.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(o.Branch), o.head)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // Head returns the branch head ("" before the first commit).
 func (o *Origin) Head() string {
 	if o.head.IsZero() {
