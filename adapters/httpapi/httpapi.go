@@ -238,15 +238,28 @@ func equalSecret(got, want []byte) bool {
 
 func (s *server) bearerAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || !equalSecret([]byte(strings.TrimSpace(tok)), []byte(s.cfg.APIToken)) {
+		tok, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok || !equalSecret([]byte(tok), []byte(s.cfg.APIToken)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mothergoose"`)
 			s.writeError(w, r, errs.Errorf(errs.EUNAUTHORIZED, "a valid bearer token is required"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the credentials of an Authorization value in the
+// Bearer scheme. The scheme is matched case-insensitively (RFC 9110 11.1:
+// "bearer" and "BEARER" are "Bearer") and separated from the token by one
+// or more spaces or tabs.
+func bearerToken(h string) (string, bool) {
+	h = strings.TrimLeft(h, " \t")
+	i := strings.IndexAny(h, " \t")
+	if i < 0 || !strings.EqualFold(h[:i], "Bearer") {
+		return "", false
+	}
+	tok := strings.Trim(h[i:], " \t")
+	return tok, tok != ""
 }
 
 func (s *server) triggerAuth(next http.Handler) http.Handler {
