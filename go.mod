@@ -26,8 +26,6 @@ require (
 	pgregory.net/rapid v1.3.0
 )
 
-require github.com/valyala/fastjson v1.6.10
-
 require (
 	dario.cat/mergo v1.0.0 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect
