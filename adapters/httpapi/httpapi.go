@@ -71,6 +71,10 @@ type Config struct {
 	TriggerToken string
 	// MaxBody limits webhook bodies (default DefaultMaxBody).
 	MaxBody int64
+	// Unauthenticated limits the deliveries no token authenticates (for a
+	// project no egg owns) per source and in total; zero fields take
+	// DefaultUnauthenticatedLimits.
+	Unauthenticated UnauthenticatedLimits
 	// Ready reports whether the store is reachable (nil: always).
 	Ready func(context.Context) error
 	// Lag reports per projector how far its checkpoint is behind the log
@@ -91,6 +95,7 @@ type server struct {
 	metrics   *Metrics
 	eggs      eggCache
 	apiTokens map[string]string // Config.APITokens keyed by ServerHost
+	unauth    *sourceLimiter    // Config.Unauthenticated
 }
 
 // New returns the API's handler.
@@ -110,6 +115,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: empty trigger token")
 	case cfg.MaxBody < 0:
 		return nil, errors.New("httpapi: negative body limit")
+	}
+	if err := cfg.Unauthenticated.Check(); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -141,7 +149,7 @@ func New(cfg Config) (http.Handler, error) {
 		}
 		apiTokens[host] = uri
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, apiTokens: apiTokens}
+	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, apiTokens: apiTokens, unauth: newSourceLimiter(cfg.Unauthenticated, time.Now)}
 
 	r := mux.NewRouter()
 	r.Use(s.instrument)
