@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
@@ -24,6 +25,9 @@ import (
 //     recorded on its own.
 func (h *Handlers) AcceptJob(ctx context.Context, cmd AcceptJob) (delivery, runner ports.AppendResult, err error) {
 	id := cmd.Delivery.Delivery.DeliveryID
+	if cmd.Delivery.Delivery.Unauthenticated {
+		return delivery, runner, errs.Errorf(errs.EINVALID, "%s: an unauthenticated delivery asks for no runner", cmd.CommandName())
+	}
 	hook, err := domain.RehydrateWebhook(id, nil) // checks the delivery id
 	if err != nil {
 		return delivery, runner, err
@@ -55,9 +59,9 @@ func (h *Handlers) AcceptJob(ctx context.Context, cmd AcceptJob) (delivery, runn
 	if err != nil {
 		return delivery, runner, err
 	}
-	hookStream, runStream := domain.WebhookStream(id), domain.RunnerStream(rid.String())
+	hookStream, runStream := hook.Stream(), domain.RunnerStream(rid.String())
 	res, err := h.store.AppendStreams(ctx, []ports.StreamBatch{
-		{Stream: hookStream, Expected: ports.NoStream(), Events: hookRecs, Key: id},
+		{Stream: hookStream, Expected: ports.NoStream(), Events: hookRecs, Key: hook.IdempotencyKey()},
 		{Stream: runStream, Expected: ports.NoStream(), Events: runRecs, Key: cmd.Runner.IdempotencyKey},
 	})
 	if err == nil {

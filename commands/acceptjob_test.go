@@ -104,3 +104,53 @@ func mustHead(t *testing.T, store ports.EventStore) uint64 {
 	}
 	return head
 }
+
+// A sender without a token who uses a delivery id first does not make
+// GitLab's authenticated delivery of that id a duplicate: the two are
+// recorded in separate namespaces (stream and idempotency key), and the
+// real delivery still asks for its runner.
+func TestAcceptJob_after_an_unauthenticated_delivery_of_the_same_id(t *testing.T) {
+	store := mustStore(t)
+	h := mustHandlers(t, store)
+	ctx := context.Background()
+	const id = "d-claimed"
+	forged := commands.ReceiveWebhook{Meta: commands.Meta{Actor: "gitlab:webhook", CorrelationID: id, IdempotencyKey: id}, Delivery: events.WebhookReceived{
+		DeliveryID: id, EventKind: "build", Outcome: "ignored", Reason: "no egg for project 1 on host unknown", Unauthenticated: true,
+	}}
+	first, err := h.ReceiveWebhook(ctx, forged)
+	if err != nil || first.Duplicate {
+		t.Fatalf("unauthenticated delivery: %+v %v", first, err)
+	}
+	again, err := h.ReceiveWebhook(ctx, forged)
+	if err != nil || !again.Duplicate || again.FirstPosition != first.FirstPosition {
+		t.Fatalf("unauthenticated redelivery: %+v %v, want the first as a duplicate", again, err)
+	}
+	delivery, runner, err := h.AcceptJob(ctx, acceptJob(id, 9))
+	if err != nil || delivery.Duplicate || runner.Duplicate || len(runner.EventIDs) != 1 {
+		t.Fatalf("authenticated delivery after an unauthenticated one of its id: %+v %+v %v", delivery, runner, err)
+	}
+	if hook := mustLoad(t, store, domain.WebhookStream(id)); len(hook) != 1 || hook[0].ID != delivery.EventIDs[0] {
+		t.Fatalf("authenticated stream %+v", hook)
+	}
+	if hook := mustLoad(t, store, domain.UnauthenticatedWebhookStream(id)); len(hook) != 1 || hook[0].ID != first.EventIDs[0] {
+		t.Fatalf("unauthenticated stream %+v", hook)
+	}
+	// And the other way round: an authenticated delivery first leaves the
+	// unauthenticated namespace free; neither is a duplicate of the other.
+	plain := forged
+	plain.Delivery.DeliveryID, plain.Meta.IdempotencyKey = "d-second", "d-second"
+	plain.Delivery.Unauthenticated, plain.Delivery.Reason = false, "event kind build is not acted on"
+	if res, err := h.ReceiveWebhook(ctx, plain); err != nil || res.Duplicate {
+		t.Fatalf("authenticated: %+v %v", res, err)
+	}
+	plain.Delivery.Unauthenticated = true
+	if res, err := h.ReceiveWebhook(ctx, plain); err != nil || res.Duplicate {
+		t.Fatalf("unauthenticated after authenticated: %+v %v", res, err)
+	}
+	// An unauthenticated delivery never asks for a runner.
+	cmd := acceptJob("d-third", 10)
+	cmd.Delivery.Delivery.Unauthenticated = true
+	if _, _, err := h.AcceptJob(ctx, cmd); errs.Code(err) != errs.EINVALID {
+		t.Fatalf("unauthenticated AcceptJob: %v, want EINVALID", err)
+	}
+}

@@ -9,25 +9,29 @@ import (
 )
 
 // ReceiveWebhook records a webhook delivery exactly once. The delivery id
-// names the stream and labels its event, so the store deduplicates
+// names the stream and labels its event (in a namespace of their own for
+// an unauthenticated delivery: domain.Webhook.Stream, IdempotencyKey), so
+// the store deduplicates
 // atomically, concurrent redeliveries included: the first attempt decides on
 // an empty history and appends with NoStream; a redelivery conflicts, loads
 // the stream, finds the delivery's event and returns the original append
 // with Duplicate set and a nil error.
 func (h *Handlers) ReceiveWebhook(ctx context.Context, cmd ReceiveWebhook) (ports.AppendResult, error) {
-	id := cmd.Delivery.DeliveryID
-	if err := domain.CheckDeliveryID(id); err != nil {
+	hook, err := domain.RehydrateWebhookOf(cmd.Delivery, nil) // checks the delivery id
+	if err != nil {
 		return ports.AppendResult{}, err
 	}
 	noStream := ports.NoStream()
 	return h.run(ctx, cycle{
 		name:       cmd.CommandName(),
-		stream:     domain.WebhookStream(id),
+		stream:     hook.Stream(),
 		meta:       cmd.Meta,
 		optimistic: true,
 		expect:     &noStream,
-		key:        id,
-		decide: decideOn(func(hist []events.Envelope) (*domain.Webhook, error) { return domain.RehydrateWebhook(id, hist) },
+		key:        hook.IdempotencyKey(),
+		decide: decideOn(func(hist []events.Envelope) (*domain.Webhook, error) {
+			return domain.RehydrateWebhookOf(cmd.Delivery, hist)
+		},
 			func(w *domain.Webhook) ([]events.Event, error) { return w.Receive(cmd.Delivery) }),
 	})
 }

@@ -33,6 +33,14 @@ func BinaryStream(binary string) string { return "binary-" + binary }
 // WebhookStream is the stream of one webhook delivery: "webhook-<delivery id>".
 func WebhookStream(deliveryID string) string { return "webhook-" + deliveryID }
 
+// UnauthenticatedWebhookStream is the stream of one delivery that no token
+// authenticated: "unauthenticated-webhook-<delivery id>". No WebhookStream
+// starts so, so such a delivery never takes the stream of the authenticated
+// delivery with the same id.
+func UnauthenticatedWebhookStream(deliveryID string) string {
+	return "unauthenticated-webhook-" + deliveryID
+}
+
 // SecretAccessStream is the audit stream of one secret: "secret-" and the
 // first 16 hex digits of the SHA-256 of its URI, so that the URI's shape does
 // not leak into stream names and any URI length fits.

@@ -195,6 +195,13 @@ type WebhookReceived struct {
 	JobStatus    string   `json:"job_status,omitempty"`
 	Ref          string   `json:"ref,omitempty"`
 	Tags         []string `json:"tags,omitempty"`
+	// Unauthenticated: no egg's webhook token (nor the trigger token) could
+	// be checked, as no egg matched. Such a record is kept apart (its own
+	// stream and idempotency key namespace) and carries no ref, tags, job
+	// status or egg.
+	Unauthenticated bool `json:"unauthenticated,omitempty"`
+	// Truncated names the fields cut to their bound (domain.BoundDelivery).
+	Truncated []string `json:"truncated,omitempty"`
 }
 
 func (WebhookReceived) EventName() string { return WebhookReceivedV1 }

@@ -37,7 +37,7 @@ var samples = map[string]events.Event{
 	events.JobSyncedV1:           events.JobSynced{Name: "rotate-tokens", Schedule: "0 3 * * *", Egg: "web", Image: "alpine:3.20", Tags: []string{"nest"}, ConfigHash: "sha256:9a", Commit: "da15608", Path: "Jobs/rotate-tokens.fly"},
 	events.UglyFoxConfigSyncedV1: events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"}},
 	events.WebhookReceivedV1: events.WebhookReceived{DeliveryID: "13792a34-cac6-4fda-95a8-c58e00a3954e", EventKind: "build", Outcome: "accepted", GitLabServer: "https://gitlab.example.com",
-		Egg: "web", ProjectID: 15, JobID: 1977, JobStatus: "pending", Ref: "main", Tags: []string{"docker"}},
+		Egg: "web", ProjectID: 15, JobID: 1977, JobStatus: "pending", Ref: "main", Tags: []string{"docker"}, Unauthenticated: true, Truncated: []string{"ref"}},
 	events.RunnerRequestedV1: events.RunnerRequested{RunnerID: "r-01", Egg: "web", RunnerType: "SERVERLESS", Provider: "AWS", Region: "eu-central-1", Tags: []string{"docker"}, JobID: 1977, Reason: "pending job"},
 	events.PlanCreatedV1: events.PlanCreated{PlanID: "p-01", RunnerID: "r-01", Egg: "web", Action: "create", Module: "aws", Inputs: map[string]string{"cpu": "2", "region": "eu-central-1"},
 		SecretURIs: map[string]string{"runner_token": "aws-sm://gosling/runner-token"}, ConfigHash: "sha256:ab", PlanFile: "plans/p-01.tfplan", PlanSHA256: "sha256:cd", TofuVersion: "1.12.6", PreviousPlanID: "p-00"},

@@ -62,6 +62,12 @@ func TestParseHookPayload_refuses_malformed_and_mistyped_bodies(t *testing.T) {
 		"tags not strings": {`{"object_kind":"build","tags":[1]}`, "tags[0]"},
 		"nested mistyped":  {`{"object_kind":"push","project":{"id":"x"}}`, "project.id"},
 		"project scalar":   {`{"object_kind":"push","project":3}`, "project"},
+		"NUL in a string":  {"{\"object_kind\":\"bu\x00ild\"}", "in a string literal"},
+		"raw newline":      {"{\"object_kind\":\"build\",\"x\":\"a\nb\"}", "in a string literal"},
+		"bad escape":       {`{"object_kind":"build","ref":"\x41"}`, "escape"},
+		"leading zero":     {`{"object_kind":"build","x":01}`, "after an object value"},
+		"byte order mark":  {"\xef\xbb\xbf{\"object_kind\":\"build\"}", "beginning of a value"},
+		"over 10000 deep":  {`{"object_kind":"build","x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`, "deeper than 10000"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var ref hookPayload
@@ -77,4 +83,37 @@ func TestParseHookPayload_refuses_malformed_and_mistyped_bodies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzWebhook holds parseHookPayload to encoding/json: for any body, it fails
+// exactly when json.Unmarshal into a hookPayload fails, and when both
+// succeed they read the same fields. The seed corpus
+// (testdata/fuzz/FuzzWebhook: the GitLab fixtures, control characters,
+// escapes, invalid UTF-8, a byte order mark, duplicate and case-folded keys,
+// numbers at and past int64, nesting at and past encoding/json's 10,000)
+// runs in every go test; `make fuzz` explores from it.
+func FuzzWebhook(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want hookPayload
+		wantErr := json.Unmarshal(body, &want)
+		got, err := parseHookPayload(body)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("body %q: parseHookPayload error %v, encoding/json error %v", body, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("body %q:\n got %#v (project %#v, repository %#v)\nwant %#v (project %#v, repository %#v)",
+				body, got, got.Project, got.Repository, want, want.Project, want.Repository)
+		}
+	})
 }

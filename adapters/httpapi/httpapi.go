@@ -71,6 +71,10 @@ type Config struct {
 	TriggerToken string
 	// MaxBody limits webhook bodies (default DefaultMaxBody).
 	MaxBody int64
+	// Unauthenticated limits the deliveries no token authenticates (for a
+	// project no egg owns) per source and in total; zero fields take
+	// DefaultUnauthenticatedLimits.
+	Unauthenticated UnauthenticatedLimits
 	// Ready reports whether the store is reachable (nil: always).
 	Ready func(context.Context) error
 	// Lag reports per projector how far its checkpoint is behind the log
@@ -91,6 +95,7 @@ type server struct {
 	metrics   *Metrics
 	eggs      eggCache
 	apiTokens map[string]string // Config.APITokens keyed by ServerHost
+	unauth    *sourceLimiter    // Config.Unauthenticated
 }
 
 // New returns the API's handler.
@@ -110,6 +115,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: empty trigger token")
 	case cfg.MaxBody < 0:
 		return nil, errors.New("httpapi: negative body limit")
+	}
+	if err := cfg.Unauthenticated.Check(); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -141,7 +149,7 @@ func New(cfg Config) (http.Handler, error) {
 		}
 		apiTokens[host] = uri
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, apiTokens: apiTokens}
+	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, apiTokens: apiTokens, unauth: newSourceLimiter(cfg.Unauthenticated, time.Now)}
 
 	r := mux.NewRouter()
 	r.Use(s.instrument)
@@ -238,15 +246,28 @@ func equalSecret(got, want []byte) bool {
 
 func (s *server) bearerAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || !equalSecret([]byte(strings.TrimSpace(tok)), []byte(s.cfg.APIToken)) {
+		tok, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok || !equalSecret([]byte(tok), []byte(s.cfg.APIToken)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mothergoose"`)
 			s.writeError(w, r, errs.Errorf(errs.EUNAUTHORIZED, "a valid bearer token is required"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the credentials of an Authorization value in the
+// Bearer scheme. The scheme is matched case-insensitively (RFC 9110 11.1:
+// "bearer" and "BEARER" are "Bearer") and separated from the token by one
+// or more spaces or tabs.
+func bearerToken(h string) (string, bool) {
+	h = strings.TrimLeft(h, " \t")
+	i := strings.IndexAny(h, " \t")
+	if i < 0 || !strings.EqualFold(h[:i], "Bearer") {
+		return "", false
+	}
+	tok := strings.Trim(h[i:], " \t")
+	return tok, tok != ""
 }
 
 func (s *server) triggerAuth(next http.Handler) http.Handler {

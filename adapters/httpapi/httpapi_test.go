@@ -357,6 +357,29 @@ func TestQueryAPI_auth(t *testing.T) {
 			t.Errorf("%s without a token: %d", path, status)
 		}
 	}
+	// RFC 9110 11.1: the auth scheme is case-insensitive; spaces or tabs
+	// separate it from the token.
+	for name, h := range map[string]string{
+		"lower_case":  "bearer " + apiToken,
+		"upper_case":  "BEARER " + apiToken,
+		"mixed_case":  "bEaReR " + apiToken,
+		"extra_space": "Bearer   " + apiToken,
+		"tab":         "Bearer\t" + apiToken,
+	} {
+		if status, body := e.do(http.MethodGet, "/eggs", nil, map[string]string{"Authorization": h}); status != 200 {
+			t.Errorf("%s: %d %v", name, status, body)
+		}
+	}
+	for name, h := range map[string]string{
+		"no_separator":    "Bearer" + apiToken,
+		"scheme_only":     "Bearer",
+		"other_scheme":    "Bearers " + apiToken,
+		"token_in_scheme": apiToken,
+	} {
+		if status, _ := e.do(http.MethodGet, "/eggs", nil, map[string]string{"Authorization": h}); status != 401 {
+			t.Errorf("%s: %d, want 401", name, status)
+		}
+	}
 }
 
 func TestQueryAPI_views_and_filters(t *testing.T) {

@@ -41,7 +41,7 @@ func NewMetrics(reg *prometheus.Registry, lag func(context.Context) (map[string]
 			Name: "http_request_duration_seconds", Help: "HTTP request latency by route template.", Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "webhooks_total", Help: "GitLab webhook deliveries by outcome (accepted, ignored, duplicate, rejected).",
+			Name: "webhooks_total", Help: "GitLab webhook deliveries by outcome (accepted, ignored, duplicate, rejected, rate_limited).",
 		}, []string{"outcome"}),
 		appended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "events_appended_total", Help: "Events appended to the log by the API, by event type.",

@@ -88,6 +88,86 @@ type webhookResponse struct {
 	Duplicate bool   `json:"duplicate"`
 }
 
+// bareReceipt answers an unauthenticated redelivery: no event id, outcome
+// or reason.
+type bareReceipt struct {
+	Duplicate bool `json:"duplicate"`
+}
+
+// gitlabEvents maps each X-Gitlab-Event value GitLab sends to the
+// object_kind values of its payloads (GitLab's "Webhook events" and
+// "System hooks" pages). Member, subgroup and project events of group hooks
+// have no object_kind: kindlessEvents gives theirs.
+var gitlabEvents = map[string][]string{
+	"Push Hook":                  {"push"},
+	"Tag Push Hook":              {"tag_push"},
+	"Issue Hook":                 {"issue", "work_item"},
+	"Confidential Issue Hook":    {"issue", "work_item"},
+	"Note Hook":                  {"note"},
+	"Confidential Note Hook":     {"note"},
+	"Merge Request Hook":         {"merge_request"},
+	"Wiki Page Hook":             {"wiki_page"},
+	"Pipeline Hook":              {"pipeline"},
+	"Job Hook":                   {"build"},
+	"Deployment Hook":            {"deployment"},
+	"Feature Flag Hook":          {"feature_flag"},
+	"Release Hook":               {"release"},
+	"Emoji Hook":                 {"emoji"},
+	"Milestone Hook":             {"milestone"},
+	"Vulnerability Hook":         {"vulnerability"},
+	"Resource Access Token Hook": {"access_token"},
+	"Member Hook":                {"member"},
+	"Subgroup Hook":              {"subgroup"},
+	"Project Hook":               {"project"},
+	"System Hook":                {"push", "tag_push", "merge_request", "repository_update"},
+}
+
+var kindlessEvents = map[string]string{"Member Hook": "member", "Subgroup Hook": "subgroup", "Project Hook": "project"}
+
+// knownKinds are the object_kind values some X-Gitlab-Event names.
+var knownKinds = func() map[string]bool {
+	m := map[string]bool{}
+	for _, kinds := range gitlabEvents {
+		for _, k := range kinds {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
+// eventDisagrees returns why X-Gitlab-Event and the payload's kind
+// disagree, or "" when they agree. A missing header (a client delivering
+// with Idempotency-Key) agrees with anything, and so does a header we do
+// not know with a kind we do not know (such a delivery is not acted on
+// anyway); a known header with another kind, or an unknown header with a
+// known kind, disagrees.
+func eventDisagrees(header, kind string) string {
+	if header == "" {
+		return ""
+	}
+	kinds, known := gitlabEvents[header]
+	switch {
+	case known && slices.Contains(kinds, kind), !known && !knownKinds[kind]:
+		return ""
+	}
+	h, _ := domain.TruncateUTF8(header, domain.MaxWebhookEventKind)
+	k, _ := domain.TruncateUTF8(kind, domain.MaxWebhookEventKind)
+	return fmt.Sprintf("X-Gitlab-Event %q does not match object_kind %q", h, k)
+}
+
+// uniq returns tags without repeats, in first-seen order.
+func uniq(tags []string) []string {
+	seen := make(map[string]bool, len(tags))
+	out := tags[:0:0]
+	for _, t := range tags {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func (s *server) reject(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
 	s.metrics.webhooks.WithLabelValues("rejected").Inc()
 	writeJSONError(w, status, code, msg)
@@ -117,7 +197,14 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "the body is not valid JSON: "+err.Error())
 		return
 	}
-	if p.ObjectKind == "" {
+	// Group hooks' member, subgroup and project events carry no
+	// object_kind; their X-Gitlab-Event names them.
+	eventHeader := r.Header.Get("X-Gitlab-Event")
+	kind := p.ObjectKind
+	if kind == "" {
+		kind = kindlessEvents[eventHeader]
+	}
+	if kind == "" {
 		s.reject(w, r, http.StatusBadRequest, errs.EINVALID, "the body has no object_kind")
 		return
 	}
@@ -137,9 +224,10 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 	token := []byte(r.Header.Get("X-Gitlab-Token"))
 	project, host := p.projectID(), p.host()
 	rec := events.WebhookReceived{
-		DeliveryID: delivery, EventKind: p.ObjectKind, GitLabServer: host, ProjectID: project,
+		DeliveryID: delivery, EventKind: kind, GitLabServer: host, ProjectID: project,
 		Ref: p.Ref, JobID: p.BuildID, JobStatus: p.BuildStatus, Tags: p.Tags,
 	}
+	disagree := eventDisagrees(eventHeader, kind)
 	meta := commands.Meta{Actor: "gitlab:webhook", CorrelationID: delivery, IdempotencyKey: delivery}
 
 	group := p.groupID()
@@ -149,9 +237,25 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
-		if p.ObjectKind == "push" && s.cfg.Sync != nil && equalSecret(token, []byte(s.cfg.TriggerToken)) {
+		if kind == "push" && s.cfg.Sync != nil && equalSecret(token, []byte(s.cfg.TriggerToken)) {
+			if disagree != "" {
+				rec.Outcome, rec.Reason = "ignored", disagree
+				s.record(w, r, meta, rec, nil)
+				return
+			}
 			rec.Outcome, rec.Reason = "accepted", "push to the Nest: sync triggered"
 			s.record(w, r, meta, rec, func() { s.cfg.Sync.Trigger("webhook") })
+			return
+		}
+		// No egg, so no token to check: what such senders append is
+		// limited per source and in total (before the egg view is read
+		// again, which costs a full read of it).
+		if wait, ok := s.unauth.allow(sourceOf(r.RemoteAddr)); !ok {
+			after := retryAfter(wait)
+			w.Header().Set("Retry-After", strconv.Itoa(after))
+			s.metrics.webhooks.WithLabelValues("rate_limited").Inc()
+			writeJSONError(w, http.StatusTooManyRequests, errs.EUNAVAILABLE,
+				fmt.Sprintf("too many deliveries for projects no egg owns; retry in %d s", after))
 			return
 		}
 		// "No egg" is only an answer once the egg_configs view has caught up
@@ -169,7 +273,10 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !found {
-		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("no egg for project %d on host %s", project, orUnknown(host))
+		// Recorded apart and bounded: fixed fields only (domain.BoundDelivery).
+		shown, _ := domain.TruncateUTF8(orUnknown(host), domain.MaxWebhookServer)
+		rec.Unauthenticated = true
+		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("no egg for project %d on host %s", project, shown)
 		s.record(w, r, meta, rec, nil)
 		return
 	}
@@ -191,10 +298,16 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 
 	switch {
-	case p.ObjectKind != "build":
-		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("event kind %s is not acted on", p.ObjectKind)
+	case disagree != "":
+		rec.Outcome, rec.Reason = "ignored", disagree
+	case kind != "build":
+		shown, _ := domain.TruncateUTF8(kind, domain.MaxWebhookEventKind)
+		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("event kind %s is not acted on", shown)
 	case p.BuildStatus != "pending":
-		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("job %d is %s; only pending jobs ask for capacity", p.BuildID, orUnknown(p.BuildStatus))
+		shown, _ := domain.TruncateUTF8(orUnknown(p.BuildStatus), domain.MaxWebhookJobStatus)
+		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("job %d is %s; only pending jobs ask for capacity", p.BuildID, shown)
+	case p.BuildID <= 0:
+		rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("the pending job has no build_id (%d): no runner can be named after it", p.BuildID)
 	default:
 		tags, reason, err := s.jobTags(ctx, egg, p)
 		if err != nil {
@@ -209,11 +322,15 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 			rec.Outcome, rec.Reason = "ignored", fmt.Sprintf("tags %v not served by egg %s", missing, egg.Name)
 			break
 		}
+		// Every tag is one of the egg's, so once repeats are gone the
+		// request has no more tags than the egg.
+		tags = uniq(tags)
 		// The delivery and its runner request commit together (AcceptJob).
 		// Idempotency keys label each stream's events, hence the suffix.
 		runnerMeta := meta
 		runnerMeta.IdempotencyKey = delivery + "/runner"
 		rec.Outcome = "accepted"
+		rec = domain.BoundDelivery(rec)
 		res, runner, err := s.cfg.Handlers.AcceptJob(ctx, commands.AcceptJob{
 			Delivery: commands.ReceiveWebhook{Meta: meta, Delivery: rec},
 			Runner: commands.RequestRunner{
@@ -241,8 +358,10 @@ func (s *server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
 	s.record(w, r, meta, rec, nil)
 }
 
-// record appends the delivery, runs after (once, not for a duplicate) and answers 202.
+// record appends the delivery, within its bounds, runs after (once, not for
+// a duplicate) and answers 202.
 func (s *server) record(w http.ResponseWriter, r *http.Request, meta commands.Meta, rec events.WebhookReceived, after func()) {
+	rec = domain.BoundDelivery(rec)
 	res, err := s.cfg.Handlers.ReceiveWebhook(r.Context(), commands.ReceiveWebhook{Meta: meta, Delivery: rec})
 	if err != nil {
 		s.metrics.webhooks.WithLabelValues("rejected").Inc()
@@ -253,12 +372,19 @@ func (s *server) record(w http.ResponseWriter, r *http.Request, meta commands.Me
 }
 
 // answer answers 202 for a recorded delivery: with its event id, or for a
-// redelivery with the original decision and event id.
+// redelivery with the original decision and event id. An unauthenticated
+// redelivery gets a bare 202: what was recorded under that id is not told
+// to whoever sends it again without a token.
 func (s *server) answer(w http.ResponseWriter, r *http.Request, rec events.WebhookReceived, res ports.AppendResult, after func()) {
 	ctx := r.Context()
 	out := webhookResponse{Outcome: rec.Outcome, Reason: rec.Reason, Duplicate: res.Duplicate}
 	if len(res.EventIDs) > 0 {
 		out.EventID = res.EventIDs[0]
+	}
+	if res.Duplicate && rec.Unauthenticated {
+		s.metrics.webhooks.WithLabelValues("duplicate").Inc()
+		writeJSON(w, http.StatusAccepted, bareReceipt{Duplicate: true})
+		return
 	}
 	if res.Duplicate {
 		// The original decision stands; report it (and its event id), not

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,14 @@ type Config struct {
 	// is read with (apiTokens merges and checks them).
 	GitLabAPITokens    []string // --gitlab-api-token, one pair each (repeatable)
 	GitLabAPITokensEnv string   // MOTHERGOOSE_GITLAB_API_TOKENS, comma-separated pairs; a flag wins for its server
+
+	// Limits of webhook deliveries that no token authenticates (for
+	// projects no egg owns): httpapi.UnauthenticatedLimits.
+	UnauthRate       float64 // per source address, deliveries per second
+	UnauthBurst      int     // per source address, at once
+	UnauthTotalRate  float64 // over all sources, per second
+	UnauthTotalBurst int     // over all sources, at once
+	UnauthSources    int     // source addresses tracked at once
 }
 
 func defaultConfig() Config {
@@ -50,6 +60,20 @@ func defaultConfig() Config {
 		DataDir:      ".data",
 		SyncInterval: time.Minute,
 		Listen:       "127.0.0.1:8080",
+
+		UnauthRate:       httpapi.DefaultUnauthenticatedLimits.PerSource,
+		UnauthBurst:      httpapi.DefaultUnauthenticatedLimits.PerSourceBurst,
+		UnauthTotalRate:  httpapi.DefaultUnauthenticatedLimits.Total,
+		UnauthTotalBurst: httpapi.DefaultUnauthenticatedLimits.TotalBurst,
+		UnauthSources:    httpapi.DefaultUnauthenticatedLimits.MaxSources,
+	}
+}
+
+// unauthLimits are the Unauth* settings as the HTTP API takes them.
+func (c Config) unauthLimits() httpapi.UnauthenticatedLimits {
+	return httpapi.UnauthenticatedLimits{
+		PerSource: c.UnauthRate, PerSourceBurst: c.UnauthBurst,
+		Total: c.UnauthTotalRate, TotalBurst: c.UnauthTotalBurst, MaxSources: c.UnauthSources,
 	}
 }
 
@@ -70,6 +94,11 @@ func bindFlags(cmd *cobra.Command, c *Config) {
 	c.GitLabAPITokensEnv = env("MOTHERGOOSE_GITLAB_API_TOKENS", c.GitLabAPITokensEnv)
 	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "serve: SERVER=SECRET-URI, repeatable: the API token (read_api) that the GitLab Jobs API of SERVER (an FQDN, host:port or https:// URL) is read with, "+
 		"e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
+	f.Float64Var(&c.UnauthRate, "unauth-rate", envFloat("MOTHERGOOSE_UNAUTH_RATE", c.UnauthRate), "serve: webhook deliveries per second that one source address may append for projects no egg owns (no token to check); more are answered 429 with Retry-After (env MOTHERGOOSE_UNAUTH_RATE)")
+	f.IntVar(&c.UnauthBurst, "unauth-burst", envInt("MOTHERGOOSE_UNAUTH_BURST", c.UnauthBurst), "serve: how many such deliveries one source address may send at once (env MOTHERGOOSE_UNAUTH_BURST)")
+	f.Float64Var(&c.UnauthTotalRate, "unauth-total-rate", envFloat("MOTHERGOOSE_UNAUTH_TOTAL_RATE", c.UnauthTotalRate), "serve: such deliveries per second over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_RATE)")
+	f.IntVar(&c.UnauthTotalBurst, "unauth-total-burst", envInt("MOTHERGOOSE_UNAUTH_TOTAL_BURST", c.UnauthTotalBurst), "serve: such deliveries at once over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_BURST)")
+	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "serve: source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 	f.DurationVar(&c.SyncInterval, "sync-interval", envDuration("MOTHERGOOSE_SYNC_INTERVAL", c.SyncInterval), "scheduled Nest sync period (env MOTHERGOOSE_SYNC_INTERVAL)")
 }
 
@@ -85,6 +114,34 @@ func envDuration(key string, def time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// envFloat reads a number from env; an unparsable value becomes -1, which
+// Validate reports.
+func envFloat(key string, def float64) float64 {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return -1
+	}
+	return f
+}
+
+// envInt reads an integer from env; an unparsable value becomes -1, which
+// Validate reports.
+func envInt(key string, def int) int {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func env(key, def string) string {
@@ -144,6 +201,20 @@ func (c Config) validate(serving bool) error {
 		}
 		_, bad := c.apiTokens()
 		problems = append(problems, bad...)
+		for _, f := range []struct {
+			flag string
+			v    float64
+		}{
+			{"--unauth-rate (or MOTHERGOOSE_UNAUTH_RATE)", c.UnauthRate},
+			{"--unauth-burst (or MOTHERGOOSE_UNAUTH_BURST)", float64(c.UnauthBurst)},
+			{"--unauth-total-rate (or MOTHERGOOSE_UNAUTH_TOTAL_RATE)", c.UnauthTotalRate},
+			{"--unauth-total-burst (or MOTHERGOOSE_UNAUTH_TOTAL_BURST)", float64(c.UnauthTotalBurst)},
+			{"--unauth-sources (or MOTHERGOOSE_UNAUTH_SOURCES)", float64(c.UnauthSources)},
+		} {
+			if !(f.v > 0) || math.IsInf(f.v, 0) {
+				problems = append(problems, f.flag+" must be a positive number")
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return errs.Errorf(errs.EINVALID, "invalid configuration: %s", strings.Join(problems, "; "))

@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/polar-gosling/polar-gosling/adapters/gitrepo/gitrepotest"
+	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -112,6 +115,9 @@ func TestConfig_rejects_bad_values(t *testing.T) {
 		{"serve_same_tokens", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "z.db"), "--api-token", "t", "--trigger-token", "t", "serve"}},
 		{"serve_bad_listen", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "w.db"), "--api-token", "a", "--trigger-token", "b", "--listen", "nope", "serve"}},
 		{"serve_gitlab_api_token_no_server", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "v.db"), "--api-token", "a", "--trigger-token", "b", "--gitlab-api-token", "=env://GITLAB_API_TOKEN", "serve"}},
+		{"serve_unauth_rate_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "t.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-rate", "0", "serve"}},
+		{"serve_unauth_burst_negative", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "s.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-total-burst", "-1", "serve"}},
+		{"serve_unauth_sources_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "r.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-sources", "0", "serve"}},
 		{"serve_gitlab_api_token_twice", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "u.db"), "--api-token", "a", "--trigger-token", "b",
 			"--gitlab-api-token", "gitlab.com=env://A", "--gitlab-api-token", "GitLab.com=env://B", "serve"}},
 	}
@@ -296,8 +302,10 @@ func (c apiClient) hook(fixture string, set map[string]any, uuid, token string) 
 	}
 	maps.Copy(m, set)
 	body, _ := json.Marshal(m)
+	// GitLab's X-Gitlab-Event for the fixture's kind (it must agree).
+	event := map[any]string{"build": "Job Hook", "push": "Push Hook", "pipeline": "Pipeline Hook", "merge_request": "Merge Request Hook"}[m["object_kind"]]
 	return c.do(http.MethodPost, "/webhooks/gitlab", body, map[string]string{
-		"Content-Type": "application/json", "X-Gitlab-Event-UUID": uuid, "X-Gitlab-Token": token, "X-Gitlab-Event": "Job Hook",
+		"Content-Type": "application/json", "X-Gitlab-Event-UUID": uuid, "X-Gitlab-Token": token, "X-Gitlab-Event": event,
 	})
 }
 
@@ -474,4 +482,38 @@ func metricValue(text, name string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// The limits of unauthenticated webhook deliveries default to the HTTP
+// API's, are read from env, and a flag wins over env; an unparsable env
+// value is reported by ValidateServe.
+func TestConfig_unauthenticated_webhook_limits(t *testing.T) {
+	parse := func(t *testing.T, args ...string) Config {
+		t.Helper()
+		c := defaultConfig()
+		c.APIToken, c.TriggerToken = "a", "b"
+		cmd := &cobra.Command{Use: "x"}
+		bindFlags(cmd, &c)
+		if err := cmd.PersistentFlags().Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got := parse(t).unauthLimits(); got != httpapi.DefaultUnauthenticatedLimits {
+		t.Fatalf("defaults %+v, want %+v", got, httpapi.DefaultUnauthenticatedLimits)
+	}
+	t.Setenv("MOTHERGOOSE_UNAUTH_RATE", "2.5")
+	t.Setenv("MOTHERGOOSE_UNAUTH_TOTAL_BURST", "50")
+	c := parse(t, "--unauth-burst", "7", "--unauth-total-rate", "30", "--unauth-sources", "99", "--unauth-total-burst", "60")
+	want := httpapi.UnauthenticatedLimits{PerSource: 2.5, PerSourceBurst: 7, Total: 30, TotalBurst: 60, MaxSources: 99}
+	if got := c.unauthLimits(); got != want {
+		t.Fatalf("limits %+v, want %+v", got, want)
+	}
+	if err := c.ValidateServe(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MOTHERGOOSE_UNAUTH_SOURCES", "many")
+	if err := parse(t).ValidateServe(); err == nil || !strings.Contains(err.Error(), "--unauth-sources") {
+		t.Fatalf("unparsable MOTHERGOOSE_UNAUTH_SOURCES: %v", err)
+	}
 }
