@@ -14,7 +14,7 @@ TOFU := $(CURDIR)/.tools/bin/tofu
 # provider-free wrapper in tests/offline (their plugins cannot be fetched here).
 TOFU_TEST_DIRS := modules/compute/local modules/compute/aws/tests/offline modules/compute/yandex/tests/offline
 
-.PHONY: help build run test test-race test-modules bench fuzz lint tools fmt vet clean
+.PHONY: help build run test test-race test-modules cross-build bench fuzz lint tools fmt vet clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,7 +36,7 @@ tools: ## install what the tests need (DynamoDB Local, OpenTofu into .tools/bin)
 	scripts/dynamodb-local.sh install
 	scripts/tofu-install.sh
 
-test: tools test-modules ## run every test, the DynamoDB contract suite against DynamoDB Local
+test: tools test-modules cross-build ## run every test, the DynamoDB contract suite against DynamoDB Local
 	if [[ -x $(TOFU) ]]; then export TOFU_BIN=$(TOFU); fi; \
 	scripts/with-dynamodb.sh $(GO) test $(GOTEST_FLAGS) ./...
 
@@ -52,6 +52,10 @@ test-modules: tools ## fmt-check and `tofu test` every compute module (modules/c
 		  $(TOFU) init -input=false -no-color >"$$data/init.log" || { cat "$$data/init.log"; exit 1; }; \
 		  $(TOFU) test -no-color "$${args[@]}" ) || exit 1; \
 	done
+
+cross-build: ## build every package for macOS (arm64) and Windows (amd64), where operators build too
+	GOOS=darwin GOARCH=arm64 $(GO) build ./...
+	GOOS=windows GOARCH=amd64 $(GO) build ./...
 
 test-race: tools ## the tests under the race detector
 	scripts/with-dynamodb.sh $(GO) test -race $(GOTEST_FLAGS) ./...

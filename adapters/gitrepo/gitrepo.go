@@ -187,9 +187,6 @@ func classify(err error, format string, args ...any) error {
 	case errors.Is(err, transport.ErrInvalidAuthMethod):
 		return errs.Wrap(errs.EINVALID, err, "%s", msg)
 	}
-	if strings.Contains(err.Error(), "couldn't find remote ref") {
-		return errs.Wrap(errs.ENOTFOUND, err, "%s", msg)
-	}
 	return errs.Wrap(errs.EUNAVAILABLE, err, "%s", msg)
 }
 

@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
@@ -697,7 +696,7 @@ func (w *writer) insert(ctx context.Context, p *appendPart, current uint64, now 
 		r, err := w.insertEvent.ExecContext(ctx, ev.ID, p.stream, current+uint64(i)+1, ev.Type, ev.OccurredAt.UTC().UnixNano(), now,
 			ev.Actor, ev.CorrelationID, ev.CausationID, p.key, []byte(ev.Payload))
 		if err != nil {
-			if isUniqueViolation(err) && strings.Contains(err.Error(), "event_id") {
+			if isUniqueViolation(err) && w.hasEventID(ctx, ev.ID) {
 				return res, errs.Wrap(errs.ECONFLICT, err, "append to %q: event id %s is already in the log", p.stream, ev.ID)
 			}
 			return res, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: insert event")
@@ -719,21 +718,23 @@ func (w *writer) insert(ctx context.Context, p *appendPart, current uint64, now 
 	return res, nil
 }
 
+// isUniqueViolation reports a UNIQUE constraint failure by its extended
+// result code (modernc turns extended codes on for every connection), not
+// by the message text, which SQLite does not promise to keep.
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+// hasEventID tells which unique index an insert broke: the event id's
+// (the caller reused an id: a conflict) or the stream's version (a stream
+// that exists after all: the group is rerun isolated). It asks the table
+// rather than parsing the index name out of the error message.
+func (w *writer) hasEventID(ctx context.Context, id string) bool {
+	var one int
+	err := w.conn.QueryRowContext(ctx, `SELECT 1 FROM events WHERE event_id = ?`, id).Scan(&one)
+	return err == nil
 }
 
 // String is for logs.
 func (s *EventStore) String() string { return fmt.Sprintf("sqlite(%s)", s.db.path) }
-
-// syncData flushes f's data and whatever metadata reading it back needs
-// (its size), not its timestamps: fdatasync, which spares the journal
-// commit an mtime change would cost fsync once SQLite reuses the WAL.
-func syncData(f *os.File) error {
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}
