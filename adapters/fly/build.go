@@ -48,6 +48,9 @@ type entityRef struct {
 // parseSource parses and decodes one file. It uses no shared state, so
 // files can be parsed concurrently.
 func parseSource(filename string, src []byte) (*hcl.File, *parsed, hcl.Diagnostics) {
+	if diags := CheckSource(filename, src); diags != nil {
+		return nil, nil, diags
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		// The syntax tree of a file with syntax errors is partial: checking

@@ -666,3 +666,25 @@ func TestAdd_prompt_gives_up_when_interrupted(t *testing.T) {
 		t.Fatal("add kept waiting for an answer after the interrupt")
 	}
 }
+
+// TestHostile_deep_nesting_is_exit_1: validate, fmt and parse of a file
+// nested 100,000 levels deep report it as invalid (exit 1, with its
+// position) instead of dying of a stack overflow (exit 2).
+func TestHostile_deep_nesting_is_exit_1(t *testing.T) {
+	s := newSession(t)
+	nest := s.mustInit()
+	file := filepath.Join(nest, "Eggs", "example-egg", "config.fly")
+	const n = 100_000
+	mustWrite(t, file, "egg \"example-egg\" {\n  resources {\n    cpu = "+strings.Repeat("(", n)+"2"+strings.Repeat(")", n)+"\n  }\n}\n")
+	for _, args := range [][]string{
+		{"validate", "nest"},
+		{"validate", file},
+		{"fmt", "--check", "nest"},
+		{"parse", "--type=egg", file},
+	} {
+		r := s.mustRun(1, args...)
+		if !strings.Contains(r.stderr, "Nesting too deep") || !strings.Contains(r.stderr, "config.fly line 3") {
+			t.Errorf("gosling %s: stderr:\n%.2000s", strings.Join(args, " "), r.stderr)
+		}
+	}
+}
