@@ -1,6 +1,7 @@
 package fly_test
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ func FuzzParseFile(f *testing.F) {
 	facts := domain.RunnerFacts{State: "failed", Pool: "apex", Type: "vm", Egg: "e", FailureCount: 4, Age: 2 * time.Hour, Cloud: "aws"}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		p := fly.NewParser()
-		file, diags := p.ParseFile("fuzz.fly", src)
+		file, diags := p.ParseFile(context.Background(), "fuzz.fly", src)
 		if (file == nil) != diags.HasErrors() {
 			t.Fatalf("file %v with errors %v", file != nil, diags.HasErrors())
 		}
@@ -53,7 +54,7 @@ func FuzzParseFile(f *testing.F) {
 			}
 		}
 		for _, k := range fly.Kinds {
-			v, diags := p.ParseKind(k, "fuzz.fly", src)
+			v, diags := p.ParseKind(context.Background(), k, "fuzz.fly", src)
 			if (v == nil) != diags.HasErrors() {
 				t.Fatalf("%s: value %v with errors %v", k, v != nil, diags.HasErrors())
 			}

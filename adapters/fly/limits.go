@@ -14,9 +14,9 @@ import (
 // size and nesting are checked before the parser sees it, and a file over
 // either bound gets one diagnostic and is not parsed.
 const (
-	// MaxFileSize is the largest .fly file parsed, in bytes (4 MiB: a file
-	// of 10,000 eggs or rules fits; a Nest's files are a few KiB each).
-	MaxFileSize = 4 << 20
+	// MaxFileSize is the largest .fly file parsed, in bytes (8 MiB: a file
+	// of 10,000 eggs of 600 bytes fits; a Nest's files are a few KiB each).
+	MaxFileSize = 8 << 20
 
 	// MaxNesting is how deep an expression or block may nest. Every level
 	// counts one: a parenthesis, bracket or brace (blocks, objects, tuples,

@@ -1,6 +1,7 @@
 package fly_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -55,14 +56,14 @@ func TestParseFile_deep_nesting_is_a_diagnostic(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			src := c.src(100_000)
 			p := fly.NewParser()
-			file, diags := p.ParseFile("deep.fly", []byte(src))
+			file, diags := p.ParseFile(context.Background(), "deep.fly", []byte(src))
 			if file != nil || len(diags) != 1 || diags[0].Summary != "Nesting too deep" {
 				t.Fatalf("want one Nesting too deep, got file %v and %s", file != nil, fmtDiags(diags))
 			}
 			if rng := diags[0].Subject; rng == nil || rng.Filename != "deep.fly" || rng.Start.Line < 1 {
 				t.Fatalf("diagnostic without position: %#v", diags[0])
 			}
-			if v, diags := p.ParseKind(fly.KindUglyFox, "deep.fly", []byte(src)); v != nil || !diags.HasErrors() {
+			if v, diags := p.ParseKind(context.Background(), fly.KindUglyFox, "deep.fly", []byte(src)); v != nil || !diags.HasErrors() {
 				t.Fatal("ParseKind accepted it")
 			}
 		})
@@ -76,13 +77,13 @@ func TestParseFile_nesting_limit(t *testing.T) {
 	egg := func(parens int) string {
 		return "egg \"e\" {\n  resources {\n    cpu = " + rep("(", parens) + "2" + rep(")", parens) + "\n  }\n}\n"
 	}
-	_, diags := fly.NewParser().ParseFile("ok.fly", []byte(egg(fly.MaxNesting-2)))
+	_, diags := fly.NewParser().ParseFile(context.Background(), "ok.fly", []byte(egg(fly.MaxNesting-2)))
 	for _, d := range diags {
 		if d.Summary == "Nesting too deep" {
 			t.Fatalf("%d levels reported: %s", fly.MaxNesting, fmtDiags(diags))
 		}
 	}
-	_, diags = fly.NewParser().ParseFile("deep.fly", []byte(egg(fly.MaxNesting-1)))
+	_, diags = fly.NewParser().ParseFile(context.Background(), "deep.fly", []byte(egg(fly.MaxNesting-1)))
 	want := fmt.Sprintf("deep.fly:3:%d: Nesting too deep", 10+fly.MaxNesting-1)
 	if len(diags) != 1 || diagAt(diags[0]) != want {
 		t.Fatalf("got %s, want %s", fmtDiags(diags), want)
@@ -98,7 +99,7 @@ func TestParseFile_nesting_resets_between_expressions(t *testing.T) {
 		fmt.Fprintf(&b, "  a%d = [%s]\n", i, strings.TrimSuffix(rep("1 + 1 - 1, ", 60), ", "))
 	}
 	b.WriteString("}\n")
-	if _, diags := fly.NewParser().ParseFile("wide.fly", []byte(b.String())); diags.HasErrors() {
+	if _, diags := fly.NewParser().ParseFile(context.Background(), "wide.fly", []byte(b.String())); diags.HasErrors() {
 		t.Fatalf("a wide but shallow file: %s", fmtDiags(diags))
 	}
 }
@@ -114,7 +115,7 @@ func TestParseFile_long_chain_of_locals(t *testing.T) {
 		fmt.Fprintf(&b, "  a%d = local.a%d\n", i, i+1)
 	}
 	fmt.Fprintf(&b, "  a%d = 1\n}\n", n)
-	_, diags := fly.NewParser().ParseFile("chain.fly", []byte(b.String()))
+	_, diags := fly.NewParser().ParseFile(context.Background(), "chain.fly", []byte(b.String()))
 	if !diags.HasErrors() || diags[0].Summary != "Local values nest too deep" {
 		t.Fatalf("got %s", fmtDiags(diags[:min(len(diags), 3)]))
 	}

@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -16,12 +17,12 @@ import (
 // with the same placement and cross-file checks as LoadNest. Diagnostics
 // name the files by those relative paths. Paths that are not .fly files or
 // that lie under a hidden folder are ignored, as LoadNest ignores them.
-func LoadNestFiles(files map[string][]byte) (*domain.Nest, *Parser, hcl.Diagnostics) {
+func LoadNestFiles(ctx context.Context, files map[string][]byte) (*domain.Nest, *Parser, hcl.Diagnostics) {
 	srcs := make(map[string]Source, len(files))
 	for p, b := range files {
 		srcs[p] = Source{Src: b}
 	}
-	return NewCache().Load(srcs)
+	return NewCache().Load(ctx, srcs)
 }
 
 // Source is one file of an in-memory Nest. Key identifies its content (a Git
@@ -86,8 +87,9 @@ func nestPath(p string) bool {
 // Load loads the Nest made of files like LoadNestFiles, parsing only the
 // files whose path and Key are not cached, and then keeps exactly these
 // files in the cache. A file neither cached nor given with Src is reported
-// as unreadable.
-func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagnostics) {
+// as unreadable. A cancelled ctx stops the parsing between files and
+// blocks; the load fails with one diagnostic and the cache is left as it was.
+func (c *Cache) Load(ctx context.Context, files map[string]Source) (*domain.Nest, *Parser, hcl.Diagnostics) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var diags hcl.Diagnostics
@@ -116,7 +118,10 @@ func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagno
 		}
 		list = append(list, f)
 	}
-	parseInMemory(list, todo, files)
+	parseInMemory(ctx, list, todo, files)
+	if err := ctx.Err(); err != nil {
+		return nil, NewParser(), loadCancelled(err)
+	}
 	next := make(map[string]cachedFile, len(list))
 	for _, f := range list {
 		if k := files[f.rel].Key; k != "" && (f.file != nil || f.res != nil) {
@@ -124,14 +129,17 @@ func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagno
 		}
 	}
 	c.m = next
-	return assembleNest(NewParser(), "", list, map[string]bool{}, diags)
+	return assembleNest(ctx, NewParser(), "", list, map[string]bool{}, diags)
 }
 
 // parseInMemory parses list[i] for every i of todo on GOMAXPROCS goroutines.
-func parseInMemory(list []nestFile, todo []int, files map[string]Source) {
+func parseInMemory(ctx context.Context, list []nestFile, todo []int, files map[string]Source) {
 	forEachParallel(len(todo), func(n int) {
+		if ctx.Err() != nil {
+			return
+		}
 		f := &list[todo[n]]
-		f.file, f.res, f.diags = parseSource(f.path, files[f.rel].Src)
+		f.file, f.res, f.diags = parseSource(ctx, f.path, files[f.rel].Src)
 	})
 }
 
@@ -140,12 +148,12 @@ func parseInMemory(list []nestFile, todo []int, files map[string]Source) {
 // Key, content holds the files Missing asked for. The diagnostics carry file
 // names relative to the Nest root and positions; there is no Parser to
 // render snippets with.
-func (c *Cache) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, hcl.Diagnostics) {
+func (c *Cache) LoadNest(ctx context.Context, keys map[string]string, content map[string][]byte) (*domain.Nest, hcl.Diagnostics) {
 	files := make(map[string]Source, len(keys))
 	for p, k := range keys {
 		files[p] = Source{Key: k, Src: content[p]}
 	}
-	nest, _, diags := c.Load(files)
+	nest, _, diags := c.Load(ctx, files)
 	return nest, diags
 }
 
@@ -160,8 +168,8 @@ func NewSyncLoader() *SyncLoader { return &SyncLoader{cache: NewCache()} }
 func (l *SyncLoader) Missing(keys map[string]string) []string { return l.cache.Missing(keys) }
 
 // LoadNest loads the Nest (see Cache.LoadNest) and converts its diagnostics.
-func (l *SyncLoader) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
-	nest, diags := l.cache.LoadNest(keys, content)
+func (l *SyncLoader) LoadNest(ctx context.Context, keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
+	nest, diags := l.cache.LoadNest(ctx, keys, content)
 	return nest, EventDiagnostics(diags)
 }
 

@@ -146,7 +146,7 @@ func TestSkeleton_is_canonical_and_valid(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := fly.NewParser()
-		if _, diags := p.ParseKind(f.kind, f.path, src); len(diags) > 0 {
+		if _, diags := p.ParseKind(context.Background(), f.kind, f.path, src); len(diags) > 0 {
 			t.Errorf("%s: the example must have no diagnostic at all:\n%s", f.path, diags.Error())
 		}
 	}
