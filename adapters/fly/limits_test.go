@@ -3,6 +3,8 @@ package fly_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -135,4 +137,105 @@ func fmtDiags[T interface{ Error() string }](diags []T) string {
 		s = append(s, d.Error())
 	}
 	return "[" + strings.Join(s, "; ") + "]"
+}
+
+// TestParseFile_too_large: a file over MaxFileSize is one diagnostic and is
+// not parsed; a file of 10,000 eggs fits.
+func TestParseFile_too_large(t *testing.T) {
+	src := []byte("# " + rep("x", fly.MaxFileSize) + "\n")
+	file, diags := fly.NewParser().ParseFile(context.Background(), "big.fly", src)
+	if file != nil || len(diags) != 1 || diagAt(diags[0]) != "big.fly:1:1: File too large" {
+		t.Fatalf("got %s", fmtDiags(diags))
+	}
+	if n := len(manyBlocks("eggs", 10_000)); n > fly.MaxFileSize {
+		t.Errorf("10,000 eggs are %d bytes, over MaxFileSize", n)
+	}
+}
+
+// TestParseFile_diagnostics_are_capped: a file with thousands of problems
+// reports the first MaxDiagnosticsPerFile and one that counts the rest.
+func TestParseFile_diagnostics_are_capped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("uglyfox {\n  policies {\n")
+	const n = 5000
+	for range n {
+		b.WriteString("    rule \"same\" {\n      when   = runner.age > 1\n      action = \"terminate\"\n    }\n")
+	}
+	b.WriteString("  }\n}\n")
+	_, diags := fly.NewParser().ParseFile(context.Background(), "UF/config.fly", []byte(b.String()))
+	if len(diags) != fly.MaxDiagnosticsPerFile+1 {
+		t.Fatalf("%d diagnostics, want %d", len(diags), fly.MaxDiagnosticsPerFile+1)
+	}
+	last := diags[len(diags)-1]
+	want := fmt.Sprintf("This file has %d more problems", n-1-fly.MaxDiagnosticsPerFile)
+	if last.Summary != "Too many problems" || !strings.HasPrefix(last.Detail, want) || last.Severity != hcl.DiagError {
+		t.Fatalf("last diagnostic %s, want %q", diagAt(last), want)
+	}
+	if diagAt(diags[0]) != "UF/config.fly:7:10: Duplicate rule name" {
+		t.Errorf("first diagnostic %s", diagAt(diags[0]))
+	}
+}
+
+// TestLoad_cancelled: a cancelled context stops LoadNest, Cache.Load and
+// ParseFile with one error, and leaves a Cache as it was.
+func TestLoad_cancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	egg := string(manyBlocks("eggs", 1))
+	egg = strings.Replace(egg, "egg-000000", "a", 1)
+	if file, diags := fly.NewParser().ParseFile(ctx, "x.fly", []byte(egg)); file != nil || len(diags) != 1 || diags[0].Summary != "Parse cancelled" {
+		t.Errorf("ParseFile: %s", fmtDiags(diags))
+	}
+	dir := t.TempDir()
+	writeNest(t, dir, 3, 1)
+	if nest, _, diags := fly.LoadNest(ctx, dir); nest != nil || len(diags) != 1 || diags[0].Summary != "Load cancelled" {
+		t.Errorf("LoadNest: %s", fmtDiags(diags))
+	}
+	c := fly.NewCache()
+	files := map[string]fly.Source{"Eggs/a/config.fly": {Key: "k1", Src: []byte(egg)}}
+	if nest, _, diags := c.Load(context.Background(), files); nest == nil {
+		t.Fatalf("Load: %s", fmtDiags(diags))
+	}
+	files["Eggs/a/config.fly"] = fly.Source{Key: "k2", Src: []byte(egg)}
+	if nest, _, diags := c.Load(ctx, files); nest != nil || len(diags) != 1 || diags[0].Summary != "Load cancelled" {
+		t.Errorf("Cache.Load: %s", fmtDiags(diags))
+	}
+	if missing := c.Missing(map[string]string{"Eggs/a/config.fly": "k1"}); len(missing) != 0 {
+		t.Errorf("a cancelled load emptied the cache: missing %v", missing)
+	}
+}
+
+// TestLoadNest_symbolic_links: a link loop or a link to a folder under
+// Eggs/ is an error, not silently nothing; a link to a .fly file is read.
+func TestLoadNest_symbolic_links(t *testing.T) {
+	dir := t.TempDir()
+	writeNest(t, dir, 2, 1)
+	eggs := filepath.Join(dir, "Eggs")
+	mustSymlink(t, "loop", filepath.Join(eggs, "loop"))                                 // itself
+	mustSymlink(t, "egg-00000", filepath.Join(eggs, "copy"))                            // a folder
+	mustSymlink(t, "../Eggs/egg-00001/config.fly", filepath.Join(dir, "Jobs", "x.fly")) // a file: read through
+	_, _, diags := fly.LoadNest(context.Background(), dir)
+	var got []string
+	for _, d := range diags {
+		rel, _ := filepath.Rel(dir, d.Subject.Filename)
+		got = append(got, filepath.ToSlash(rel)+": "+d.Summary)
+	}
+	want := []string{
+		"Eggs/copy: Symbolic link to a folder",
+		"Eggs/loop: Broken symbolic link",
+		"Jobs/x.fly: Missing block", // it holds the egg it links to, read through
+		"Jobs/x.fly: Block not allowed in this file",
+		"Jobs/x.fly: Duplicate egg name",
+		"Jobs/x.fly: GitLab project claimed twice",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func mustSymlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("cannot create symbolic links here: %v", err)
+	}
 }

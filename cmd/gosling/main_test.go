@@ -688,3 +688,23 @@ func TestHostile_deep_nesting_is_exit_1(t *testing.T) {
 		}
 	}
 }
+
+// TestValidate_interrupted_exits_1: a validate whose context ends (the
+// first SIGINT or SIGTERM, see main) stops and says so, exit 1, not 2.
+func TestValidate_interrupted_exits_1(t *testing.T) {
+	s := newSession(t)
+	nest := s.mustInit()
+	for _, target := range []string{nest, filepath.Join(nest, "UF", "config.fly")} {
+		var stdout, stderr bytes.Buffer
+		a := &App{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Dir: s.dir}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		code := a.Run(ctx, []string{"validate", target})
+		if code != 1 || !strings.Contains(stderr.String(), "interrupted: the check of "+target+" did not finish") {
+			t.Errorf("validate %s: exit %d, stderr:\n%s", target, code, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "--help") || strings.Contains(stdout.String(), "OK") {
+			t.Errorf("validate %s: stdout %q, stderr:\n%s", target, stdout.String(), stderr.String())
+		}
+	}
+}
