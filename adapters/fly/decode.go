@@ -535,7 +535,7 @@ func (fc *fileCtx) checkString(name string, s *attrSpec, str string, rng hcl.Ran
 		}
 	case tEnum:
 		if !slices.Contains(s.enum, str) {
-			fc.errorf(rng, "Invalid value", "%s must be one of %s; got %q.%s", name, strings.Join(quoteAll(s.enum), ", "), str, suggestFrom(str, s.enum))
+			fc.errorf(rng, "Invalid value", "%s must be one of %s; got %s.%s", name, strings.Join(quoteAll(s.enum), ", "), quoteValue(str), suggestFrom(str, s.enum))
 			return "", d, false
 		}
 	case tDuration:
@@ -544,7 +544,7 @@ func (fc *fileCtx) checkString(name string, s *attrSpec, str string, rng hcl.Ran
 			return fail("Invalid duration", err)
 		}
 		if d.D < s.dmin || d.D > s.dmax {
-			fc.errorf(rng, "Value out of range", "%s must be between %s and %s; got %q.", name, fmtDuration(s.dmin), fmtDuration(s.dmax), str)
+			fc.errorf(rng, "Value out of range", "%s must be between %s and %s; got %s.", name, fmtDuration(s.dmin), fmtDuration(s.dmax), quoteValue(str))
 			return "", d, false
 		}
 	case tSecret:
@@ -616,7 +616,7 @@ func (fc *fileCtx) checkList(a *hclsyntax.Attribute, s *attrSpec, val cty.Value)
 			continue
 		}
 		if j, dup := seen[str]; dup {
-			fc.errorf(erng, "Duplicate list element", "%q is already in %s (element %d).", str, a.Name, j)
+			fc.errorf(erng, "Duplicate list element", "%s is already in %s (element %d).", quoteValue(str), a.Name, j)
 			ok = false
 			continue
 		}

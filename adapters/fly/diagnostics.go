@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 
@@ -31,12 +30,16 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 	})
 }
 
-// capDiagnostics sorts diags (sortDiagnostics) and keeps at most
+// capDiagnostics sorts diags (sortDiagnostics), bounds their texts
+// (boundDiagnostic) and keeps at most
 // MaxDiagnosticsPerFile of each file; the rest of a file become one
 // diagnostic at the first one left out, which counts them. It is an error
 // when any of them is.
 func capDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
 	sortDiagnostics(diags)
+	for _, d := range diags {
+		boundDiagnostic(d)
+	}
 	if len(diags) <= MaxDiagnosticsPerFile {
 		return diags
 	}
@@ -76,16 +79,6 @@ func diagFile(d *hcl.Diagnostic) string {
 		return ""
 	}
 	return d.Subject.Filename
-}
-
-// WriteDiagnosticsText renders diagnostics the way HCL does, with a source
-// snippet for each diagnostic whose file is in files (Parser.Files). width
-// wraps the text (0: no wrapping); color adds terminal colors.
-func WriteDiagnosticsText(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
-	if len(diags) == 0 {
-		return nil
-	}
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
 }
 
 // DiagnosticJSON is one diagnostic in DiagnosticsJSON. Lines and columns

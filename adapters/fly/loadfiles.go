@@ -2,6 +2,7 @@ package fly
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -173,14 +174,34 @@ func (l *SyncLoader) LoadNest(ctx context.Context, keys map[string]string, conte
 	return nest, EventDiagnostics(diags)
 }
 
-// EventDiagnostics converts HCL diagnostics into the events' form, keeping
-// every one (file names as the parser saw them: relative to the Nest root).
+// MaxEventDiagnostics is how many diagnostics EventDiagnostics keeps; one
+// more counts the rest. With MaxSummary and MaxDetail it bounds the size
+// of a nest.sync_failed event to about 1.2 MB at worst (a few KiB usually).
+const MaxEventDiagnostics = 1000
+
+// EventDiagnostics converts HCL diagnostics into the events' form (file
+// names as the parser saw them: relative to the Nest root), each with its
+// texts bounded (MaxSummary, MaxDetail, quoted values cut), at most
+// MaxEventDiagnostics of them and then one that counts the rest.
 func EventDiagnostics(diags hcl.Diagnostics) []events.Diagnostic {
-	out := make([]events.Diagnostic, 0, len(diags))
-	for _, d := range diags {
-		ev := events.Diagnostic{Severity: severity(d), Summary: d.Summary, Detail: d.Detail}
+	out := make([]events.Diagnostic, 0, min(len(diags), MaxEventDiagnostics+1))
+	for i, d := range diags {
+		if i == MaxEventDiagnostics {
+			more := events.Diagnostic{Severity: "warning", Summary: "Too many problems",
+				Detail: fmt.Sprintf("%d more problems of this commit are not recorded; gosling validate lists them.", len(diags)-i)}
+			for _, d := range diags[i:] {
+				if d.Severity == hcl.DiagError {
+					more.Severity = "error"
+					break
+				}
+			}
+			out = append(out, more)
+			break
+		}
+		ev := events.Diagnostic{Severity: severity(d),
+			Summary: boundText(shortenQuoted(d.Summary), MaxSummary), Detail: boundText(shortenQuoted(d.Detail), MaxDetail)}
 		if d.Subject != nil {
-			ev.File, ev.Line, ev.Column = d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column
+			ev.File, ev.Line, ev.Column = boundText(d.Subject.Filename, MaxDetail), d.Subject.Start.Line, d.Subject.Start.Column
 		}
 		out = append(out, ev)
 	}
