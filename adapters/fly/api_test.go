@@ -2,6 +2,7 @@ package fly_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -62,7 +63,7 @@ func TestParser_ParseKind_requires_the_kind(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, diags := fly.NewParser().ParseKind(tc.kind, "f.fly", []byte(tc.src))
+			v, diags := fly.NewParser().ParseKind(context.Background(), tc.kind, "f.fly", []byte(tc.src))
 			got := diagLines(diags, "")
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Fatalf("diagnostics %q, want %q", got, tc.want)
@@ -72,12 +73,12 @@ func TestParser_ParseKind_requires_the_kind(t *testing.T) {
 			}
 		})
 	}
-	v, _ := fly.NewParser().ParseKind(fly.KindEgg, "f.fly", []byte(soloEgg))
+	v, _ := fly.NewParser().ParseKind(context.Background(), fly.KindEgg, "f.fly", []byte(soloEgg))
 	egg := v.(domain.EggConfig)
 	if egg.GitLab.TokenSecret != "aws-sm://gitlab/gitlab.com/solo/runner-token" || egg.Resources.CPU != 2 {
 		t.Errorf("egg = %+v", egg)
 	}
-	if _, diags := fly.NewParser().ParseKind("pipeline", "f.fly", []byte(soloEgg)); !diags.HasErrors() {
+	if _, diags := fly.NewParser().ParseKind(context.Background(), "pipeline", "f.fly", []byte(soloEgg)); !diags.HasErrors() {
 		t.Error("unknown kind accepted")
 	}
 }
@@ -86,7 +87,7 @@ func TestParser_ParseFile_any_blocks(t *testing.T) {
 	src := mustRead(t, filepath.Join("testdata", "valid", "full", "MG", "config.fly"))
 	src = append(src, soloEgg...)
 	p := fly.NewParser()
-	f, diags := p.ParseFile("mixed.fly", src)
+	f, diags := p.ParseFile(context.Background(), "mixed.fly", src)
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
@@ -100,7 +101,7 @@ func TestParser_ParseFile_any_blocks(t *testing.T) {
 		t.Error("parser does not keep the file")
 	}
 	// Parsing the same name again replaces the file (no stale cache).
-	if _, diags := p.ParseFile("mixed.fly", []byte("egg {")); !diags.HasErrors() {
+	if _, diags := p.ParseFile(context.Background(), "mixed.fly", []byte("egg {")); !diags.HasErrors() {
 		t.Error("the second parse of the same name returned the first result")
 	}
 }
@@ -109,7 +110,7 @@ func TestWriteDiagnosticsText_snippet(t *testing.T) {
 	p := fly.NewParser()
 	src := strings.Replace(soloEgg, `project_id = 7`, `project_id = 7
     group_id   = 8`, 1)
-	_, diags := p.ParseFile("Eggs/solo/config.fly", []byte(src))
+	_, diags := p.ParseFile(context.Background(), "Eggs/solo/config.fly", []byte(src))
 	var b bytes.Buffer
 	if err := fly.WriteDiagnosticsText(&b, p.Files(), diags, 0, false); err != nil {
 		t.Fatal(err)
@@ -137,7 +138,7 @@ func TestWriteDiagnosticsText_snippet(t *testing.T) {
 }
 
 func TestLoadNest_nest_content(t *testing.T) {
-	nest, _, diags := fly.LoadNest(filepath.Join("testdata", "valid", "full"))
+	nest, _, diags := fly.LoadNest(context.Background(), filepath.Join("testdata", "valid", "full"))
 	if len(diags) > 0 {
 		t.Fatal(diags.Error())
 	}
@@ -159,11 +160,11 @@ func TestLoadNest_nest_content(t *testing.T) {
 }
 
 func TestLoadNest_missing_and_empty(t *testing.T) {
-	nest, _, diags := fly.LoadNest(filepath.Join(t.TempDir(), "absent"))
+	nest, _, diags := fly.LoadNest(context.Background(), filepath.Join(t.TempDir(), "absent"))
 	if nest != nil || !diags.HasErrors() || diags[0].Summary != "Cannot read Nest" {
 		t.Errorf("absent dir: nest %v, diags %v", nest, diags)
 	}
-	nest, _, diags = fly.LoadNest(t.TempDir())
+	nest, _, diags = fly.LoadNest(context.Background(), t.TempDir())
 	if nest == nil || len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || diags[0].Summary != "Empty Nest" {
 		t.Errorf("empty dir: nest %v, diags %v", nest, diags)
 	}
@@ -222,7 +223,7 @@ func TestLoadNest_diagnostic_paths_are_under_dir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Eggs", "solo", "config.fly"), []byte(strings.Replace(soloEgg, "7", "0", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, p, diags := fly.LoadNest(dir)
+	_, p, diags := fly.LoadNest(context.Background(), dir)
 	if len(diags) != 1 || diags[0].Subject.Filename != filepath.Join(dir, "Eggs", "solo", "config.fly") {
 		t.Fatalf("diags = %v", diags)
 	}

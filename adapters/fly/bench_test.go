@@ -1,6 +1,7 @@
 package fly_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func BenchmarkLoadNest(b *testing.B) {
 	files := writeNest(b, dir, 5000, 500)
 	load := func() time.Duration {
 		start := time.Now()
-		nest, _, diags := fly.LoadNest(dir)
+		nest, _, diags := fly.LoadNest(context.Background(), dir)
 		d := time.Since(start)
 		if diags.HasErrors() || len(nest.Eggs)+len(nest.Buckets) != 5000 || len(nest.Jobs) != 500 {
 			b.Fatalf("load: %s", diags.Error())
@@ -192,3 +193,59 @@ const benchUF = `uglyfox {
   }
 }
 `
+
+// manyBlocks builds one file of n blocks of a kind that one file may hold
+// many of: eggs (egg blocks side by side, as ParseFile takes them), rules
+// (of one uglyfox), repos (of one eggsbucket).
+func manyBlocks(kind string, n int) []byte {
+	var b strings.Builder
+	switch kind {
+	case "eggs":
+		// One locals block per file: the eggs use the tags directly.
+		egg := strings.Replace(benchEgg, "locals {\n  tags = [\"docker\", \"linux\"]\n}\n", "", 1)
+		egg = strings.Replace(egg, "local.tags", `["docker", "linux"]`, 1)
+		for i := range n {
+			fmt.Fprintf(&b, egg, fmt.Sprintf("egg-%06d", i), "vm", i+1)
+		}
+	case "rules":
+		b.WriteString("uglyfox {\n  policies {\n")
+		for i := range n {
+			fmt.Fprintf(&b, "    rule \"r-%06d\" {\n      when   = runner.failure_count >= %d && runner.age > duration(\"1h\")\n      action = \"terminate\"\n    }\n", i, i%100+1)
+		}
+		b.WriteString("  }\n}\n")
+	case "repos":
+		b.WriteString("eggsbucket \"many\" {\n  type = \"vm\"\n  cloud {\n    provider = \"aws\"\n    region   = \"eu-central-1\"\n  }\n  repositories {\n")
+		for i := range n {
+			fmt.Fprintf(&b, "    repo \"r-%06d\" {\n      gitlab {\n        server     = \"gitlab.com\"\n        project_id = %d\n      }\n    }\n", i, i+1)
+		}
+		b.WriteString("  }\n}\n")
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkParseManyBlocks parses and validates one file of 1,000 and of
+// 10,000 blocks (see manyBlocks) and reports ns_per_block: equal figures
+// for both sizes mean parsing is linear in the number of blocks.
+func BenchmarkParseManyBlocks(b *testing.B) {
+	for _, kind := range []string{"eggs", "rules", "repos"} {
+		for _, n := range []int{1000, 10000} {
+			b.Run(fmt.Sprintf("%s_%d", kind, n), func(b *testing.B) {
+				src := manyBlocks(kind, n)
+				if len(src) > fly.MaxFileSize {
+					b.Fatalf("%d bytes: over MaxFileSize", len(src))
+				}
+				var total time.Duration
+				for b.Loop() {
+					start := time.Now()
+					_, diags := fly.NewParser().ParseFile(context.Background(), "many.fly", src)
+					total += time.Since(start)
+					if diags.HasErrors() {
+						b.Fatal(diags[0].Error())
+					}
+				}
+				b.ReportMetric(float64(total.Nanoseconds())/float64(b.N)/float64(n), "ns_per_block")
+				b.ReportMetric(float64(len(src)), "bytes")
+			})
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,19 +47,41 @@ type entityRef struct {
 }
 
 // parseSource parses and decodes one file. It uses no shared state, so
-// files can be parsed concurrently.
-func parseSource(filename string, src []byte) (*hcl.File, *parsed, hcl.Diagnostics) {
+// files can be parsed concurrently. The diagnostics are sorted and capped
+// (capDiagnostics). A cancelled ctx stops it between blocks: the file then
+// has one error, and no result.
+func parseSource(ctx context.Context, filename string, src []byte) (*hcl.File, *parsed, hcl.Diagnostics) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, cancelled(filename, err)
+	}
+	if diags := CheckSource(filename, src); diags != nil {
+		return nil, nil, diags
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		// The syntax tree of a file with syntax errors is partial: checking
 		// it would report phantom problems, so only the syntax errors count.
-		return f, nil, diags
+		return f, nil, capDiagnostics(diags)
 	}
 	body, ok := f.Body.(*hclsyntax.Body)
 	if !ok {
-		return f, nil, diags
+		return f, nil, capDiagnostics(diags)
 	}
-	fc := &fileCtx{src: src, diags: diags}
+	fc := &fileCtx{src: src, diags: diags, done: ctx}
+	f, p, diags := fc.decodeFile(f, body, filename)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, cancelled(filename, err)
+	}
+	return f, p, capDiagnostics(diags)
+}
+
+// cancelled is the one diagnostic of a file whose parse was cancelled.
+func cancelled(filename string, err error) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Parse cancelled", Detail: "Parsing stopped before the end: " + err.Error() + ".", Subject: fileStart(filename).Ptr()}}
+}
+
+// decodeFile decodes the body of a file that parsed.
+func (fc *fileCtx) decodeFile(f *hcl.File, body *hclsyntax.Body, filename string) (*hcl.File, *parsed, hcl.Diagnostics) {
 	for _, a := range sortedAttrs(body.Attributes) {
 		fc.errorf(a.NameRange, "Unsupported argument", "A .fly file holds blocks (egg, eggsbucket, job, uglyfox, mothergoose, uglyfox_deployment, locals), not top-level arguments; %q belongs in one of them or in a locals block.", a.Name)
 	}

@@ -1,6 +1,7 @@
 package fly_test
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -14,7 +15,7 @@ import (
 
 func mustUglyFox(t *testing.T, src string) domain.UglyFoxSettings {
 	t.Helper()
-	v, diags := fly.NewParser().ParseKind(fly.KindUglyFox, "UF/config.fly", []byte(src))
+	v, diags := fly.NewParser().ParseKind(context.Background(), fly.KindUglyFox, "UF/config.fly", []byte(src))
 	if diags.HasErrors() {
 		t.Fatalf("diagnostics: %s", diags.Error())
 	}
@@ -24,7 +25,7 @@ func mustUglyFox(t *testing.T, src string) domain.UglyFoxSettings {
 // TestDecide evaluates the policies of the full Nest per runner: rules in
 // file order, the first match wins.
 func TestDecide(t *testing.T) {
-	nest, _, diags := fly.LoadNest(filepath.Join("testdata", "valid", "full"))
+	nest, _, diags := fly.LoadNest(context.Background(), filepath.Join("testdata", "valid", "full"))
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

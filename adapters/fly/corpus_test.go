@@ -1,6 +1,7 @@
 package fly_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -66,7 +67,7 @@ func TestInvalidCorpus(t *testing.T) {
 			var diags hcl.Diagnostics
 			var got []string
 			if e.IsDir() {
-				nest, _, d := fly.LoadNest(path)
+				nest, _, d := fly.LoadNest(context.Background(), path)
 				diags, got = d, diagLines(d, path)
 				if (nest == nil) != d.HasErrors() {
 					t.Errorf("LoadNest returned nest %v with errors %v", nest != nil, d.HasErrors())
@@ -76,7 +77,7 @@ func TestInvalidCorpus(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f, d := fly.NewParser().ParseFile(e.Name(), src)
+				f, d := fly.NewParser().ParseFile(context.Background(), e.Name(), src)
 				diags, got = d, diagLines(d, "")
 				if (f == nil) != d.HasErrors() {
 					t.Errorf("ParseFile returned file %v with errors %v", f != nil, d.HasErrors())
@@ -125,7 +126,7 @@ func fullText(diags hcl.Diagnostics) string {
 func TestValidNests(t *testing.T) {
 	for _, name := range []string{"full", "minimal"} {
 		t.Run(name, func(t *testing.T) {
-			nest, p, diags := fly.LoadNest(filepath.Join("testdata", "valid", name))
+			nest, p, diags := fly.LoadNest(context.Background(), filepath.Join("testdata", "valid", name))
 			if len(diags) > 0 {
 				var b strings.Builder
 				_ = fly.WriteDiagnosticsText(&b, p.Files(), diags, 100, false)

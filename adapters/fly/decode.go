@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"context"
 	"fmt"
 	"math/big"
 	"slices"
@@ -21,6 +22,7 @@ import (
 type fileCtx struct {
 	src   []byte
 	diags hcl.Diagnostics
+	done  context.Context // cancelled: stop decoding between blocks
 
 	locals      map[string]cty.Value // every defined local; unknown when it failed
 	localRanges map[string]hcl.Range // where each local is defined
@@ -190,7 +192,11 @@ func (fc *fileCtx) decodeBody(b *hclsyntax.Body, spec *bodySpec, header hcl.Rang
 			fc.errorf(header, "Missing required argument", "The argument %q is required in %s, but no definition was found.", as.name, what)
 		}
 	}
+	var named []map[string]*node // per block spec: the first block of each name
 	for _, bl := range b.Blocks {
+		if fc.done != nil && fc.done.Err() != nil {
+			return n // the caller drops a cancelled file
+		}
 		i := spec.blockIndex(bl.Type)
 		if i < 0 {
 			fc.unsupportedBlock(bl, spec, what)
@@ -205,13 +211,17 @@ func (fc *fileCtx) decodeBody(b *hclsyntax.Body, spec *bodySpec, header hcl.Rang
 			fc.errorf(bl.DefRange(), "Duplicate "+bs.name+" block", "Only one %s block is allowed in %s; another was defined at line %d.",
 				bs.name, what, n.kids[i][0].rng.Start.Line)
 		}
+		var prev *node
 		if bs.label != "" && label != "" {
-			for _, prev := range n.kids[i] {
-				if prev.label == label {
-					fc.errorf(bl.LabelRanges[0], "Duplicate "+bs.name+" name", "The name %q is already used by the %s block at line %d; %s blocks need distinct names.",
-						label, bs.name, prev.labelRange().Start.Line, bs.name)
-					break
-				}
+			if named == nil {
+				named = make([]map[string]*node, len(spec.blocks))
+			}
+			if named[i] == nil {
+				named[i] = map[string]*node{}
+			}
+			if prev = named[i][label]; prev != nil {
+				fc.errorf(bl.LabelRanges[0], "Duplicate "+bs.name+" name", "The name %q is already used by the %s block at line %d; %s blocks need distinct names.",
+					label, bs.name, prev.labelRange().Start.Line, bs.name)
 			}
 		}
 		kidWhat := "the " + bs.name + " block"
@@ -221,6 +231,9 @@ func (fc *fileCtx) decodeBody(b *hclsyntax.Body, spec *bodySpec, header hcl.Rang
 		kid := fc.decodeBody(bl.Body, bs.body, bl.DefRange(), kidWhat)
 		kid.block, kid.label = bl, label
 		n.kids[i] = append(n.kids[i], kid)
+		if bs.label != "" && label != "" && prev == nil {
+			named[i][label] = kid
+		}
 	}
 	for i, bs := range spec.blocks {
 		if bs.skip || len(n.kids[i]) >= bs.min {
@@ -522,7 +535,7 @@ func (fc *fileCtx) checkString(name string, s *attrSpec, str string, rng hcl.Ran
 		}
 	case tEnum:
 		if !slices.Contains(s.enum, str) {
-			fc.errorf(rng, "Invalid value", "%s must be one of %s; got %q.%s", name, strings.Join(quoteAll(s.enum), ", "), str, suggestFrom(str, s.enum))
+			fc.errorf(rng, "Invalid value", "%s must be one of %s; got %s.%s", name, strings.Join(quoteAll(s.enum), ", "), quoteValue(str), suggestFrom(str, s.enum))
 			return "", d, false
 		}
 	case tDuration:
@@ -531,7 +544,7 @@ func (fc *fileCtx) checkString(name string, s *attrSpec, str string, rng hcl.Ran
 			return fail("Invalid duration", err)
 		}
 		if d.D < s.dmin || d.D > s.dmax {
-			fc.errorf(rng, "Value out of range", "%s must be between %s and %s; got %q.", name, fmtDuration(s.dmin), fmtDuration(s.dmax), str)
+			fc.errorf(rng, "Value out of range", "%s must be between %s and %s; got %s.", name, fmtDuration(s.dmin), fmtDuration(s.dmax), quoteValue(str))
 			return "", d, false
 		}
 	case tSecret:
@@ -569,6 +582,7 @@ func (fc *fileCtx) checkList(a *hclsyntax.Attribute, s *attrSpec, val cty.Value)
 	out := make([]string, 0, val.LengthInt())
 	ranges := make([]hcl.Range, 0, val.LengthInt())
 	ok := true
+	seen := make(map[string]int, val.LengthInt()) // element -> its index
 	i := 0
 	for it := val.ElementIterator(); it.Next(); i++ {
 		_, ev := it.Element()
@@ -601,11 +615,12 @@ func (fc *fileCtx) checkList(a *hclsyntax.Attribute, s *attrSpec, val cty.Value)
 			ok = false
 			continue
 		}
-		if j := slices.Index(out, str); j >= 0 {
-			fc.errorf(erng, "Duplicate list element", "%q is already in %s (element %d).", str, a.Name, j)
+		if j, dup := seen[str]; dup {
+			fc.errorf(erng, "Duplicate list element", "%s is already in %s (element %d).", quoteValue(str), a.Name, j)
 			ok = false
 			continue
 		}
+		seen[str] = len(out)
 		out = append(out, str)
 		ranges = append(ranges, erng)
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 
@@ -31,14 +30,55 @@ func sortDiagnostics(diags hcl.Diagnostics) {
 	})
 }
 
-// WriteDiagnosticsText renders diagnostics the way HCL does, with a source
-// snippet for each diagnostic whose file is in files (Parser.Files). width
-// wraps the text (0: no wrapping); color adds terminal colors.
-func WriteDiagnosticsText(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
-	if len(diags) == 0 {
-		return nil
+// capDiagnostics sorts diags (sortDiagnostics), bounds their texts
+// (boundDiagnostic) and keeps at most
+// MaxDiagnosticsPerFile of each file; the rest of a file become one
+// diagnostic at the first one left out, which counts them. It is an error
+// when any of them is.
+func capDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	sortDiagnostics(diags)
+	for _, d := range diags {
+		boundDiagnostic(d)
 	}
-	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+	if len(diags) <= MaxDiagnosticsPerFile {
+		return diags
+	}
+	out := diags[:0:0]
+	for i := 0; i < len(diags); {
+		file := diagFile(diags[i])
+		j := i
+		for j < len(diags) && diagFile(diags[j]) == file {
+			j++
+		}
+		if j-i <= MaxDiagnosticsPerFile {
+			out = append(out, diags[i:j]...)
+			i = j
+			continue
+		}
+		out = append(out, diags[i:i+MaxDiagnosticsPerFile]...)
+		rest := diags[i+MaxDiagnosticsPerFile : j]
+		more := &hcl.Diagnostic{
+			Severity: hcl.DiagWarning, Summary: "Too many problems",
+			Detail:  fmt.Sprintf("This file has %d more problems from here on, not shown: only the first %d of a file are reported. Fix these and validate again.", len(rest), MaxDiagnosticsPerFile),
+			Subject: rest[0].Subject,
+		}
+		for _, d := range rest {
+			if d.Severity == hcl.DiagError {
+				more.Severity = hcl.DiagError
+				break
+			}
+		}
+		out = append(out, more)
+		i = j
+	}
+	return out
+}
+
+func diagFile(d *hcl.Diagnostic) string {
+	if d.Subject == nil {
+		return ""
+	}
+	return d.Subject.Filename
 }
 
 // DiagnosticJSON is one diagnostic in DiagnosticsJSON. Lines and columns

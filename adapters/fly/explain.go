@@ -26,7 +26,15 @@ func ExplainSchema() string {
 		w("  %-24s %s\n", pl.where, line)
 	}
 	w("  Any file may also hold locals blocks. A .fly file anywhere else is an error; other files\n")
-	w("  and hidden folders (.git) are ignored. An egg folder without config.fly is a warning.\n\n")
+	w("  and hidden folders (.git) are ignored. An egg folder without config.fly is a warning.\n")
+	w("  A symbolic link to a .fly file is read; one that loops, dangles or leads to a folder is an error.\n\n")
+
+	w("LIMITS\n")
+	w("  A .fly file holds at most %d bytes (%d MiB) and nests at most %d levels: each parenthesis,\n", MaxFileSize, MaxFileSize>>20, MaxNesting)
+	w("  bracket, brace (blocks, objects), ${...} or %%{if}/%%{for} counts one, and so does every\n")
+	w("  operator of one expression (!, -, +, &&, ==, ?:, indexing), counted again after a comma or\n")
+	w("  a new line; a chain of local values that each use the next counts one per local. A file\n")
+	w("  over either is one error and is not parsed. A file reports its first %d problems.\n\n", MaxDiagnosticsPerFile)
 
 	w("NAMES\n")
 	w("  Every block label is a name: ^[a-z][a-z0-9-]{0,62}$ (a DNS label: names become cloud\n")

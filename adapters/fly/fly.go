@@ -12,6 +12,7 @@
 package fly
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -78,12 +79,13 @@ func (p *Parser) Files() map[string]*hcl.File { return p.hp.Files() }
 
 // ParseFile parses any .fly file and returns its typed content, or nil and
 // the diagnostics when it has errors. The diagnostics (warnings included)
-// are every problem of the file, sorted by position. Parsing the same name
-// again replaces the kept file.
-func (p *Parser) ParseFile(filename string, src []byte) (*File, hcl.Diagnostics) {
-	f, res, diags := parseSource(filename, src)
+// are every problem of the file, sorted by position (at most
+// MaxDiagnosticsPerFile of them, then one that counts the rest). Parsing the
+// same name again replaces the kept file. A cancelled ctx stops the decoding
+// between blocks, with an error diagnostic.
+func (p *Parser) ParseFile(ctx context.Context, filename string, src []byte) (*File, hcl.Diagnostics) {
+	f, res, diags := parseSource(ctx, filename, src)
 	p.keep(filename, f)
-	sortDiagnostics(diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -101,17 +103,16 @@ func (p *Parser) keep(filename string, f *hcl.File) {
 // domain.UglyFoxSettings or (KindMotherGoose) domain.ControlPlaneConfig,
 // the mothergoose blocks with their uglyfox_deployment blocks. It returns
 // nil when the diagnostics have errors.
-func (p *Parser) ParseKind(kind Kind, filename string, src []byte) (any, hcl.Diagnostics) {
+func (p *Parser) ParseKind(ctx context.Context, kind Kind, filename string, src []byte) (any, hcl.Diagnostics) {
 	rule, ok := kindRules[kind]
 	if !ok {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown kind", Detail: "Kind " + string(kind) + " is not a kind of .fly file."}}
 	}
-	f, res, diags := parseSource(filename, src)
+	f, res, diags := parseSource(ctx, filename, src)
 	p.keep(filename, f)
 	if res != nil {
-		diags = append(diags, rule.check(filename, res.blocks, "")...)
+		diags = capDiagnostics(append(diags, rule.check(filename, res.blocks, "")...))
 	}
-	sortDiagnostics(diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -2,6 +2,7 @@ package fly_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func TestParseJSONGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v, diags := fly.NewParser().ParseKind(tc.kind, tc.file, src)
+			v, diags := fly.NewParser().ParseKind(context.Background(), tc.kind, tc.file, src)
 			if len(diags) > 0 {
 				t.Fatalf("diagnostics: %s", diags.Error())
 			}
@@ -74,7 +75,7 @@ func TestParseJSONGolden(t *testing.T) {
 
 func TestMarshalParseJSON_pointer_and_wrong_type(t *testing.T) {
 	src := mustRead(t, filepath.Join("testdata", "valid", "minimal", "Eggs", "solo", "config.fly"))
-	v, diags := fly.NewParser().ParseKind(fly.KindEgg, "solo.fly", src)
+	v, diags := fly.NewParser().ParseKind(context.Background(), fly.KindEgg, "solo.fly", src)
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

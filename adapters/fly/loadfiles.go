@@ -1,6 +1,8 @@
 package fly
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -16,12 +18,12 @@ import (
 // with the same placement and cross-file checks as LoadNest. Diagnostics
 // name the files by those relative paths. Paths that are not .fly files or
 // that lie under a hidden folder are ignored, as LoadNest ignores them.
-func LoadNestFiles(files map[string][]byte) (*domain.Nest, *Parser, hcl.Diagnostics) {
+func LoadNestFiles(ctx context.Context, files map[string][]byte) (*domain.Nest, *Parser, hcl.Diagnostics) {
 	srcs := make(map[string]Source, len(files))
 	for p, b := range files {
 		srcs[p] = Source{Src: b}
 	}
-	return NewCache().Load(srcs)
+	return NewCache().Load(ctx, srcs)
 }
 
 // Source is one file of an in-memory Nest. Key identifies its content (a Git
@@ -86,8 +88,9 @@ func nestPath(p string) bool {
 // Load loads the Nest made of files like LoadNestFiles, parsing only the
 // files whose path and Key are not cached, and then keeps exactly these
 // files in the cache. A file neither cached nor given with Src is reported
-// as unreadable.
-func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagnostics) {
+// as unreadable. A cancelled ctx stops the parsing between files and
+// blocks; the load fails with one diagnostic and the cache is left as it was.
+func (c *Cache) Load(ctx context.Context, files map[string]Source) (*domain.Nest, *Parser, hcl.Diagnostics) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var diags hcl.Diagnostics
@@ -116,7 +119,10 @@ func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagno
 		}
 		list = append(list, f)
 	}
-	parseInMemory(list, todo, files)
+	parseInMemory(ctx, list, todo, files)
+	if err := ctx.Err(); err != nil {
+		return nil, NewParser(), loadCancelled(err)
+	}
 	next := make(map[string]cachedFile, len(list))
 	for _, f := range list {
 		if k := files[f.rel].Key; k != "" && (f.file != nil || f.res != nil) {
@@ -124,14 +130,17 @@ func (c *Cache) Load(files map[string]Source) (*domain.Nest, *Parser, hcl.Diagno
 		}
 	}
 	c.m = next
-	return assembleNest(NewParser(), "", list, map[string]bool{}, diags)
+	return assembleNest(ctx, NewParser(), "", list, map[string]bool{}, diags)
 }
 
 // parseInMemory parses list[i] for every i of todo on GOMAXPROCS goroutines.
-func parseInMemory(list []nestFile, todo []int, files map[string]Source) {
+func parseInMemory(ctx context.Context, list []nestFile, todo []int, files map[string]Source) {
 	forEachParallel(len(todo), func(n int) {
+		if ctx.Err() != nil {
+			return
+		}
 		f := &list[todo[n]]
-		f.file, f.res, f.diags = parseSource(f.path, files[f.rel].Src)
+		f.file, f.res, f.diags = parseSource(ctx, f.path, files[f.rel].Src)
 	})
 }
 
@@ -140,12 +149,12 @@ func parseInMemory(list []nestFile, todo []int, files map[string]Source) {
 // Key, content holds the files Missing asked for. The diagnostics carry file
 // names relative to the Nest root and positions; there is no Parser to
 // render snippets with.
-func (c *Cache) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, hcl.Diagnostics) {
+func (c *Cache) LoadNest(ctx context.Context, keys map[string]string, content map[string][]byte) (*domain.Nest, hcl.Diagnostics) {
 	files := make(map[string]Source, len(keys))
 	for p, k := range keys {
 		files[p] = Source{Key: k, Src: content[p]}
 	}
-	nest, _, diags := c.Load(files)
+	nest, _, diags := c.Load(ctx, files)
 	return nest, diags
 }
 
@@ -160,19 +169,39 @@ func NewSyncLoader() *SyncLoader { return &SyncLoader{cache: NewCache()} }
 func (l *SyncLoader) Missing(keys map[string]string) []string { return l.cache.Missing(keys) }
 
 // LoadNest loads the Nest (see Cache.LoadNest) and converts its diagnostics.
-func (l *SyncLoader) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
-	nest, diags := l.cache.LoadNest(keys, content)
+func (l *SyncLoader) LoadNest(ctx context.Context, keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
+	nest, diags := l.cache.LoadNest(ctx, keys, content)
 	return nest, EventDiagnostics(diags)
 }
 
-// EventDiagnostics converts HCL diagnostics into the events' form, keeping
-// every one (file names as the parser saw them: relative to the Nest root).
+// MaxEventDiagnostics is how many diagnostics EventDiagnostics keeps; one
+// more counts the rest. With MaxSummary and MaxDetail it bounds the size
+// of a nest.sync_failed event to about 1.2 MB at worst (a few KiB usually).
+const MaxEventDiagnostics = 1000
+
+// EventDiagnostics converts HCL diagnostics into the events' form (file
+// names as the parser saw them: relative to the Nest root), each with its
+// texts bounded (MaxSummary, MaxDetail, quoted values cut), at most
+// MaxEventDiagnostics of them and then one that counts the rest.
 func EventDiagnostics(diags hcl.Diagnostics) []events.Diagnostic {
-	out := make([]events.Diagnostic, 0, len(diags))
-	for _, d := range diags {
-		ev := events.Diagnostic{Severity: severity(d), Summary: d.Summary, Detail: d.Detail}
+	out := make([]events.Diagnostic, 0, min(len(diags), MaxEventDiagnostics+1))
+	for i, d := range diags {
+		if i == MaxEventDiagnostics {
+			more := events.Diagnostic{Severity: "warning", Summary: "Too many problems",
+				Detail: fmt.Sprintf("%d more problems of this commit are not recorded; gosling validate lists them.", len(diags)-i)}
+			for _, d := range diags[i:] {
+				if d.Severity == hcl.DiagError {
+					more.Severity = "error"
+					break
+				}
+			}
+			out = append(out, more)
+			break
+		}
+		ev := events.Diagnostic{Severity: severity(d),
+			Summary: boundText(shortenQuoted(d.Summary), MaxSummary), Detail: boundText(shortenQuoted(d.Detail), MaxDetail)}
 		if d.Subject != nil {
-			ev.File, ev.Line, ev.Column = d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column
+			ev.File, ev.Line, ev.Column = boundText(d.Subject.Filename, MaxDetail), d.Subject.Start.Line, d.Subject.Start.Column
 		}
 		out = append(out, ev)
 	}

@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,8 +94,8 @@ func TestLoadNestFilesMatchesLoadNest(t *testing.T) {
 	for name, files := range nests {
 		t.Run(name, func(t *testing.T) {
 			dir := writeNest(t, files)
-			want, _, wantDiags := LoadNest(dir)
-			got, _, gotDiags := LoadNestFiles(readTree(t, dir))
+			want, _, wantDiags := LoadNest(context.Background(), dir)
+			got, _, gotDiags := LoadNestFiles(context.Background(), readTree(t, dir))
 			ws, gs := diagStrings(wantDiags, filepath.ToSlash(dir)+"/"), diagStrings(gotDiags, "")
 			if strings.Join(ws, "\n") != strings.Join(gs, "\n") {
 				t.Fatalf("diagnostics differ\nLoadNest:\n%s\nLoadNestFiles:\n%s", strings.Join(ws, "\n"), strings.Join(gs, "\n"))
@@ -121,7 +122,7 @@ func TestCacheParsesOnlyChangedFiles(t *testing.T) {
 		"Eggs/a/config.fly": {Key: "k1", Src: egg("a", 1)},
 		"Eggs/b/config.fly": {Key: "k2", Src: egg("b", 2)},
 	}
-	if n, _, diags := c.Load(files); n == nil || diags.HasErrors() {
+	if n, _, diags := c.Load(context.Background(), files); n == nil || diags.HasErrors() {
 		t.Fatalf("first load: %v", diags)
 	}
 	keys := map[string]string{"Eggs/a/config.fly": "k1", "Eggs/b/config.fly": "k3", "Eggs/c/config.fly": "k4"}
@@ -129,7 +130,7 @@ func TestCacheParsesOnlyChangedFiles(t *testing.T) {
 		t.Fatalf("Missing = %v", m)
 	}
 	// a is cached (no Src); b changed; c is new.
-	n, _, diags := c.Load(map[string]Source{
+	n, _, diags := c.Load(context.Background(), map[string]Source{
 		"Eggs/a/config.fly": {Key: "k1"},
 		"Eggs/b/config.fly": {Key: "k3", Src: egg("b", 5)},
 		"Eggs/c/config.fly": {Key: "k4", Src: egg("c", 6)},
@@ -138,7 +139,7 @@ func TestCacheParsesOnlyChangedFiles(t *testing.T) {
 		t.Fatalf("second load: %v %+v", diags, n)
 	}
 	// A file neither cached nor provided is an error, not a silent gap.
-	if n, _, diags := c.Load(map[string]Source{"Eggs/z/config.fly": {Key: "k9"}}); n != nil || !diags.HasErrors() {
+	if n, _, diags := c.Load(context.Background(), map[string]Source{"Eggs/z/config.fly": {Key: "k9"}}); n != nil || !diags.HasErrors() {
 		t.Fatalf("load without content: %v", diags)
 	}
 }

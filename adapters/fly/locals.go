@@ -57,14 +57,15 @@ func (fc *fileCtx) evalLocals(b *hclsyntax.Body) {
 		return
 	}
 	for _, name := range order {
-		fc.visitLocal(name, defs)
+		fc.visitLocal(name, defs, 0)
 	}
 	fc.localsObj = cty.ObjectVal(fc.locals)
 	fc.ctx = &hcl.EvalContext{Variables: map[string]cty.Value{"local": fc.localsObj}}
 }
 
-// visitLocal evaluates one local after the locals it uses.
-func (fc *fileCtx) visitLocal(name string, defs map[string]*localDef) bool {
+// visitLocal evaluates one local after the locals it uses; depth is how
+// many locals wait for it (bounded by MaxNesting: the walk recurses).
+func (fc *fileCtx) visitLocal(name string, defs map[string]*localDef, depth int) bool {
 	d := defs[name]
 	switch d.state {
 	case done:
@@ -93,14 +94,24 @@ func (fc *fileCtx) visitLocal(name string, defs map[string]*localDef) bool {
 		case defs[dep].state == visiting:
 			fc.errorf(tr.SourceRange(), "Circular local values", "local.%s refers to local.%s, which depends on local.%s: local values cannot refer to each other in a cycle.", name, dep, name)
 			ok = false
-		case !fc.visitLocal(dep, defs):
+		case defs[dep].state == unvisited && depth >= MaxNesting:
+			fc.errorf(tr.SourceRange(), "Local values nest too deep", "local.%s is the end of a chain of more than %d local values that each use the next; shorten the chain.", name, MaxNesting)
+			ok = false
+		case !fc.visitLocal(dep, defs, depth+1):
 			ok = false
 		}
 	}
 	if ok {
 		var ctx *hcl.EvalContext
 		if len(vars) > 0 {
-			ctx = &hcl.EvalContext{Variables: map[string]cty.Value{"local": cty.ObjectVal(fc.locals)}}
+			// Only the locals it uses: the whole object per local would be
+			// quadratic in the number of locals.
+			used := make(map[string]cty.Value, len(vars))
+			for _, tr := range vars {
+				dep := tr[1].(hcl.TraverseAttr).Name
+				used[dep] = fc.locals[dep]
+			}
+			ctx = &hcl.EvalContext{Variables: map[string]cty.Value{"local": cty.ObjectVal(used)}}
 		}
 		v, diags := expr.Value(ctx)
 		fc.diags = append(fc.diags, diags...)

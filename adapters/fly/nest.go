@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -38,17 +39,27 @@ type nestFile struct {
 //
 // It returns the typed Nest, or nil when any diagnostic is an error; the
 // parser holds the files for rendering the diagnostics, which are every
-// problem of every file, sorted by file and position.
-func LoadNest(dir string) (*domain.Nest, *Parser, hcl.Diagnostics) {
+// problem of every file, sorted by file and position (at most
+// MaxDiagnosticsPerFile per file). A cancelled ctx stops the parsing between
+// files and blocks; the load then fails with one diagnostic.
+func LoadNest(ctx context.Context, dir string) (*domain.Nest, *Parser, hcl.Diagnostics) {
 	p := NewParser()
-	files, eggDirs, diags := walkNest(dir)
-	parseNestFiles(files)
-	return assembleNest(p, dir, files, eggDirs, diags)
+	files, eggDirs, diags := walkNest(ctx, dir)
+	parseNestFiles(ctx, files)
+	return assembleNest(ctx, p, dir, files, eggDirs, diags)
+}
+
+// loadCancelled is the one diagnostic of a cancelled load.
+func loadCancelled(err error) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Load cancelled", Detail: "Loading the Nest stopped before the end: " + err.Error() + "."}}
 }
 
 // assembleNest checks the parsed files' placement and across files, and
 // builds the Nest (LoadNest, LoadNestFiles).
-func assembleNest(p *Parser, dir string, files []nestFile, eggDirs map[string]bool, diags hcl.Diagnostics) (*domain.Nest, *Parser, hcl.Diagnostics) {
+func assembleNest(ctx context.Context, p *Parser, dir string, files []nestFile, eggDirs map[string]bool, diags hcl.Diagnostics) (*domain.Nest, *Parser, hcl.Diagnostics) {
+	if err := ctx.Err(); err != nil {
+		return nil, p, loadCancelled(err)
+	}
 	nest := &domain.Nest{
 		Dir:     dir,
 		Eggs:    map[string]domain.EggConfig{},
@@ -56,7 +67,7 @@ func assembleNest(p *Parser, dir string, files []nestFile, eggDirs map[string]bo
 		Jobs:    map[string]domain.JobConfig{},
 		Files:   make([]string, 0, len(files)),
 	}
-	x := crossCheck{nest: nest, entityAt: map[string]located{}, jobAt: map[string]located{}, claims: map[string]located{}}
+	x := crossCheck{nest: nest, entityAt: map[string]located{}, jobAt: map[string]located{}, claims: map[string]located{}, broken: map[string]bool{}}
 	for i := range files {
 		f := &files[i]
 		p.keep(f.path, f.file)
@@ -64,7 +75,7 @@ func assembleNest(p *Parser, dir string, files []nestFile, eggDirs map[string]bo
 		nest.Files = append(nest.Files, f.rel)
 		if f.res == nil {
 			if f.pl == &eggPlacement {
-				x.broken = append(x.broken, f.want) // its egg exists, unreadable: do not report references to it
+				x.broken[f.want] = true // its egg exists, unreadable: do not report references to it
 			}
 			continue
 		}
@@ -86,7 +97,7 @@ func assembleNest(p *Parser, dir string, files []nestFile, eggDirs map[string]bo
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Empty Nest",
 			Detail: fmt.Sprintf("%s holds no .fly file (Eggs/<name>/config.fly, Jobs/<name>.fly, UF/config.fly, MG/config.fly); is it a Nest?", dir)})
 	}
-	sortDiagnostics(diags)
+	diags = capDiagnostics(diags)
 	if diags.HasErrors() {
 		return nil, p, diags
 	}
@@ -95,8 +106,11 @@ func assembleNest(p *Parser, dir string, files []nestFile, eggDirs map[string]bo
 
 // walkNest lists the .fly files of the Nest in lexical order, reporting
 // those outside the layout, and the egg folders (with whether they hold a
-// config.fly).
-func walkNest(dir string) ([]nestFile, map[string]bool, hcl.Diagnostics) {
+// config.fly). A symbolic link to a .fly file is read through; links to
+// folders are not followed (a loop, or a way out of the Nest), and a link
+// in the layout folders that cannot be followed or leads to a folder is an
+// error rather than silently nothing.
+func walkNest(ctx context.Context, dir string) ([]nestFile, map[string]bool, hcl.Diagnostics) {
 	var files []nestFile
 	var diags hcl.Diagnostics
 	eggDirs := map[string]bool{}
@@ -111,6 +125,9 @@ func walkNest(dir string) ([]nestFile, map[string]bool, hcl.Diagnostics) {
 		if path == dir {
 			return nil
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if strings.HasPrefix(d.Name(), ".") {
 			if d.IsDir() {
 				return filepath.SkipDir
@@ -123,6 +140,12 @@ func walkNest(dir string) ([]nestFile, map[string]bool, hcl.Diagnostics) {
 		}
 		rel = filepath.ToSlash(rel)
 		parts := strings.Split(rel, "/")
+		if d.Type()&fs.ModeSymlink != 0 {
+			if diag := checkLink(path, rel, parts); diag != nil {
+				diags = append(diags, diag)
+				return nil
+			}
+		}
 		if d.IsDir() {
 			if len(parts) == 2 && parts[0] == "Eggs" {
 				eggDirs[path] = false
@@ -147,6 +170,27 @@ func walkNest(dir string) ([]nestFile, map[string]bool, hcl.Diagnostics) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read Nest", Detail: err.Error()})
 	}
 	return files, eggDirs, diags
+}
+
+// checkLink reports a symbolic link that the walk cannot use: one that
+// does not resolve (a loop, a missing target) or that leads to a folder,
+// when it is a .fly file or lies in a layout folder (Eggs, Jobs, UF, MG).
+func checkLink(path, rel string, parts []string) *hcl.Diagnostic {
+	if !strings.HasSuffix(rel, ".fly") && !slices.Contains([]string{"Eggs", "Jobs", "UF", "MG"}, parts[0]) {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Broken symbolic link",
+			Detail:  fmt.Sprintf("%s is a symbolic link that cannot be followed (%v); replace it with the file or folder it should be.", rel, err),
+			Subject: fileStart(path).Ptr()}
+	case fi.IsDir():
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Symbolic link to a folder",
+			Detail:  fmt.Sprintf("%s is a symbolic link to a folder; a Nest's folders are real folders (links to them are not followed), so nothing in it would be loaded.", rel),
+			Subject: fileStart(path).Ptr()}
+	}
+	return nil
 }
 
 // placeFile says where the .fly file rel (relative to the Nest root, '/'
@@ -192,16 +236,20 @@ func layoutHint(parts []string) string {
 	return ""
 }
 
-// parseNestFiles reads and parses the files on GOMAXPROCS goroutines.
-func parseNestFiles(files []nestFile) {
+// parseNestFiles reads and parses the files on GOMAXPROCS goroutines,
+// until ctx is cancelled.
+func parseNestFiles(ctx context.Context, files []nestFile) {
 	forEachParallel(len(files), func(i int) {
+		if ctx.Err() != nil {
+			return
+		}
 		f := &files[i]
 		src, err := os.ReadFile(f.path)
 		if err != nil {
 			f.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: err.Error(), Subject: fileStart(f.path).Ptr()}}
 			return
 		}
-		f.file, f.res, f.diags = parseSource(f.path, src)
+		f.file, f.res, f.diags = parseSource(ctx, f.path, src)
 	})
 }
 
@@ -235,8 +283,8 @@ type crossCheck struct {
 	entityAt map[string]located
 	jobAt    map[string]located
 	claims   map[string]located
-	entities []entityRef // of the uglyfox block
-	broken   []string    // egg folders whose config.fly did not parse
+	entities []entityRef     // of the uglyfox block
+	broken   map[string]bool // egg folders whose config.fly did not parse
 	diags    hcl.Diagnostics
 }
 
@@ -339,7 +387,7 @@ func (x *crossCheck) checkEntities() hcl.Diagnostics {
 	for _, ref := range x.entities {
 		spec, ok := x.nest.Entity(ref.name)
 		if !ok {
-			if slices.Contains(x.broken, ref.name) {
+			if x.broken[ref.name] {
 				continue // its file has syntax errors, already reported
 			}
 			diags = append(diags, &hcl.Diagnostic{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -257,7 +258,7 @@ func (a *App) runAddEgg(cmd *cobra.Command, name string, f *eggFlags, bucket boo
 		}
 	}
 	src := renderEgg(s, bucket)
-	return a.writeChecked(kind, nest, target, src, f.force)
+	return a.writeChecked(cmd.Context(), kind, nest, target, src, f.force)
 }
 
 // resolveProjectOrGroup returns exactly one of a project and a group ID.
@@ -445,7 +446,7 @@ func (a *App) runAddJob(cmd *cobra.Command, name string, f *jobFlags) error {
 	if s.Script, err = r.str("script", f.script, "Script (one line; edit the file for more)", defScript, notEmpty); err != nil {
 		return err
 	}
-	return a.writeChecked(fly.KindJob, nest, target, renderJob(s), f.force)
+	return a.writeChecked(cmd.Context(), fly.KindJob, nest, target, renderJob(s), f.force)
 }
 
 func refuseExisting(target string, force bool) error {
@@ -458,15 +459,15 @@ func refuseExisting(target string, force bool) error {
 // writeChecked writes src to target only when it parses as kind without
 // error and the Nest gains no error with it (see nestErrorsWith); warnings
 // are printed and do not stop it.
-func (a *App) writeChecked(kind fly.Kind, nest, target string, src []byte, force bool) error {
+func (a *App) writeChecked(ctx context.Context, kind fly.Kind, nest, target string, src []byte, force bool) error {
 	p := fly.NewParser()
-	_, diags := p.ParseKind(kind, target, src)
+	_, diags := p.ParseKind(ctx, kind, target, src)
 	a.printDiagnostics(p.Files(), diags)
 	if diags.HasErrors() {
 		fmt.Fprintf(a.Stderr, "nothing written: %s would not be valid\n", target)
 		return errReported
 	}
-	files, gained, err := nestErrorsWith(nest, target, src)
+	files, gained, err := nestErrorsWith(ctx, nest, target, src)
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,8 @@ func newRootCommand(a *App) *cobra.Command {
 
 Commands that need a Nest find it from the current directory upward: the Nest
 root is the nearest directory holding both Eggs/ and UF/, or a file named
-.gosling. Exit status: 0 success, 1 invalid configuration or runtime error,
+.gosling. Exit status: 0 success, 1 invalid configuration, runtime error or
+interrupted (SIGINT, SIGTERM),
 2 usage error.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

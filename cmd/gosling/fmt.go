@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
+
+	"github.com/polar-gosling/polar-gosling/adapters/fly"
 )
 
 func fmtCommand(a *App) *cobra.Command {
@@ -82,6 +84,9 @@ func (a *App) runFmt(paths []string, check bool) error {
 // formatFly returns src in canonical form, or the syntax diagnostics (and
 // the parsed file, for their snippets) when src is not valid HCL.
 func formatFly(name string, src []byte) ([]byte, *hcl.File, hcl.Diagnostics) {
+	if diags := fly.CheckSource(name, src); diags.HasErrors() {
+		return nil, nil, diags // too large or too deep to parse
+	}
 	hf, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, hf, diags

@@ -2,7 +2,8 @@
 // (init), adds eggs, buckets and jobs to it (add), and checks, formats and
 // prints its .fly files (validate, fmt, parse).
 //
-// Exit status: 0 success, 1 invalid configuration or a runtime error,
+// Exit status: 0 success, 1 invalid configuration, a runtime error or an
+// interrupted run (SIGINT, SIGTERM),
 // 2 a usage error (unknown command or flag, wrong arguments, bad flag value).
 package main
 

@@ -146,7 +146,7 @@ func TestSkeleton_is_canonical_and_valid(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := fly.NewParser()
-		if _, diags := p.ParseKind(f.kind, f.path, src); len(diags) > 0 {
+		if _, diags := p.ParseKind(context.Background(), f.kind, f.path, src); len(diags) > 0 {
 			t.Errorf("%s: the example must have no diagnostic at all:\n%s", f.path, diags.Error())
 		}
 	}
@@ -664,5 +664,47 @@ func TestAdd_prompt_gives_up_when_interrupted(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("add kept waiting for an answer after the interrupt")
+	}
+}
+
+// TestHostile_deep_nesting_is_exit_1: validate, fmt and parse of a file
+// nested 100,000 levels deep report it as invalid (exit 1, with its
+// position) instead of dying of a stack overflow (exit 2).
+func TestHostile_deep_nesting_is_exit_1(t *testing.T) {
+	s := newSession(t)
+	nest := s.mustInit()
+	file := filepath.Join(nest, "Eggs", "example-egg", "config.fly")
+	const n = 100_000
+	mustWrite(t, file, "egg \"example-egg\" {\n  resources {\n    cpu = "+strings.Repeat("(", n)+"2"+strings.Repeat(")", n)+"\n  }\n}\n")
+	for _, args := range [][]string{
+		{"validate", "nest"},
+		{"validate", file},
+		{"fmt", "--check", "nest"},
+		{"parse", "--type=egg", file},
+	} {
+		r := s.mustRun(1, args...)
+		if !strings.Contains(r.stderr, "Nesting too deep") || !strings.Contains(r.stderr, "config.fly line 3") {
+			t.Errorf("gosling %s: stderr:\n%.2000s", strings.Join(args, " "), r.stderr)
+		}
+	}
+}
+
+// TestValidate_interrupted_exits_1: a validate whose context ends (the
+// first SIGINT or SIGTERM, see main) stops and says so, exit 1, not 2.
+func TestValidate_interrupted_exits_1(t *testing.T) {
+	s := newSession(t)
+	nest := s.mustInit()
+	for _, target := range []string{nest, filepath.Join(nest, "UF", "config.fly")} {
+		var stdout, stderr bytes.Buffer
+		a := &App{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Dir: s.dir}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		code := a.Run(ctx, []string{"validate", target})
+		if code != 1 || !strings.Contains(stderr.String(), "interrupted: the check of "+target+" did not finish") {
+			t.Errorf("validate %s: exit %d, stderr:\n%s", target, code, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "--help") || strings.Contains(stdout.String(), "OK") {
+			t.Errorf("validate %s: stdout %q, stderr:\n%s", target, stdout.String(), stderr.String())
+		}
 	}
 }

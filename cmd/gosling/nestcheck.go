@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,7 +19,7 @@ import (
 // .fly files with src in place, and drops the errors the Nest has already
 // (a Nest broken elsewhere does not block adding a good file). Diagnostics
 // and files name the real Nest paths.
-func nestErrorsWith(dir, target string, src []byte) (map[string]*hcl.File, hcl.Diagnostics, error) {
+func nestErrorsWith(ctx context.Context, dir, target string, src []byte) (map[string]*hcl.File, hcl.Diagnostics, error) {
 	rel, err := filepath.Rel(dir, target)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return nil, nil, fmt.Errorf("%s is not inside the Nest %s", target, dir)
@@ -33,7 +34,7 @@ func nestErrorsWith(dir, target string, src []byte) (map[string]*hcl.File, hcl.D
 	}
 	// Both loads are of the scratch copy, so that a problem the Nest has
 	// already names its files the same way in both, however dir is spelled.
-	_, _, before := fly.LoadNest(scratch)
+	_, _, before := fly.LoadNest(ctx, scratch)
 	known := map[string]bool{}
 	for _, d := range before {
 		known[diagKey(d)] = true
@@ -41,7 +42,7 @@ func nestErrorsWith(dir, target string, src []byte) (map[string]*hcl.File, hcl.D
 	if err := writeFile(filepath.Join(scratch, rel), src); err != nil {
 		return nil, nil, err
 	}
-	_, p, after := fly.LoadNest(scratch)
+	_, p, after := fly.LoadNest(ctx, scratch)
 	var gained hcl.Diagnostics
 	for _, d := range after {
 		if d.Severity == hcl.DiagError && !known[diagKey(d)] {

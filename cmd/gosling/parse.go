@@ -25,7 +25,7 @@ one JSON document on stdout: the typed configuration with defaults applied,
 snake_case keys, durations as {"text","seconds"}, and "kind" and
 "schema_version" fields. Diagnostics go to stderr; any error exits 1.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if kind == "" {
 				return usagef("--type is required: one of %s", list)
 			}
@@ -39,7 +39,7 @@ snake_case keys, durations as {"text","seconds"}, and "kind" and
 				return err
 			}
 			p := fly.NewParser()
-			v, diags := p.ParseKind(k, name, src)
+			v, diags := p.ParseKind(cmd.Context(), k, name, src)
 			a.printDiagnostics(p.Files(), diags)
 			if diags.HasErrors() {
 				return errReported

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/polar-gosling/polar-gosling/adapters/fly"
 	"github.com/polar-gosling/polar-gosling/domain"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
 // validateReport is the JSON output of validate --format json.
@@ -42,7 +44,7 @@ Warnings do not fail; any error exits 1.
 --explain prints the whole .fly schema: every block and attribute with its
 type, range and default.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return usagef("--format %q: want text or json", format)
 			}
@@ -54,7 +56,7 @@ type, range and default.`,
 			if len(args) == 1 {
 				target = a.path(args[0])
 			}
-			return a.runValidate(target, format)
+			return a.runValidate(cmd.Context(), target, format)
 		},
 	}
 	c.Flags().StringVar(&format, "format", "text", "output: text (diagnostics on stderr) or json (one document on stdout)")
@@ -63,7 +65,7 @@ type, range and default.`,
 	return c
 }
 
-func (a *App) runValidate(target, format string) error {
+func (a *App) runValidate(ctx context.Context, target, format string) error {
 	fi, err := os.Stat(target)
 	if err != nil {
 		return usagef("%v", err)
@@ -74,7 +76,7 @@ func (a *App) runValidate(target, format string) error {
 		summary string
 	)
 	if fi.IsDir() {
-		nest, p, d := fly.LoadNest(target)
+		nest, p, d := fly.LoadNest(ctx, target)
 		files, diags = p.Files(), d
 		if !d.HasErrors() {
 			summary = nestSummary(nest)
@@ -85,11 +87,14 @@ func (a *App) runValidate(target, format string) error {
 			return err
 		}
 		p := fly.NewParser()
-		f, d := p.ParseFile(target, src)
+		f, d := p.ParseFile(ctx, target, src)
 		files, diags = p.Files(), d
 		if !d.HasErrors() {
 			summary = fileSummary(target, f)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return errInterrupted(target)
 	}
 	nerr, nwarn := countDiagnostics(diags)
 	if format == "json" {
@@ -116,6 +121,12 @@ func (a *App) runValidate(target, format string) error {
 		return errReported
 	}
 	return nil
+}
+
+// errInterrupted is a check stopped by a signal: exit status 1, not a
+// verdict on the files.
+func errInterrupted(target string) error {
+	return errs.Errorf(errs.EUNAVAILABLE, "interrupted: the check of %s did not finish", target)
 }
 
 func countDiagnostics(diags hcl.Diagnostics) (errors, warnings int) {

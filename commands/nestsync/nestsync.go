@@ -54,7 +54,7 @@ type Loader interface {
 	Missing(keys map[string]string) []string
 	// LoadNest returns the typed Nest and every diagnostic, in the events'
 	// form (file names relative to the Nest root).
-	LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic)
+	LoadNest(ctx context.Context, keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic)
 }
 
 // Config is what a Syncer needs. Repo, Loader, Handlers and LastSync are required.
@@ -355,7 +355,7 @@ func (s *Syncer) sync(ctx context.Context, trigger string) (Result, error) {
 	if err != nil {
 		return Result{}, s.repoFailed(ctx, trigger, head, start, err)
 	}
-	nest, diags := s.cfg.Loader.LoadNest(files, content)
+	nest, diags := s.cfg.Loader.LoadNest(ctx, files, content)
 	if hasErrors(diags) || nest == nil {
 		res.Status = StatusFailed
 		res.Diagnostics = diags
@@ -524,7 +524,7 @@ func (s *Syncer) previous(ctx context.Context, hist *domain.NestSync) (*nestStat
 		return nil, err
 	}
 	st := &nestState{commit: last, files: files, eggs: map[string]eggMemo{}, jobs: map[string]string{}}
-	nest, diags := s.cfg.Loader.LoadNest(files, content)
+	nest, diags := s.cfg.Loader.LoadNest(ctx, files, content)
 	if nest == nil {
 		// The last synced commit no longer loads (the parser got stricter):
 		// compare against nothing, so every egg and job is synced again

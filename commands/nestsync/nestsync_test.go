@@ -289,11 +289,11 @@ type stricterLoader struct {
 	refuse string
 }
 
-func (l stricterLoader) LoadNest(keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
+func (l stricterLoader) LoadNest(ctx context.Context, keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
 	if _, ok := keys[l.refuse]; ok {
 		return nil, []events.Diagnostic{{Severity: "error", Summary: "refused by the stricter parser", File: l.refuse}}
 	}
-	return l.Loader.LoadNest(keys, content)
+	return l.Loader.LoadNest(ctx, keys, content)
 }
 
 // When the last synced commit no longer loads, the sync compares against its
