@@ -356,6 +356,11 @@ func (s *Syncer) sync(ctx context.Context, trigger string) (Result, error) {
 		return Result{}, s.repoFailed(ctx, trigger, head, start, err)
 	}
 	nest, diags := s.cfg.Loader.LoadNest(ctx, files, content)
+	if err := ctx.Err(); err != nil {
+		// A parse cut short by shutdown says nothing about the commit: it
+		// is neither recorded as failed nor remembered as such.
+		return Result{}, err
+	}
 	if hasErrors(diags) || nest == nil {
 		res.Status = StatusFailed
 		res.Diagnostics = diags
@@ -525,6 +530,9 @@ func (s *Syncer) previous(ctx context.Context, hist *domain.NestSync) (*nestStat
 	}
 	st := &nestState{commit: last, files: files, eggs: map[string]eggMemo{}, jobs: map[string]string{}}
 	nest, diags := s.cfg.Loader.LoadNest(ctx, files, content)
+	if err := ctx.Err(); err != nil {
+		return nil, err // cut short, not "no longer loads"
+	}
 	if nest == nil {
 		// The last synced commit no longer loads (the parser got stricter):
 		// compare against nothing, so every egg and job is synced again

@@ -2,6 +2,7 @@ package nestsync
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -326,5 +327,44 @@ func TestSyncWhenTheLastSyncedCommitNoLongerLoads(t *testing.T) {
 	}
 	if rows := e.eggRows(t); !rows["beta"].Removed || rows["alpha"].Removed {
 		t.Fatalf("egg rows %+v, want beta removed and alpha kept", rows)
+	}
+}
+
+// cancellingLoader stands for a shutdown that arrives while a big Nest is
+// parsed: it cancels the sync's context and answers as fly's loader does
+// when its context ends (one "Load cancelled" error, no Nest).
+type cancellingLoader struct {
+	Loader
+	cancel context.CancelFunc
+}
+
+func (l cancellingLoader) LoadNest(ctx context.Context, keys map[string]string, content map[string][]byte) (*domain.Nest, []events.Diagnostic) {
+	l.cancel()
+	<-ctx.Done()
+	return nil, []events.Diagnostic{{Severity: "error", Summary: "Load cancelled"}}
+}
+
+// A parse cut short by shutdown is no verdict on the commit: nothing is
+// recorded, and the next sync of the same head is carried out, not skipped
+// as already failed.
+func TestSyncCancelledDuringTheParseRecordsNothing(t *testing.T) {
+	e := mustEnv(t, map[string]string{"Eggs/alpha/config.fly": eggFile("alpha", 1, 2)})
+	before := e.head(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := New(Config{Repo: e.repo, Loader: cancellingLoader{Loader: fly.NewSyncLoader(), cancel: cancel}, Handlers: e.h,
+		LastSync: StoreLastSync(e.db.Events(), e.codec), Branch: "main", Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if r, err := s.Sync(ctx, "scheduled"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled sync: %+v, %v; want context.Canceled", r, err)
+	}
+	if after := e.head(t); after != before {
+		t.Fatalf("a cancelled sync appended %d events", after-before)
+	}
+	s.cfg.Loader = fly.NewSyncLoader()
+	if r, err := s.Sync(context.Background(), "scheduled"); err != nil || r.Status != StatusSynced {
+		t.Fatalf("sync after the cancelled one: %+v, %v; want synced", r, err)
 	}
 }
