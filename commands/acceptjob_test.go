@@ -20,8 +20,8 @@ func acceptJob(delivery string, job int64) commands.AcceptJob {
 		Delivery: commands.ReceiveWebhook{Meta: meta, Delivery: events.WebhookReceived{
 			DeliveryID: delivery, EventKind: "build", Outcome: "accepted", Egg: "web", JobID: job, JobStatus: "pending",
 		}},
-		Runner: commands.RequestRunner{Meta: runnerMeta, RunnerID: "web-job-" + itoa(job), Egg: "web", RunnerType: "SERVERLESS",
-			Provider: "YANDEX", Region: "ru-central1-a", Tags: []string{"docker"}, JobID: job, Reason: "pending"},
+		Runner: commands.RequestRunner{Meta: runnerMeta, RunnerID: "web-job-" + itoa(job), Egg: "web", RunnerType: "serverless",
+			Provider: "yandex", Region: "ru-central1-a", Tags: []string{"docker"}, JobID: job, Reason: "pending"},
 	}
 }
 

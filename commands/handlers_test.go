@@ -77,10 +77,10 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 var (
-	requestRunner = commands.RequestRunner{RunnerID: "r-01", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", Reason: "pending job"}
+	requestRunner = commands.RequestRunner{RunnerID: "r-01", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", Reason: "pending job"}
 	deployRunner  = commands.DeployRunner{RunnerID: "r-01", PlanID: "p-01", InstanceID: "fhm1"}
 	eggConfig     = events.EggSynced{
-		Name: "web", Kind: "egg", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", ProjectIDs: []int64{15},
+		Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", ProjectIDs: []int64{15},
 		CPU: 2, MemoryGB: 4, MinApex: 1, MaxApex: 2, WebhookSecretURI: "yc-lockbox://e6q/webhook", ConfigHash: "sha256:1f", Commit: "da15608", Path: "Eggs/web/config.fly",
 	}
 )
@@ -157,7 +157,7 @@ func TestHandlers_happy_paths(t *testing.T) {
 			return h.RecordHeartbeatMissed(ctx, commands.RecordHeartbeatMissed{Meta: meta, RunnerID: "r-01", LastSeenAt: t0.Add(-5 * time.Minute), Threshold: 3 * time.Minute})
 		}, "runner-r-01", events.RunnerHeartbeatMissedV1},
 		{"change_runner_pool", func(ctx context.Context) (ports.AppendResult, error) {
-			return h.ChangeRunnerPool(ctx, commands.ChangeRunnerPool{Meta: meta, RunnerID: "r-01", To: "NADIR", Reason: "idle"})
+			return h.ChangeRunnerPool(ctx, commands.ChangeRunnerPool{Meta: meta, RunnerID: "r-01", To: "nadir", Reason: "idle"})
 		}, "runner-r-01", events.RunnerPoolChangedV1},
 		{"terminate_runner", func(ctx context.Context) (ports.AppendResult, error) {
 			return h.TerminateRunner(ctx, commands.TerminateRunner{Meta: meta, RunnerID: "r-01", Reason: "policy"})

@@ -72,14 +72,14 @@ func (v RunnerVariable) Value(f RunnerFacts) any { return v.get(f) }
 // RunnerVariables is the one table of the variables of policy conditions.
 var RunnerVariables = []RunnerVariable{
 	{"state", VarString, "the runner's state", []string{"provisioning", "active", "idle", "busy", "failed", "terminated"}, func(f RunnerFacts) any { return f.State }},
-	{"pool", VarString, `"" for serverless runners`, []string{"apex", "nadir", ""}, func(f RunnerFacts) any { return f.Pool }},
-	{"type", VarString, "", EggTypes, func(f RunnerFacts) any { return f.Type }},
+	{"pool", VarString, `"" for serverless runners`, []string{RunnerApex.String(), RunnerNadir.String(), ""}, func(f RunnerFacts) any { return f.Pool }},
+	{"type", VarString, "", Spellings(EggTypes), func(f RunnerFacts) any { return f.Type }},
 	{"egg", VarString, "the egg or eggsbucket name", nil, func(f RunnerFacts) any { return f.Egg }},
 	{"failure_count", VarNumber, "failed jobs counted by UglyFox", nil, func(f RunnerFacts) any { return f.FailureCount }},
 	{"age", VarDuration, "time since the runner was deployed", nil, func(f RunnerFacts) any { return f.Age }},
 	{"idle_for", VarDuration, "time since the runner last ran a job", nil, func(f RunnerFacts) any { return f.IdleFor }},
 	{"since_heartbeat", VarDuration, "time since the last heartbeat", nil, func(f RunnerFacts) any { return f.SinceHeartbeat }},
-	{"cloud", VarString, "", CloudProviders, func(f RunnerFacts) any { return f.Cloud }},
+	{"cloud", VarString, "", Spellings(CloudProviders), func(f RunnerFacts) any { return f.Cloud }},
 	{"region", VarString, "the runner's region or zone", nil, func(f RunnerFacts) any { return f.Region }},
 }
 

@@ -5,21 +5,6 @@ import (
 	"strings"
 )
 
-// Cloud providers as spelled in the configuration (`provider = "yandex"`).
-// ProviderOf maps them to the CloudProvider value type.
-const (
-	CloudYandex = "yandex"
-	CloudAWS    = "aws"
-)
-
-// CloudProviders lists the providers of the configuration.
-var CloudProviders = []string{CloudYandex, CloudAWS}
-
-// ProviderOf returns the CloudProvider of a configuration provider name.
-func ProviderOf(provider string) (CloudProvider, error) {
-	return ParseCloudProvider(strings.ToUpper(provider))
-}
-
 // KnownRegions is the one table of the regions and zones a configuration
 // may name, per provider. It is kept by hand: a region the table lacks is
 // an error until it is added here (and it then shows in
@@ -28,12 +13,12 @@ func ProviderOf(provider string) (CloudProvider, error) {
 // Yandex Cloud: the regions and their availability zones (ru-central1-c was
 // closed). AWS: the region names; an availability zone of a listed region
 // (the region followed by one letter, "eu-central-1a") is accepted too.
-var KnownRegions = map[string][]string{
-	CloudYandex: {
+var KnownRegions = map[CloudProvider][]string{
+	ProviderYandex: {
 		"ru-central1", "ru-central1-a", "ru-central1-b", "ru-central1-d",
 		"kz1", "kz1-a",
 	},
-	CloudAWS: {
+	ProviderAWS: {
 		"us-east-1", "us-east-2", "us-west-1", "us-west-2",
 		"af-south-1",
 		"ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2",
@@ -48,7 +33,7 @@ var KnownRegions = map[string][]string{
 }
 
 // CheckRegion checks region against KnownRegions of provider.
-func CheckRegion(provider, region string) error {
+func CheckRegion(provider CloudProvider, region string) error {
 	known, ok := KnownRegions[provider]
 	if !ok {
 		return invalid("unknown cloud provider %q", provider)
@@ -56,7 +41,7 @@ func CheckRegion(provider, region string) error {
 	if slices.Contains(known, region) {
 		return nil
 	}
-	if provider == CloudAWS && len(region) > 1 {
+	if provider == ProviderAWS && len(region) > 1 {
 		if z := region[len(region)-1]; z >= 'a' && z <= 'z' && slices.Contains(known, region[:len(region)-1]) {
 			return nil
 		}

@@ -119,11 +119,11 @@ func IsLocalSecretScheme(u SecretURI) bool {
 
 // SecretSchemeFor returns the secret store of a cloud provider of the
 // configuration: "yc-lockbox" for "yandex", "aws-sm" for "aws", "" otherwise.
-func SecretSchemeFor(provider string) string {
+func SecretSchemeFor(provider CloudProvider) string {
 	switch provider {
-	case CloudYandex:
+	case ProviderYandex:
 		return "yc-lockbox"
-	case CloudAWS:
+	case ProviderAWS:
 		return "aws-sm"
 	}
 	return ""
@@ -134,7 +134,7 @@ func SecretSchemeFor(provider string) string {
 // where owner is the egg ("payments-api") or bucket and repo
 // ("selected-services/api") and key is "runner-token" or "webhook-secret".
 // It returns "" for an unknown provider.
-func DefaultSecretURI(provider, server, owner, key string) string {
+func DefaultSecretURI(provider CloudProvider, server, owner, key string) string {
 	scheme := SecretSchemeFor(provider)
 	if scheme == "" {
 		return ""

@@ -8,19 +8,10 @@ import "slices"
 // Path fields hold the file a block came from, relative to the Nest root
 // with '/' separators (or as given to the parser), and are not encoded.
 
-// Egg types of the configuration (`type = "serverless"`).
-const (
-	EggServerless = "serverless"
-	EggVM         = "vm"
-)
-
-// EggTypes lists the egg (and job runner) types.
-var EggTypes = []string{EggServerless, EggVM}
-
 // EggSpec is what an egg and an eggsbucket share: where and how their
 // runners run.
 type EggSpec struct {
-	Type        string            `json:"type"` // EggServerless or EggVM
+	Type        EggType           `json:"type"`
 	Cloud       CloudConfig       `json:"cloud"`
 	Resources   ResourcesConfig   `json:"resources"`
 	Runner      RunnerConfig      `json:"runner"`
@@ -55,12 +46,12 @@ type RepoConfig struct {
 // CloudConfig is a `cloud` block. Provider-specific fields are empty for the
 // other provider.
 type CloudConfig struct {
-	Provider         string   `json:"provider"` // CloudYandex or CloudAWS
-	Region           string   `json:"region"`
-	FolderID         string   `json:"folder_id,omitempty"`          // yandex
-	SubnetID         string   `json:"subnet_id,omitempty"`          // yandex, aws
-	SecurityGroupIDs []string `json:"security_group_ids,omitempty"` // aws
-	Cluster          string   `json:"cluster,omitempty"`            // aws (ECS cluster)
+	Provider         CloudProvider `json:"provider"`
+	Region           string        `json:"region"`
+	FolderID         string        `json:"folder_id,omitempty"`          // yandex
+	SubnetID         string        `json:"subnet_id,omitempty"`          // yandex, aws
+	SecurityGroupIDs []string      `json:"security_group_ids,omitempty"` // aws
+	Cluster          string        `json:"cluster,omitempty"`            // aws (ECS cluster)
 }
 
 // ResourcesConfig is a `resources` block.
@@ -121,7 +112,7 @@ type JobConfig struct {
 
 // JobRunnerConfig is the `runner` block of a job.
 type JobRunnerConfig struct {
-	Type string   `json:"type"` // EggServerless or EggVM
+	Type EggType  `json:"type"`
 	Tags []string `json:"tags"`
 }
 

@@ -55,7 +55,7 @@ func ValidateEggConfig(c events.EggSynced) error {
 	if t, err := ParseRunnerType(c.RunnerType); err != nil {
 		return err
 	} else if t != RunnerServerless && t != RunnerApex {
-		return invalid("egg %s: runner type must be SERVERLESS or APEX, not %s", c.Name, t)
+		return invalid("egg %s: runner type must be %s or %s, not %s", c.Name, RunnerServerless, RunnerApex, t)
 	}
 	if _, err := ParseCloudProvider(c.Provider); err != nil {
 		return err
@@ -107,7 +107,12 @@ func (e *Egg) Sync(c events.EggSynced) ([]events.Event, error) {
 	if e.Exists() && e.config.ConfigHash == c.ConfigHash {
 		return nil, nil
 	}
-	return []events.Event{cloneEggSynced(c)}, nil
+	ev := cloneEggSynced(c)
+	// Recorded in the canonical spelling (ValidateEggConfig parsed both).
+	t, _ := ParseRunnerType(c.RunnerType)
+	p, _ := ParseCloudProvider(c.Provider)
+	ev.RunnerType, ev.Provider = t.String(), p.String()
+	return []events.Event{ev}, nil
 }
 
 // Remove records that the egg's file is gone from the Nest.

@@ -9,7 +9,7 @@ import (
 )
 
 var eggSynced = events.EggSynced{
-	Name: "web", Kind: "egg", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a",
+	Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a",
 	GitLabServer: "https://gitlab.example.com", ProjectIDs: []int64{15}, Tags: []string{"docker"},
 	CPU: 2, MemoryGB: 4, DiskGB: 20, MinApex: 1, MaxApex: 3, MinNadir: 1,
 	TokenSecretURI: "yc-lockbox://e6q/token", WebhookSecretURI: "yc-lockbox://e6q/webhook",
@@ -50,11 +50,11 @@ func TestEgg_Sync(t *testing.T) {
 		{"back_after_removal", []events.Event{eggSynced, removed}, eggSynced, true, ""},
 		{"bucket_with_groups", nil, with(func(c *events.EggSynced) { c.Kind, c.ProjectIDs, c.GroupIDs = "bucket", nil, []int64{7} }), true, ""},
 		{"serverless_without_secrets", nil, with(func(c *events.EggSynced) {
-			c.RunnerType, c.MinApex, c.MaxApex, c.TokenSecretURI, c.WebhookSecretURI = "SERVERLESS", 0, 0, "", ""
+			c.RunnerType, c.MinApex, c.MaxApex, c.TokenSecretURI, c.WebhookSecretURI = "serverless", 0, 0, "", ""
 		}), true, ""},
 		{"other_name", nil, with(func(c *events.EggSynced) { c.Name = "api" }), false, errs.EINVALID},
 		{"bad_kind", nil, with(func(c *events.EggSynced) { c.Kind = "nest" }), false, errs.EINVALID},
-		{"nadir_type", nil, with(func(c *events.EggSynced) { c.RunnerType = "NADIR" }), false, errs.EINVALID},
+		{"nadir_type", nil, with(func(c *events.EggSynced) { c.RunnerType = "nadir" }), false, errs.EINVALID},
 		{"bad_type", nil, with(func(c *events.EggSynced) { c.RunnerType = "vm" }), false, errs.EINVALID},
 		{"bad_provider", nil, with(func(c *events.EggSynced) { c.Provider = "" }), false, errs.EINVALID},
 		{"no_region", nil, with(func(c *events.EggSynced) { c.Region = "" }), false, errs.EINVALID},

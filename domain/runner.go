@@ -77,10 +77,12 @@ func (r *Runner) Request(req events.RunnerRequested) ([]events.Event, error) {
 	if _, err := NewEggName(req.Egg); err != nil {
 		return nil, err
 	}
-	if _, err := ParseRunnerType(req.RunnerType); err != nil {
+	typ, err := ParseRunnerType(req.RunnerType)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseCloudProvider(req.Provider); err != nil {
+	provider, err := ParseCloudProvider(req.Provider)
+	if err != nil {
 		return nil, err
 	}
 	if req.Region == "" {
@@ -89,7 +91,8 @@ func (r *Runner) Request(req events.RunnerRequested) ([]events.Event, error) {
 	if req.JobID < 0 {
 		return nil, invalid("runner %s: job id %d is negative", r.id, req.JobID)
 	}
-	req.RunnerID = r.id.String()
+	// Recorded in the canonical spelling, whatever spelling Parse read.
+	req.RunnerID, req.RunnerType, req.Provider = r.id.String(), typ.String(), provider.String()
 	req.Tags = slices.Clone(req.Tags)
 	return []events.Event{req}, nil
 }
@@ -114,6 +117,12 @@ func (r *Runner) Deploy(d events.RunnerDeployed) ([]events.Event, error) {
 	}
 	if r.state != StateProvisioning {
 		return nil, conflict("runner %s is %s; only a PROVISIONING runner can be deployed", r.id, r.state)
+	}
+	if t, err := ParseRunnerType(d.RunnerType); err == nil {
+		d.RunnerType = t.String() // compared in the canonical spelling
+	}
+	if p, err := ParseCloudProvider(d.Provider); err == nil {
+		d.Provider = p.String()
 	}
 	for _, c := range [][3]string{
 		{"runner id", d.RunnerID, r.id.String()},
@@ -181,7 +190,7 @@ func (r *Runner) ChangePool(to RunnerType, reason string) ([]events.Event, error
 		return nil, err
 	}
 	if !to.HasPool() {
-		return nil, invalid("runner %s: pool must be APEX or NADIR, not %q", r.id, to)
+		return nil, invalid("runner %s: pool must be %s or %s, not %q", r.id, RunnerApex, RunnerNadir, to)
 	}
 	switch {
 	case !r.typ.HasPool():

@@ -13,8 +13,8 @@ import (
 const runnerID = "r-01"
 
 var (
-	requested = events.RunnerRequested{RunnerID: runnerID, Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", Tags: []string{"docker"}, Reason: "pending job"}
-	deployed  = events.RunnerDeployed{RunnerID: runnerID, Egg: "web", PlanID: "p-01", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", InstanceID: "fhm1"}
+	requested = events.RunnerRequested{RunnerID: runnerID, Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", Tags: []string{"docker"}, Reason: "pending job"}
+	deployed  = events.RunnerDeployed{RunnerID: runnerID, Egg: "web", PlanID: "p-01", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", InstanceID: "fhm1"}
 )
 
 func changed(from, to domain.RunnerState) events.RunnerStateChanged {
@@ -120,13 +120,13 @@ func TestRunner_Request(t *testing.T) {
 	}{
 		{"new_runner", nil, requested, ""},
 		{"id_filled_in", nil, with(func(r *events.RunnerRequested) { r.RunnerID = "" }), ""},
-		{"serverless", nil, with(func(r *events.RunnerRequested) { r.RunnerType = "SERVERLESS"; r.Provider = "AWS" }), ""},
+		{"serverless", nil, with(func(r *events.RunnerRequested) { r.RunnerType = "serverless"; r.Provider = "aws" }), ""},
 		{"already_requested", []events.Event{requested}, requested, errs.ECONFLICT},
 		{"terminated", runnerHistory(domain.StateTerminated), requested, errs.ECONFLICT},
 		{"other_id", nil, with(func(r *events.RunnerRequested) { r.RunnerID = "r-02" }), errs.EINVALID},
 		{"bad_egg", nil, with(func(r *events.RunnerRequested) { r.Egg = "Web" }), errs.EINVALID},
 		{"bad_type", nil, with(func(r *events.RunnerRequested) { r.RunnerType = "VM" }), errs.EINVALID},
-		{"bad_provider", nil, with(func(r *events.RunnerRequested) { r.Provider = "GCP" }), errs.EINVALID},
+		{"bad_provider", nil, with(func(r *events.RunnerRequested) { r.Provider = "gcp" }), errs.EINVALID},
 		{"no_region", nil, with(func(r *events.RunnerRequested) { r.Region = "" }), errs.EINVALID},
 		{"negative_job", nil, with(func(r *events.RunnerRequested) { r.JobID = -1 }), errs.EINVALID},
 	}
@@ -181,7 +181,7 @@ func TestRunner_Deploy(t *testing.T) {
 				return
 			}
 			want := tc.in
-			want.RunnerID, want.Egg, want.RunnerType, want.Provider, want.Region = runnerID, "web", "APEX", "YANDEX", "ru-central1-a"
+			want.RunnerID, want.Egg, want.RunnerType, want.Provider, want.Region = runnerID, "web", "apex", "yandex", "ru-central1-a"
 			wantEvents(t, evs, want)
 			after := mustRunner(t, append(tc.history, evs...)...)
 			if after.State() != domain.StateActive || after.PlanID() != "p-01" || after.InstanceID() != "fhm1" {
@@ -232,8 +232,8 @@ func TestRunner_MissHeartbeat(t *testing.T) {
 }
 
 func TestRunner_ChangePool(t *testing.T) {
-	serverless := events.RunnerRequested{RunnerID: runnerID, Egg: "web", RunnerType: "SERVERLESS", Provider: "AWS", Region: "eu-central-1"}
-	nadirActive := append(runnerHistory(domain.StateActive), events.RunnerPoolChanged{RunnerID: runnerID, From: "APEX", To: "NADIR"})
+	serverless := events.RunnerRequested{RunnerID: runnerID, Egg: "web", RunnerType: "serverless", Provider: "aws", Region: "eu-central-1"}
+	nadirActive := append(runnerHistory(domain.StateActive), events.RunnerPoolChanged{RunnerID: runnerID, From: "apex", To: "nadir"})
 	tests := []struct {
 		name    string
 		history []events.Event

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
 )
 
 // enum is the shared shape of the closed-set value types: parse s exactly
@@ -21,20 +22,55 @@ func parseEnum(kind, s string, allowed []string) (string, error) {
 	return "", errs.Errorf(errs.EINVALID, "%s %q is not one of %s", kind, s, strings.Join(allowed, ", "))
 }
 
-// RunnerType is how a runner executes jobs: SERVERLESS (one container per
-// job), APEX (an active VM in the pool) or NADIR (a stopped VM kept for fast
-// promotion). The zero value is not a type.
+// The spelling of providers, egg types and runner types (issue 10, "one
+// vocabulary"): each is one typed value below, and its one spelling is the
+// lower-case word operators write in the Nest (`provider = "yandex"`,
+// `type = "serverless"`, UglyFox rules' `runner.pool == "apex"`), which
+// FLY.md fixes and which the compute modules take as inputs. Events, views,
+// the API and the CLI use the same string (String, MarshalText). Events and
+// views written before spelled providers and runner types in upper case
+// ("YANDEX", "APEX"): the codec upcasts those events on read
+// (events/respell.go), and the Parse functions still read the retired
+// spelling (a view not yet rebuilt, an old API filter), always answering the
+// canonical value, which is what decisions record.
+
+// parseRetired is parseEnum that also reads a retired spelling
+// (events.Respell) as the value it names now.
+func parseRetired(kind, s string, allowed []string) (string, error) {
+	if v, err := parseEnum(kind, events.Respell(s), allowed); err == nil {
+		return v, nil
+	}
+	return parseEnum(kind, s, allowed)
+}
+
+// Spellings returns the spelling of each value of an enum, in order.
+func Spellings[T interface{ String() string }](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = v.String()
+	}
+	return out
+}
+
+// RunnerType is how a runner executes jobs: serverless (one container per
+// job), apex (an active VM in the pool) or nadir (a stopped VM kept for fast
+// promotion). A serverless egg's runners are serverless, a vm egg's are apex
+// or nadir (EggType.RunnerType). The zero value is not a type.
 type RunnerType struct{ s string }
 
 var (
-	RunnerServerless = RunnerType{"SERVERLESS"}
-	RunnerApex       = RunnerType{"APEX"}
-	RunnerNadir      = RunnerType{"NADIR"}
+	RunnerServerless = RunnerType{"serverless"}
+	RunnerApex       = RunnerType{"apex"}
+	RunnerNadir      = RunnerType{"nadir"}
 )
 
-// ParseRunnerType returns the runner type spelled s ("APEX").
+// RunnerTypes lists the runner types.
+var RunnerTypes = []RunnerType{RunnerServerless, RunnerApex, RunnerNadir}
+
+// ParseRunnerType returns the runner type spelled s ("apex"; the retired
+// "APEX" is read as "apex").
 func ParseRunnerType(s string) (RunnerType, error) {
-	v, err := parseEnum("runner type", s, []string{"SERVERLESS", "APEX", "NADIR"})
+	v, err := parseRetired("runner type", s, []string{"serverless", "apex", "nadir"})
 	return RunnerType{v}, err
 }
 
@@ -68,22 +104,91 @@ func (s RunnerState) IsZero() bool   { return s.s == "" }
 // Live reports whether an agent is expected to be running and heartbeating.
 func (s RunnerState) Live() bool { return s == StateActive || s == StateIdle || s == StateBusy }
 
-// CloudProvider is where a runner runs.
+// CloudProvider is where a runner runs: the `provider` of a `.fly` cloud
+// block, an egg's and a runner's provider in events and views. The zero
+// value is not a provider. It encodes as its spelling ("yandex") in JSON.
 type CloudProvider struct{ s string }
 
 var (
-	ProviderYandex = CloudProvider{"YANDEX"}
-	ProviderAWS    = CloudProvider{"AWS"}
+	ProviderYandex = CloudProvider{"yandex"}
+	ProviderAWS    = CloudProvider{"aws"}
 )
 
-// ParseCloudProvider returns the provider spelled s ("YANDEX").
+// CloudProviders lists the providers, as a configuration may name them.
+var CloudProviders = []CloudProvider{ProviderYandex, ProviderAWS}
+
+// ParseCloudProvider returns the provider spelled s ("yandex"; the retired
+// "YANDEX" is read as "yandex").
 func ParseCloudProvider(s string) (CloudProvider, error) {
-	v, err := parseEnum("cloud provider", s, []string{"YANDEX", "AWS"})
+	v, err := parseRetired("cloud provider", s, []string{"yandex", "aws"})
 	return CloudProvider{v}, err
 }
 
 func (p CloudProvider) String() string { return p.s }
 func (p CloudProvider) IsZero() bool   { return p.s == "" }
+
+// MarshalText encodes the provider as its spelling ("" for the zero value).
+func (p CloudProvider) MarshalText() ([]byte, error) { return []byte(p.s), nil }
+
+// UnmarshalText reads the spelling of ParseCloudProvider; "" is the zero value.
+func (p *CloudProvider) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*p = CloudProvider{}
+		return nil
+	}
+	v, err := ParseCloudProvider(string(b))
+	*p = v
+	return err
+}
+
+// EggType is how an egg's (or a job's) runners run: serverless or vm. It is
+// not a RunnerType: a vm egg's runners are apex or nadir. The serverless
+// concept is spelled the same in both ("serverless"). The zero value is not
+// a type. It encodes as its spelling in JSON.
+type EggType struct{ s string }
+
+var (
+	EggServerless = EggType{"serverless"}
+	EggVM         = EggType{"vm"}
+)
+
+// EggTypes lists the egg (and job runner) types.
+var EggTypes = []EggType{EggServerless, EggVM}
+
+// ParseEggType returns the egg type spelled s ("vm").
+func ParseEggType(s string) (EggType, error) {
+	v, err := parseEnum("egg type", s, []string{"serverless", "vm"})
+	return EggType{v}, err
+}
+
+func (t EggType) String() string { return t.s }
+func (t EggType) IsZero() bool   { return t.s == "" }
+
+// RunnerType returns the type of a new runner of the egg: serverless for a
+// serverless egg, apex (the active pool) for a vm egg, zero for the zero value.
+func (t EggType) RunnerType() RunnerType {
+	switch t {
+	case EggServerless:
+		return RunnerServerless
+	case EggVM:
+		return RunnerApex
+	}
+	return RunnerType{}
+}
+
+// MarshalText encodes the type as its spelling ("" for the zero value).
+func (t EggType) MarshalText() ([]byte, error) { return []byte(t.s), nil }
+
+// UnmarshalText reads the spelling of ParseEggType; "" is the zero value.
+func (t *EggType) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*t = EggType{}
+		return nil
+	}
+	v, err := ParseEggType(string(b))
+	*t = v
+	return err
+}
 
 // DeploymentStatus is where a deployment plan stands.
 type DeploymentStatus struct{ s string }

@@ -15,6 +15,7 @@ func TestParse_enums(t *testing.T) {
 		"runner_type":       func(s string) (stringer, error) { return domain.ParseRunnerType(s) },
 		"runner_state":      func(s string) (stringer, error) { return domain.ParseRunnerState(s) },
 		"cloud_provider":    func(s string) (stringer, error) { return domain.ParseCloudProvider(s) },
+		"egg_type":          func(s string) (stringer, error) { return domain.ParseEggType(s) },
 		"deployment_status": func(s string) (stringer, error) { return domain.ParseDeploymentStatus(s) },
 		"sync_status":       func(s string) (stringer, error) { return domain.ParseSyncStatus(s) },
 		"sync_trigger":      func(s string) (stringer, error) { return domain.ParseSyncTrigger(s) },
@@ -25,12 +26,13 @@ func TestParse_enums(t *testing.T) {
 		in     string
 		want   stringer // nil: EINVALID
 	}{
-		{"serverless", "runner_type", "SERVERLESS", domain.RunnerServerless},
-		{"apex", "runner_type", "APEX", domain.RunnerApex},
-		{"nadir", "runner_type", "NADIR", domain.RunnerNadir},
-		{"runner_type_lowercase", "runner_type", "apex", nil},
+		{"serverless", "runner_type", "serverless", domain.RunnerServerless},
+		{"apex", "runner_type", "apex", domain.RunnerApex},
+		{"nadir", "runner_type", "nadir", domain.RunnerNadir},
+		{"runner_type_mixed_case", "runner_type", "Apex", nil},
 		{"runner_type_empty", "runner_type", "", nil},
-		{"runner_type_unknown", "runner_type", "VM", nil},
+		{"runner_type_unknown", "runner_type", "vm", nil},
+		{"runner_type_is_not_a_provider", "runner_type", "YANDEX", nil},
 		{"provisioning", "runner_state", "PROVISIONING", domain.StateProvisioning},
 		{"active", "runner_state", "ACTIVE", domain.StateActive},
 		{"idle", "runner_state", "IDLE", domain.StateIdle},
@@ -39,9 +41,15 @@ func TestParse_enums(t *testing.T) {
 		{"terminated", "runner_state", "TERMINATED", domain.StateTerminated},
 		{"runner_state_padded", "runner_state", " ACTIVE", nil},
 		{"runner_state_unknown", "runner_state", "RUNNING", nil},
-		{"yandex", "cloud_provider", "YANDEX", domain.ProviderYandex},
-		{"aws", "cloud_provider", "AWS", domain.ProviderAWS},
-		{"gcp", "cloud_provider", "GCP", nil},
+		{"yandex", "cloud_provider", "yandex", domain.ProviderYandex},
+		{"aws", "cloud_provider", "aws", domain.ProviderAWS},
+		{"gcp", "cloud_provider", "gcp", nil},
+		{"provider_mixed_case", "cloud_provider", "Yandex", nil},
+		{"provider_is_not_a_runner_type", "cloud_provider", "APEX", nil},
+		{"serverless_egg", "egg_type", "serverless", domain.EggServerless},
+		{"vm_egg", "egg_type", "vm", domain.EggVM},
+		{"egg_type_uppercase", "egg_type", "VM", nil},
+		{"egg_type_is_not_a_runner_type", "egg_type", "apex", nil},
 		{"pending", "deployment_status", "PENDING", domain.DeploymentPending},
 		{"applied", "deployment_status", "APPLIED", domain.DeploymentApplied},
 		{"rolled_back", "deployment_status", "ROLLED_BACK", domain.DeploymentRolledBack},
@@ -71,6 +79,36 @@ func TestParse_enums(t *testing.T) {
 				t.Fatalf("parsed %q as %v, want %v", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// The spelling of providers and runner types is the lower-case one of the
+// Nest; the upper-case one events and views carried before is still read, as
+// the same value, so that an old view or API filter keeps working.
+func TestParse_retired_spelling_reads_as_the_current_value(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want stringer
+	}{
+		{"SERVERLESS", domain.RunnerServerless}, {"APEX", domain.RunnerApex}, {"NADIR", domain.RunnerNadir},
+		{"YANDEX", domain.ProviderYandex}, {"AWS", domain.ProviderAWS},
+	} {
+		var got stringer
+		var err error
+		if _, isProvider := tc.want.(domain.CloudProvider); isProvider {
+			got, err = domain.ParseCloudProvider(tc.in)
+		} else {
+			got, err = domain.ParseRunnerType(tc.in)
+		}
+		if err != nil || got != tc.want || got.String() != strings.ToLower(tc.in) {
+			t.Errorf("parse %q = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	if domain.EggServerless.String() != domain.RunnerServerless.String() {
+		t.Errorf("a serverless egg (%s) and a serverless runner (%s) are spelled apart", domain.EggServerless, domain.RunnerServerless)
+	}
+	if domain.EggServerless.RunnerType() != domain.RunnerServerless || domain.EggVM.RunnerType() != domain.RunnerApex {
+		t.Errorf("EggType.RunnerType: serverless -> %v, vm -> %v", domain.EggServerless.RunnerType(), domain.EggVM.RunnerType())
 	}
 }
 

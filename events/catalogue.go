@@ -125,8 +125,8 @@ func (NestSyncFailureRepeated) EventName() string { return NestSyncFailureRepeat
 type EggSynced struct {
 	Name             string   `json:"name"`
 	Kind             string   `json:"kind"`        // egg, bucket
-	RunnerType       string   `json:"runner_type"` // SERVERLESS, APEX (vm)
-	Provider         string   `json:"provider"`    // YANDEX, AWS
+	RunnerType       string   `json:"runner_type"` // serverless, apex (a vm egg)
+	Provider         string   `json:"provider"`    // yandex, aws
 	Region           string   `json:"region"`
 	GitLabServer     string   `json:"gitlab_server"`
 	ProjectIDs       []int64  `json:"project_ids,omitempty"`
@@ -210,8 +210,8 @@ func (WebhookReceived) EventName() string { return WebhookReceivedV1 }
 type RunnerRequested struct {
 	RunnerID   string   `json:"runner_id"`
 	Egg        string   `json:"egg"`
-	RunnerType string   `json:"runner_type"`
-	Provider   string   `json:"provider"`
+	RunnerType string   `json:"runner_type"` // serverless, apex, nadir
+	Provider   string   `json:"provider"`    // yandex, aws
 	Region     string   `json:"region"`
 	Tags       []string `json:"tags,omitempty"`
 	JobID      int64    `json:"job_id,omitempty"`
@@ -275,8 +275,8 @@ type RunnerDeployed struct {
 	RunnerID       string `json:"runner_id"`
 	Egg            string `json:"egg"`
 	PlanID         string `json:"plan_id"`
-	RunnerType     string `json:"runner_type"`
-	Provider       string `json:"provider"`
+	RunnerType     string `json:"runner_type"` // serverless, apex, nadir
+	Provider       string `json:"provider"`    // yandex, aws
 	Region         string `json:"region"`
 	InstanceID     string `json:"instance_id"`
 	Address        string `json:"address,omitempty"`
@@ -309,7 +309,7 @@ func (RunnerHeartbeatMissed) EventName() string { return RunnerHeartbeatMissedV1
 // RunnerPoolChanged: a VM moved between the Apex (active) and Nadir (dormant) pools.
 type RunnerPoolChanged struct {
 	RunnerID string `json:"runner_id"`
-	From     string `json:"from"` // APEX, NADIR
+	From     string `json:"from"` // apex, nadir
 	To       string `json:"to"`
 	Reason   string `json:"reason,omitempty"`
 }

@@ -63,7 +63,7 @@ func (c *Codec) Encode(env Envelope) (Record, error) {
 }
 
 // Decode returns the envelope for rec, upcasting old versions to the newest
-// registered one. The returned payload is a pointer to the event struct.
+// registered one and retired spellings to the current ones (respell.go). The returned payload is a pointer to the event struct.
 func (c *Codec) Decode(rec Record) (Envelope, error) {
 	typ, payload := rec.Type, rec.Payload
 	for hops := 0; ; hops++ {
@@ -86,6 +86,9 @@ func (c *Codec) Decode(rec Record) (Envelope, error) {
 	}
 	if err := json.Unmarshal(payload, ev); err != nil {
 		return Envelope{}, &CorruptPayloadError{Type: typ, Stream: rec.Stream, Ver: rec.Version, Err: err}
+	}
+	if r, ok := ev.(respeller); ok {
+		r.respell() // retired spellings of v1 payloads (respell.go)
 	}
 	return Envelope{Metadata: rec.Metadata, Position: rec.Position, Type: typ, Payload: ev}, nil
 }

@@ -30,7 +30,7 @@ var samples = map[string]events.Event{
 		Diagnostics: []events.Diagnostic{{File: "Eggs/web/config.fly", Line: 3, Column: 5, Severity: "error", Summary: "Unsupported argument", Detail: `An argument named "cpus" is not expected here.`}}},
 	events.NestSyncFailureRepeatedV1: events.NestSyncFailureRepeated{FailureEventID: "0193a1b2-0000-7000-8000-000000000000", FailurePosition: 16,
 		Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", Count: 59, FirstAt: at.Add(-59 * time.Minute), LastAt: at},
-	events.EggSyncedV1: events.EggSynced{Name: "web", Kind: "egg", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
+	events.EggSyncedV1: events.EggSynced{Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
 		ProjectIDs: []int64{15}, Tags: []string{"docker", "linux"}, CPU: 4, MemoryGB: 8, DiskGB: 64, Image: "ubuntu-2404", MinApex: 1, MaxApex: 5, MinNadir: 2,
 		TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook", ConfigHash: "sha256:1f2e", Commit: "da15608", Path: "Eggs/web/config.fly"},
 	events.EggRemovedV1:          events.EggRemoved{Name: "web", Commit: "da15608", Reason: "file removed"},
@@ -38,16 +38,16 @@ var samples = map[string]events.Event{
 	events.UglyFoxConfigSyncedV1: events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"}},
 	events.WebhookReceivedV1: events.WebhookReceived{DeliveryID: "13792a34-cac6-4fda-95a8-c58e00a3954e", EventKind: "build", Outcome: "accepted", GitLabServer: "https://gitlab.example.com",
 		Egg: "web", ProjectID: 15, JobID: 1977, JobStatus: "pending", Ref: "main", Tags: []string{"docker"}, Unauthenticated: true, Truncated: []string{"ref"}},
-	events.RunnerRequestedV1: events.RunnerRequested{RunnerID: "r-01", Egg: "web", RunnerType: "SERVERLESS", Provider: "AWS", Region: "eu-central-1", Tags: []string{"docker"}, JobID: 1977, Reason: "pending job"},
+	events.RunnerRequestedV1: events.RunnerRequested{RunnerID: "r-01", Egg: "web", RunnerType: "serverless", Provider: "aws", Region: "eu-central-1", Tags: []string{"docker"}, JobID: 1977, Reason: "pending job"},
 	events.PlanCreatedV1: events.PlanCreated{PlanID: "p-01", RunnerID: "r-01", Egg: "web", Action: "create", Module: "aws", Inputs: map[string]string{"cpu": "2", "region": "eu-central-1"},
 		SecretURIs: map[string]string{"runner_token": "aws-sm://gosling/runner-token"}, ConfigHash: "sha256:ab", PlanFile: "plans/p-01.tfplan", PlanSHA256: "sha256:cd", TofuVersion: "1.12.6", PreviousPlanID: "p-00"},
 	events.PlanAppliedV1:             events.PlanApplied{PlanID: "p-01", RunnerID: "r-01", Outputs: map[string]string{"instance_id": "i-0abc"}, DurationMS: 5120},
 	events.PlanFailedV1:              events.PlanFailed{PlanID: "p-01", RunnerID: "r-01", Stage: "apply", Error: "quota exceeded", Diagnostics: []events.Diagnostic{{File: "main.tf", Line: 1, Column: 1, Severity: "error", Summary: "quota"}}},
 	events.PlanRolledBackV1:          events.PlanRolledBack{PlanID: "p-02", RunnerID: "r-01", RestoredPlanID: "p-01", Reason: "operator rollback"},
-	events.RunnerDeployedV1:          events.RunnerDeployed{RunnerID: "r-01", Egg: "web", PlanID: "p-01", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", InstanceID: "fhm1", Address: "10.0.0.5", Hostname: "runner-r-01", GoslingVersion: "0.1.0"},
+	events.RunnerDeployedV1:          events.RunnerDeployed{RunnerID: "r-01", Egg: "web", PlanID: "p-01", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", InstanceID: "fhm1", Address: "10.0.0.5", Hostname: "runner-r-01", GoslingVersion: "0.1.0"},
 	events.RunnerStateChangedV1:      events.RunnerStateChanged{RunnerID: "r-01", From: "ACTIVE", To: "BUSY", Reason: "job 1977 started"},
 	events.RunnerHeartbeatMissedV1:   events.RunnerHeartbeatMissed{RunnerID: "r-01", LastSeenAt: at.Add(-5 * time.Minute), ThresholdMS: 180000, Missed: 2},
-	events.RunnerPoolChangedV1:       events.RunnerPoolChanged{RunnerID: "r-01", From: "APEX", To: "NADIR", Reason: "idle for 30m"},
+	events.RunnerPoolChangedV1:       events.RunnerPoolChanged{RunnerID: "r-01", From: "apex", To: "nadir", Reason: "idle for 30m"},
 	events.RunnerTerminatedV1:        events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1"},
 	events.BinaryVersionRegisteredV1: events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64", SHA256: "0f3c", Source: "go module"},
 	events.BinaryVersionActivatedV1:  events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"},
@@ -227,5 +227,48 @@ func TestDecode_nest_synced_before_full_resync_reason(t *testing.T) {
 	}
 	if s, ok := env.Payload.(*events.NestSynced); !ok || s.FullResyncReason != "" || s.Commit != "da1560886d4f094c3e6c9ef40349f7d38b5d27d7" {
 		t.Fatalf("decoded %#v", env.Payload)
+	}
+}
+
+// Events recorded before providers and runner types were spelled in lower
+// case (testdata/retired_spelling: "YANDEX", "APEX") decode to exactly the
+// payload of the current golden file, whose spelling is the domain's.
+func TestDecode_retired_spelling_is_read_in_the_current_one(t *testing.T) {
+	codec := events.NewCodec(events.NewRegistry())
+	decode := func(t *testing.T, path string) events.Envelope {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec events.Record
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		env, err := codec.Decode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	old, err := filepath.Glob(filepath.Join("testdata", "retired_spelling", "*.json"))
+	if err != nil || len(old) != 4 {
+		t.Fatalf("retired_spelling holds %d files (%v), want egg.synced, runner.requested, runner.deployed, runner.pool_changed", len(old), err)
+	}
+	for _, path := range old {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			raw, _ := os.ReadFile(path)
+			if !bytes.Contains(raw, []byte(`"APEX"`)) && !bytes.Contains(raw, []byte(`"SERVERLESS"`)) {
+				t.Fatalf("%s has no retired spelling to read", path)
+			}
+			got, want := decode(t, path), decode(t, filepath.Join("testdata", name+".json"))
+			if got.Type != name || !reflect.DeepEqual(got.Payload, want.Payload) {
+				t.Fatalf("old %s decoded to %#v, want %#v", name, got.Payload, want.Payload)
+			}
+		})
+	}
+	if got := events.Respell("GCP"); got != "GCP" {
+		t.Errorf("Respell(GCP) = %q: a value that was never retired is read as stored", got)
 	}
 }

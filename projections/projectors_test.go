@@ -16,18 +16,18 @@ import (
 var lastSeen = time.Date(2026, 11, 29, 11, 55, 0, 42, time.UTC)
 
 func requested() events.RunnerRequested {
-	return events.RunnerRequested{RunnerID: "r1", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a",
+	return events.RunnerRequested{RunnerID: "r1", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a",
 		Tags: []string{"docker", "linux"}, JobID: 1977, Reason: "pending job"}
 }
 
 func deployed() events.RunnerDeployed {
-	return events.RunnerDeployed{RunnerID: "r1", Egg: "web", PlanID: "p1", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a",
+	return events.RunnerDeployed{RunnerID: "r1", Egg: "web", PlanID: "p1", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a",
 		InstanceID: "fhm1", Address: "10.0.0.5", Hostname: "runner-r1", GoslingVersion: "0.1.0"}
 }
 
 // provisioning is the row after requested() as the first event.
 func provisioning() ports.RunnerRow {
-	return ports.RunnerRow{ID: "r1", Egg: "web", Type: "APEX", State: "PROVISIONING", Provider: "YANDEX", Region: "ru-central1-a",
+	return ports.RunnerRow{ID: "r1", Egg: "web", Type: "apex", State: "PROVISIONING", Provider: "yandex", Region: "ru-central1-a",
 		Tags: []string{"docker", "linux"}, JobID: 1977, StateReason: "pending job", CreatedAt: occurredAt(1), UpdatedAt: occurredAt(1), Version: 1}
 }
 
@@ -46,9 +46,9 @@ func TestRunners(t *testing.T) {
 		want func() ports.RunnerRow
 	}{
 		{"requested_creates_a_provisioning_runner", []events.Event{requested()}, provisioning},
-		{"requested_without_tags_has_nil_tags", []events.Event{events.RunnerRequested{RunnerID: "r1", Egg: "web", RunnerType: "SERVERLESS", Provider: "AWS", Region: "eu-central-1", Tags: []string{}, Reason: "r"}},
+		{"requested_without_tags_has_nil_tags", []events.Event{events.RunnerRequested{RunnerID: "r1", Egg: "web", RunnerType: "serverless", Provider: "aws", Region: "eu-central-1", Tags: []string{}, Reason: "r"}},
 			func() ports.RunnerRow {
-				return ports.RunnerRow{ID: "r1", Egg: "web", Type: "SERVERLESS", State: "PROVISIONING", Provider: "AWS", Region: "eu-central-1", StateReason: "r",
+				return ports.RunnerRow{ID: "r1", Egg: "web", Type: "serverless", State: "PROVISIONING", Provider: "aws", Region: "eu-central-1", StateReason: "r",
 					CreatedAt: occurredAt(1), UpdatedAt: occurredAt(1), Version: 1}
 			}},
 		{"deployed_activates_with_instance_address_and_plan", []events.Event{requested(), deployed()}, active},
@@ -82,10 +82,10 @@ func TestRunners(t *testing.T) {
 				r.State, r.StateReason, r.MissedHeartbeats, r.LastSeenAt, r.UpdatedAt, r.Version = "FAILED", "silent", 1, lastSeen, occurredAt(4), 4
 				return r
 			}},
-		{"pool_changed_changes_the_type", []events.Event{requested(), deployed(), events.RunnerPoolChanged{RunnerID: "r1", From: "APEX", To: "NADIR", Reason: "idle"}},
+		{"pool_changed_changes_the_type", []events.Event{requested(), deployed(), events.RunnerPoolChanged{RunnerID: "r1", From: "apex", To: "nadir", Reason: "idle"}},
 			func() ports.RunnerRow {
 				r := active()
-				r.Type, r.UpdatedAt, r.Version = "NADIR", occurredAt(3), 3
+				r.Type, r.UpdatedAt, r.Version = "nadir", occurredAt(3), 3
 				return r
 			}},
 		{"terminated_ends_the_runner", []events.Event{requested(), deployed(), events.RunnerTerminated{RunnerID: "r1", Reason: "policy", InstanceID: "fhm1"}},
@@ -116,7 +116,7 @@ func TestRunners(t *testing.T) {
 }
 
 func eggSynced() events.EggSynced {
-	return events.EggSynced{Name: "web", Kind: "egg", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a",
+	return events.EggSynced{Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: "https://gitlab.example.com", ProjectIDs: []int64{15}, GroupIDs: []int64{3}, Tags: []string{"docker"},
 		CPU: 4, MemoryGB: 8, DiskGB: 64, Image: "ubuntu-2404", MinApex: 1, MaxApex: 5, MinNadir: 2,
 		TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook",
@@ -124,7 +124,7 @@ func eggSynced() events.EggSynced {
 }
 
 func eggRow() ports.EggConfigRow {
-	return ports.EggConfigRow{Name: "web", Kind: "egg", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a",
+	return ports.EggConfigRow{Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: "https://gitlab.example.com", ProjectIDs: []int64{15}, GroupIDs: []int64{3}, Tags: []string{"docker"},
 		CPU: 4, MemoryGB: 8, DiskGB: 64, Image: "ubuntu-2404", MinApex: 1, MaxApex: 5, MinNadir: 2,
 		TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook",
@@ -300,7 +300,7 @@ func everyEvent() []struct {
 		{"runner-r1", deployed()},
 		{"runner-r1", events.RunnerStateChanged{RunnerID: "r1", From: "ACTIVE", To: "BUSY", Reason: "job started"}},
 		{"runner-r1", events.RunnerHeartbeatMissed{RunnerID: "r1", LastSeenAt: lastSeen, ThresholdMS: 180000, Missed: 1}},
-		{"runner-r1", events.RunnerPoolChanged{RunnerID: "r1", From: "APEX", To: "NADIR"}},
+		{"runner-r1", events.RunnerPoolChanged{RunnerID: "r1", From: "apex", To: "nadir"}},
 		{"runner-r1", events.RunnerTerminated{RunnerID: "r1", Reason: "policy"}},
 		{"binary-tofu", events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64"}},
 		{"binary-tofu", events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"}},

@@ -29,7 +29,7 @@ var (
 	propPlans    = []string{"p1", "p2", "p3"}
 	propEggs     = []string{"web", "api"}
 	propStates   = []string{"PROVISIONING", "ACTIVE", "IDLE", "BUSY", "FAILED", "TERMINATED"}
-	propTypes    = []string{"SERVERLESS", "APEX", "NADIR"}
+	propTypes    = []string{"serverless", "apex", "nadir"}
 	propTriggers = []string{"scheduled", "webhook", "manual"}
 	propCommits  = []string{"da15608", "e0f1234", "beef"}
 	propTags     = [][]string{nil, {}, {"docker"}, {"docker", "linux"}}
@@ -84,7 +84,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 				bad := malformed(rt)
 				res, err := h.RequestRunner(ctx, commands.RequestRunner{
 					RunnerID: pick(rt, bad, "runner", propRunners, badIDs), Egg: pick(rt, bad, "egg", propEggs, badIDs), RunnerType: pick(rt, bad, "type", propTypes, []string{"VM"}),
-					Provider: pick(rt, bad, "provider", []string{"YANDEX", "AWS"}, []string{"GCP"}), Region: pick(rt, bad, "region", []string{"ru-central1-a"}, []string{""}),
+					Provider: pick(rt, bad, "provider", []string{"yandex", "aws"}, []string{"gcp"}), Region: pick(rt, bad, "region", []string{"ru-central1-a"}, []string{""}),
 					Tags: draw(rt, "tags", propTags), JobID: pick(rt, bad, "job", []int64{0, 1977}, []int64{-1}), Reason: "pending job",
 				})
 				do(rt, "request runner", res, err)
@@ -159,7 +159,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 				bad := malformed(rt)
 				res, err := h.SyncEgg(ctx, commands.SyncEgg{Config: events.EggSynced{
 					Name: pick(rt, bad, "egg", propEggs, badIDs), Kind: pick(rt, bad, "kind", []string{"egg", "bucket"}, []string{"pond"}), RunnerType: pick(rt, bad, "type", propTypes, []string{"VM"}),
-					Provider: "YANDEX", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
+					Provider: "yandex", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
 					ProjectIDs: pick(rt, bad, "projects", [][]int64{{15}, {15, 16}}, [][]int64{nil, {-1}}), GroupIDs: draw(rt, "groups", [][]int64{nil, {}, {3}}),
 					Tags: draw(rt, "tags", propTags), CPU: pick(rt, bad, "cpu", []int{2, 4}, []int{0}), MemoryGB: 8, MaxApex: 2,
 					TokenSecretURI: draw(rt, "token", []string{"", "yc-lockbox://e6q0abc/runner-token"}),

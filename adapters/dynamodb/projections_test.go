@@ -83,7 +83,7 @@ func mustScenario(t *testing.T, store ports.EventStore, views ports.ViewStore, c
 	meta := commands.Meta{Actor: "user:alice", CorrelationID: "corr-1"}
 	steps := []func() (ports.AppendResult, error){
 		func() (ports.AppendResult, error) {
-			return h.SyncEgg(ctx, commands.SyncEgg{Meta: meta, Config: events.EggSynced{Name: "web", Kind: "egg", RunnerType: "APEX", Provider: "YANDEX",
+			return h.SyncEgg(ctx, commands.SyncEgg{Meta: meta, Config: events.EggSynced{Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex",
 				Region: "ru-central1-a", GitLabServer: "gitlab.com", ProjectIDs: []int64{15}, Tags: []string{"docker"}, CPU: 2, MemoryGB: 4, MinApex: 1, MaxApex: 3,
 				WebhookSecretURI: "yc-lockbox://e6q/webhook", ConfigHash: "sha256:1f", Commit: "da15608", Path: "Eggs/web/config.fly"}})
 		},
@@ -95,7 +95,7 @@ func mustScenario(t *testing.T, store ports.EventStore, views ports.ViewStore, c
 			return h.ReceiveWebhook(ctx, commands.ReceiveWebhook{Meta: meta, Delivery: events.WebhookReceived{DeliveryID: "d-1", EventKind: "build", Outcome: "accepted", Egg: "web", ProjectID: 15, JobID: 7, JobStatus: "pending"}})
 		},
 		func() (ports.AppendResult, error) {
-			return h.RequestRunner(ctx, commands.RequestRunner{Meta: meta, RunnerID: "r-01", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", Tags: []string{"docker"}, JobID: 7, Reason: "pending job"})
+			return h.RequestRunner(ctx, commands.RequestRunner{Meta: meta, RunnerID: "r-01", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", Tags: []string{"docker"}, JobID: 7, Reason: "pending job"})
 		},
 		func() (ports.AppendResult, error) {
 			return h.CreatePlan(ctx, commands.CreatePlan{Meta: meta, PlanID: "p-01", RunnerID: "r-01", Egg: "web", Action: "create", Module: "yandex",

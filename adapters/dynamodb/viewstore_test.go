@@ -26,7 +26,7 @@ var (
 
 func fullRunner(id string, version uint64) ports.RunnerRow {
 	return ports.RunnerRow{
-		ID: id, Egg: "payments", Type: "APEX", State: "ACTIVE", Provider: "aws", Region: "eu-central-1",
+		ID: id, Egg: "payments", Type: "apex", State: "ACTIVE", Provider: "aws", Region: "eu-central-1",
 		Tags: []string{"docker", "linux"}, JobID: 4242, PlanID: "plan-1", InstanceID: "i-0abc",
 		Address: "10.0.0.7", Hostname: "runner-1", GoslingVersion: "1.4.2", MissedHeartbeats: 2,
 		LastSeenAt: t1, StateReason: "healthy", CreatedAt: t0, UpdatedAt: t1, Version: version,
@@ -35,7 +35,7 @@ func fullRunner(id string, version uint64) ports.RunnerRow {
 
 func fullEggConfig() ports.EggConfigRow {
 	return ports.EggConfigRow{
-		Name: "payments", Kind: "egg", RunnerType: "SERVERLESS", Provider: "yc", Region: "ru-central1-a",
+		Name: "payments", Kind: "egg", RunnerType: "serverless", Provider: "yc", Region: "ru-central1-a",
 		GitLabServer: "https://gitlab.example.com", ProjectIDs: []int64{12, 7}, GroupIDs: []int64{3},
 		Tags: []string{"go"}, CPU: 2, MemoryGB: 4, DiskGB: 20, Image: "alpine:3.20", MinApex: 1, MaxApex: 3,
 		MinNadir: 1, TokenSecretURI: "lockbox://tok", WebhookSecretURI: "lockbox://hook", ConfigHash: "sha256:ab",

@@ -151,7 +151,7 @@ func (fc *fileCtx) checkEntityNames(root *node) {
 
 func (fc *fileCtx) buildEggSpec(n *node) domain.EggSpec {
 	s := domain.EggSpec{
-		Type:        n.str("type"),
+		Type:        eggType(n.str("type")),
 		Cloud:       fc.buildCloud(n.child("cloud")),
 		Environment: map[string]string{},
 	}
@@ -196,10 +196,22 @@ func (fc *fileCtx) buildEggSpec(n *node) domain.EggSpec {
 	return s
 }
 
+// eggType and cloudProvider read an enum attribute the schema has checked
+// (oneOf); a value it refused, already a diagnostic, is the zero value.
+func eggType(s string) domain.EggType {
+	t, _ := domain.ParseEggType(s)
+	return t
+}
+
+func cloudProvider(s string) domain.CloudProvider {
+	p, _ := domain.ParseCloudProvider(s)
+	return p
+}
+
 // buildCloud checks the provider-specific arguments and the region.
 func (fc *fileCtx) buildCloud(c *node) domain.CloudConfig {
 	cc := domain.CloudConfig{
-		Provider:         c.str("provider"),
+		Provider:         cloudProvider(c.str("provider")),
 		Region:           c.str("region"),
 		FolderID:         c.str("folder_id"),
 		SubnetID:         c.str("subnet_id"),
@@ -212,7 +224,7 @@ func (fc *fileCtx) buildCloud(c *node) domain.CloudConfig {
 	if !c.ok("provider") {
 		return cc
 	}
-	only := map[string]string{"folder_id": domain.CloudYandex, "security_group_ids": domain.CloudAWS, "cluster": domain.CloudAWS}
+	only := map[string]domain.CloudProvider{"folder_id": domain.ProviderYandex, "security_group_ids": domain.ProviderAWS, "cluster": domain.ProviderAWS}
 	for _, name := range []string{"folder_id", "security_group_ids", "cluster"} {
 		if c.present(name) && only[name] != cc.Provider {
 			fc.errorf(c.val(name).rng, "Argument not valid for this provider", "%s applies to provider %q only; this cloud block has provider %q.", name, only[name], cc.Provider)
@@ -227,7 +239,7 @@ func (fc *fileCtx) buildCloud(c *node) domain.CloudConfig {
 }
 
 // buildGitLab applies the secret defaults and records the claim.
-func (fc *fileCtx) buildGitLab(g *node, provider, owner, secretOwner string, p *parsed) domain.GitLabConfig {
+func (fc *fileCtx) buildGitLab(g *node, provider domain.CloudProvider, owner, secretOwner string, p *parsed) domain.GitLabConfig {
 	gl := domain.GitLabConfig{
 		Server:        g.str("server"),
 		ProjectID:     g.int("project_id"),
@@ -266,7 +278,7 @@ func (fc *fileCtx) buildGitLab(g *node, provider, owner, secretOwner string, p *
 }
 
 // warnLocalSecret warns when a local secret backend is used with a cloud provider.
-func (fc *fileCtx) warnLocalSecret(u domain.SecretURI, rng hcl.Range, what, provider string) {
+func (fc *fileCtx) warnLocalSecret(u domain.SecretURI, rng hcl.Range, what string, provider domain.CloudProvider) {
 	if !domain.IsLocalSecretScheme(u) || domain.SecretSchemeFor(provider) == "" {
 		return
 	}
@@ -300,7 +312,7 @@ func (fc *fileCtx) buildJob(n *node, path string) domain.JobConfig {
 		Schedule: n.str("schedule"),
 		Timeout:  n.dur("timeout"),
 		Script:   n.str("script"),
-		Runner:   domain.JobRunnerConfig{Type: r.str("type"), Tags: r.list("tags")},
+		Runner:   domain.JobRunnerConfig{Type: eggType(r.str("type")), Tags: r.list("tags")},
 		Path:     path,
 	}
 	if of := n.child("on_failure"); of.block != nil {
@@ -393,13 +405,13 @@ func (fc *fileCtx) buildMotherGoose(n *node, path string) domain.MotherGooseConf
 		Path:            path,
 	}
 	provider := m.Cloud.Provider
-	if cn.block != nil && cn.ok("provider") && provider == domain.CloudYandex && !cn.present("folder_id") {
+	if cn.block != nil && cn.ok("provider") && provider == domain.ProviderYandex && !cn.present("folder_id") {
 		fc.errorf(cn.rng, "Missing required argument", "The argument \"folder_id\" is required in the cloud block of a mothergoose on provider \"yandex\".")
 	}
 	db := n.child("database")
 	m.Database = domain.DatabaseConfig{Kind: db.str("kind"), Endpoint: db.str("endpoint"), Name: db.str("name")}
 	if db.ok("kind") && cn.ok("provider") {
-		want := map[string]string{"ydb": domain.CloudYandex, "dynamodb": domain.CloudAWS}[m.Database.Kind]
+		want := map[string]domain.CloudProvider{"ydb": domain.ProviderYandex, "dynamodb": domain.ProviderAWS}[m.Database.Kind]
 		if want != provider {
 			fc.errorf(db.val("kind").rng, "Database not available on this provider", "A %s database runs on provider %q; this mothergoose uses %q.", m.Database.Kind, want, provider)
 		}

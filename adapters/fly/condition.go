@@ -186,9 +186,9 @@ func (fc *fileCtx) condition(expr hcl.Expression) *condition {
 // sampleFacts are plausible runner facts for checking conditions; the
 // durations are odd values so that no expression divides by zero by chance.
 var sampleFacts = domain.RunnerFacts{
-	State: "active", Pool: "apex", Type: domain.EggVM, Egg: "sample-egg", FailureCount: 2,
+	State: "active", Pool: "apex", Type: domain.EggVM.String(), Egg: "sample-egg", FailureCount: 2,
 	Age: 90061 * time.Second, IdleFor: 3723 * time.Second, SinceHeartbeat: 47 * time.Second,
-	Cloud: domain.CloudYandex, Region: "ru-central1-a",
+	Cloud: domain.ProviderYandex.String(), Region: "ru-central1-a",
 }
 
 // checkComparisons warns about runner.<variable> == "<text>" (or !=) where

@@ -78,7 +78,7 @@ func ExplainSchema() string {
 	w("  A gitlab block without token_secret / webhook_secret gets\n")
 	w("    <scheme>://gitlab/<server>/<owner>/runner-token   and   .../webhook-secret\n")
 	w("  where <scheme> is the provider's store (yandex: %s, aws: %s) and <owner> is the egg\n",
-		domain.SecretSchemeFor(domain.CloudYandex), domain.SecretSchemeFor(domain.CloudAWS))
+		domain.SecretSchemeFor(domain.ProviderYandex), domain.SecretSchemeFor(domain.ProviderAWS))
 	w("  name, or <bucket>/<repo> for a repo of an eggsbucket.\n\n")
 
 	w("REGIONS (the one table, domain.KnownRegions; a missing region is added there)\n")

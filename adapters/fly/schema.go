@@ -217,7 +217,7 @@ func checkDatabaseEndpoint(s string) error {
 // The schema tables.
 var (
 	cloudSpec = body(
-		attr("provider", tEnum).req().oneOf(domain.CloudProviders...),
+		attr("provider", tEnum).req().oneOf(domain.Spellings(domain.CloudProviders)...),
 		attr("region", tString).req().notes("a region or zone of the provider, from the Regions table below"),
 		attr("folder_id", tString).checked("no white space", checkNoSpace).
 			notes(`yandex only: the folder of the resources; eggs default to the folder of MotherGoose, mothergoose requires it`),
@@ -261,7 +261,7 @@ var (
 		attr("gosling", tVersion).defaultDoc("the active version").notes("gosling runner agent version pin"),
 	)
 
-	eggTypeAttr = attr("type", tEnum).req().oneOf(domain.EggTypes...).
+	eggTypeAttr = attr("type", tEnum).req().oneOf(domain.Spellings(domain.EggTypes)...).
 			notes("serverless: one container per job (60 minutes at most); vm: VMs in the Apex and Nadir pools")
 
 	eggSpec = body(
@@ -294,7 +294,7 @@ var (
 		attr("timeout", tDuration).dur("10m", "1s", "10m"),
 		attr("script", tString).req().notes("shell script run on the Nest runner"),
 		block("runner", body(
-			attr("type", tEnum).oneOf(domain.EggTypes...).withDefault(domain.EggServerless),
+			attr("type", tEnum).oneOf(domain.Spellings(domain.EggTypes)...).withDefault(domain.EggServerless.String()),
 			attr("tags", tTagList).withDefault([]string{}),
 		)),
 		block("on_failure", body(

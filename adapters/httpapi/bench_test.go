@@ -40,7 +40,7 @@ func mustBenchServer(b *testing.B) (string, *sqlite.EventStore) {
 	db, h, proj := core.DB, core.Handlers, core.Projections
 	b.Setenv(benchSecretEnv, hookSecret)
 	if _, err := h.SyncEgg(ctx, commands.SyncEgg{Config: events.EggSynced{
-		Name: "release-tools", Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+		Name: "release-tools", Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: "gitlab.com", ProjectIDs: []int64{31537070}, Tags: []string{"docker", "linux"}, CPU: 2, MemoryGB: 4,
 		WebhookSecretURI: "env://" + benchSecretEnv, ConfigHash: "h", Commit: "c0ffee", Path: "Eggs/release-tools/config.fly",
 	}}); err != nil {

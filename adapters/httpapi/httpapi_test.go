@@ -92,7 +92,7 @@ func newEnv(t *testing.T, opts ...func(*httpapi.Config)) *env {
 func (e *env) mustSyncEgg(name string, projects []int64, server string, tags []string) {
 	e.t.Helper()
 	_, err := e.handlers.SyncEgg(context.Background(), commands.SyncEgg{Config: events.EggSynced{
-		Name: name, Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+		Name: name, Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: server, ProjectIDs: projects, Tags: tags, CPU: 2, MemoryGB: 4,
 		WebhookSecretURI: "env://HTTPAPI_TEST_SECRET", ConfigHash: "h-" + name, Commit: "c0ffee", Path: "Eggs/" + name + "/config.fly",
 	}})
@@ -257,7 +257,7 @@ func TestWebhook_status_codes(t *testing.T) {
 	// The accepted pending job asked for a runner.
 	e.mustCatchUp()
 	status, runner := e.get("/runners/web-job-3580121225")
-	if status != 200 || runner["state"] != "PROVISIONING" || runner["type"] != "SERVERLESS" || runner["job_id"] != float64(3580121225) {
+	if status != 200 || runner["state"] != "PROVISIONING" || runner["type"] != "serverless" || runner["job_id"] != float64(3580121225) {
 		t.Fatalf("runner %d %v", status, runner)
 	}
 	if _, tagMismatch := e.get("/runners/web-job-77"); tagMismatch["error"] == nil {
@@ -386,9 +386,9 @@ func TestQueryAPI_views_and_filters(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, r := range []commands.RequestRunner{
-		{RunnerID: "r-1", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a"},
-		{RunnerID: "r-2", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a"},
-		{RunnerID: "r-3", Egg: "other-host", RunnerType: "APEX", Provider: "AWS", Region: "eu-central-1"},
+		{RunnerID: "r-1", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a"},
+		{RunnerID: "r-2", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a"},
+		{RunnerID: "r-3", Egg: "other-host", RunnerType: "apex", Provider: "aws", Region: "eu-central-1"},
 	} {
 		if _, err := e.handlers.RequestRunner(ctx, r); err != nil {
 			t.Fatal(err)
@@ -454,7 +454,7 @@ func TestQueryAPI_events_paging(t *testing.T) {
 	e := newEnv(t) // two egg.synced events
 	ctx := context.Background()
 	for i := range 5 {
-		if _, err := e.handlers.RequestRunner(ctx, commands.RequestRunner{RunnerID: "p-" + string(rune('a'+i)), Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "r"}); err != nil {
+		if _, err := e.handlers.RequestRunner(ctx, commands.RequestRunner{RunnerID: "p-" + string(rune('a'+i)), Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "r"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -540,7 +540,7 @@ func TestReady_503_while_projections_lag(t *testing.T) {
 	if status, body := e.do(http.MethodGet, "/ready", nil, nil); status != 200 {
 		t.Fatalf("caught up: %d %v", status, body)
 	}
-	if _, err := e.handlers.RequestRunner(context.Background(), commands.RequestRunner{RunnerID: "lag", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "r"}); err != nil {
+	if _, err := e.handlers.RequestRunner(context.Background(), commands.RequestRunner{RunnerID: "lag", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	status, body := e.do(http.MethodGet, "/ready", nil, nil)
@@ -604,7 +604,7 @@ func (e *env) mustPutRunners(egg string, n int) []string {
 		for i := range n {
 			id := fmt.Sprintf("%s-r-%04d", egg, i)
 			ids = append(ids, id)
-			if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: id, Egg: egg, State: states[i%3], Type: "APEX", Version: 1}); err != nil {
+			if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: id, Egg: egg, State: states[i%3], Type: "apex", Version: 1}); err != nil {
 				return err
 			}
 		}
@@ -740,7 +740,7 @@ func TestQueryAPI_every_list_is_paged(t *testing.T) {
 	ctx := context.Background()
 	for i := range 5 {
 		e.mustSyncEgg(fmt.Sprintf("egg-%d", i), []int64{int64(100 + i)}, "example.com", nil)
-		if _, err := e.handlers.RequestRunner(ctx, commands.RequestRunner{RunnerID: fmt.Sprintf("q-%d", i), Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "r"}); err != nil {
+		if _, err := e.handlers.RequestRunner(ctx, commands.RequestRunner{RunnerID: fmt.Sprintf("q-%d", i), Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "r"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.handlers.RecordNestSync(ctx, commands.RecordNestSync{Sync: events.NestSynced{Commit: fmt.Sprintf("c0ffee%d", i), Trigger: "manual", StartedAt: time.Date(2026, 1, 2, 3, 4, i, 0, time.UTC)}}); err != nil {

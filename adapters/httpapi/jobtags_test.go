@@ -57,7 +57,7 @@ func jobsEnv(t *testing.T, apiTokens func(server string) map[string]string) (*en
 		}
 	})
 	_, err = e.handlers.SyncEgg(context.Background(), commands.SyncEgg{Config: events.EggSynced{
-		Name: "jobs", Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+		Name: "jobs", Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: fake.URL(), ProjectIDs: []int64{500}, Tags: []string{"docker", "linux"}, CPU: 2, MemoryGB: 4,
 		WebhookSecretURI: "env://HTTPAPI_TEST_SECRET", TokenSecretURI: "env://HTTPAPI_TEST_RUNNER_TOKEN",
 		ConfigHash: "h-jobs", Commit: "c0ffee", Path: "Eggs/jobs/config.fly",

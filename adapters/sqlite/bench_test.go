@@ -234,11 +234,11 @@ func BenchmarkRebuildViews(b *testing.B) {
 	for i := range runners {
 		id := fmt.Sprintf("r-%d", i)
 		lifecycle := []events.Event{
-			events.RunnerRequested{RunnerID: id, Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", Tags: []string{"docker"}, Reason: "pending job"},
-			events.RunnerDeployed{RunnerID: id, Egg: "web", PlanID: "p-" + id, RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", InstanceID: "fhm-" + id},
+			events.RunnerRequested{RunnerID: id, Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", Tags: []string{"docker"}, Reason: "pending job"},
+			events.RunnerDeployed{RunnerID: id, Egg: "web", PlanID: "p-" + id, RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", InstanceID: "fhm-" + id},
 			events.RunnerStateChanged{RunnerID: id, From: "ACTIVE", To: "BUSY", Reason: "job"},
 			events.RunnerStateChanged{RunnerID: id, From: "BUSY", To: "IDLE", Reason: "job done"},
-			events.RunnerPoolChanged{RunnerID: id, From: "APEX", To: "NADIR", Reason: "idle"},
+			events.RunnerPoolChanged{RunnerID: id, From: "apex", To: "nadir", Reason: "idle"},
 			events.RunnerTerminated{RunnerID: id, Reason: "max age"},
 		}
 		recs := make([]events.Record, len(lifecycle))

@@ -18,8 +18,6 @@ import (
 // Defaults for what the flags leave out (with --yes, or when stdin is not a
 // terminal). project-id / group-id and a bucket's repositories have none.
 const (
-	defaultType       = domain.EggServerless
-	defaultProvider   = domain.CloudYandex
 	defaultServer     = "gitlab.com"
 	defaultCPU        = 2
 	defaultMemory     = 4096
@@ -27,11 +25,19 @@ const (
 	defaultConcurrent = 1
 	defaultSchedule   = "0 3 * * *"
 	defaultTimeout    = "10m"
-	defaultRunnerType = domain.EggServerless
 )
 
-// defaultRegion is the default region (or zone) per provider.
-var defaultRegion = map[string]string{domain.CloudYandex: "ru-central1-a", domain.CloudAWS: "eu-central-1"}
+// The egg types and providers, spelled as the .fly files (and the rest of
+// the system) spell them: the domain's one spelling.
+var (
+	eggTypes          = domain.Spellings(domain.EggTypes)
+	providers         = domain.Spellings(domain.CloudProviders)
+	defaultType       = domain.EggServerless.String()
+	defaultRunnerType = domain.EggServerless.String()
+	defaultProvider   = domain.ProviderYandex.String()
+	// defaultRegion is the default region (or zone) per provider.
+	defaultRegion = map[string]string{domain.ProviderYandex.String(): "ru-central1-a", domain.ProviderAWS.String(): "eu-central-1"}
+)
 
 // checkLabel checks a name given on the command line the way the parser
 // checks labels; a bad one is a usage error.
@@ -197,8 +203,8 @@ func addEggCommand(a *App, bucket bool) *cobra.Command {
 		fl.StringVar(&f.tokenSecret, "token-secret", "", "secret URI of the runner token (default: the provider's store, see gosling validate --explain)")
 		fl.StringVar(&f.webhookSecret, "webhook-secret", "", "secret URI of the webhook secret (default: the provider's store)")
 	}
-	_ = c.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{"serverless", "vm"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = c.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions([]string{"yandex", "aws"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(eggTypes, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("provider", cobra.FixedCompletions(providers, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagDirname("nest")
 	return c
 }
@@ -231,18 +237,19 @@ func (a *App) runAddEgg(cmd *cobra.Command, name string, f *eggFlags, bucket boo
 			return usagef("--%s: %s", flag, message(err))
 		}
 	}
-	if s.Type, err = r.str("type", f.typ, "Runner type (serverless|vm)", defaultType, oneOf("serverless", "vm")); err != nil {
+	if s.Type, err = r.str("type", f.typ, "Runner type (serverless|vm)", defaultType, oneOf(eggTypes...)); err != nil {
 		return err
 	}
-	if s.Provider, err = r.str("provider", f.provider, "Cloud provider (yandex|aws)", defaultProvider, oneOf("yandex", "aws")); err != nil {
+	if s.Provider, err = r.str("provider", f.provider, "Cloud provider (yandex|aws)", defaultProvider, oneOf(providers...)); err != nil {
 		return err
 	}
 	if s.Region, err = r.str("region", f.region, "Region or zone", defaultRegion[s.Provider], checkWith(func(v string) error {
-		return domain.CheckRegion(s.Provider, v)
+		p, _ := domain.ParseCloudProvider(s.Provider) // one of providers
+		return domain.CheckRegion(p, v)
 	})); err != nil {
 		return err
 	}
-	if s.Type == "vm" || cmd.Flags().Changed("disk") {
+	if s.Type == domain.EggVM.String() || cmd.Flags().Changed("disk") {
 		s.Disk = f.disk
 	}
 	if bucket {
@@ -413,7 +420,7 @@ func addJobCommand(a *App) *cobra.Command {
 	fl.StringVar(&f.script, "script", "", "the shell script to run (default: an echo to replace)")
 	fl.StringVar(&f.runnerType, "runner-type", defaultRunnerType, "runner type the job runs on: serverless or vm")
 	fl.StringSliceVar(&f.tags, "tags", nil, "runner tags, comma separated")
-	_ = c.RegisterFlagCompletionFunc("runner-type", cobra.FixedCompletions([]string{"serverless", "vm"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("runner-type", cobra.FixedCompletions(eggTypes, cobra.ShellCompDirectiveNoFileComp))
 	_ = c.MarkFlagDirname("nest")
 	return c
 }
@@ -432,7 +439,7 @@ func (a *App) runAddJob(cmd *cobra.Command, name string, f *jobFlags) error {
 	}
 	r := resolver{cmd: cmd, p: a.prompter(cmd.Context(), f.yes)}
 	s := jobSpec{Name: name, Timeout: f.timeout, Tags: f.tags}
-	if err := oneOf("serverless", "vm")(f.runnerType); err != nil {
+	if err := oneOf(eggTypes...)(f.runnerType); err != nil {
 		return usagef("--runner-type: %s", message(err))
 	}
 	s.RunnerType = f.runnerType

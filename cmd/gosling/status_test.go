@@ -67,7 +67,7 @@ func (s *apiServer) mustSeed() {
 	meta := commands.Meta{Actor: "user:alice"}
 	for _, name := range []string{"web", "api"} {
 		_, err := s.handlers.SyncEgg(ctx, commands.SyncEgg{Meta: meta, Config: events.EggSynced{
-			Name: name, Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+			Name: name, Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
 			GitLabServer: "gitlab.example.com", ProjectIDs: []int64{42}, CPU: 2, MemoryGB: 4,
 			ConfigHash: "h-" + name, Commit: "c0ffee1234567890", Path: "Eggs/" + name + "/config.fly",
 		}})
@@ -75,7 +75,7 @@ func (s *apiServer) mustSeed() {
 	}
 	for _, id := range []string{"web-job-1", "web-job-2"} {
 		_, err := s.handlers.RequestRunner(ctx, commands.RequestRunner{Meta: meta, RunnerID: id, Egg: "web",
-			RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a", JobID: 1, Reason: "test"})
+			RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a", JobID: 1, Reason: "test"})
 		mustNoErr(s.t, err)
 	}
 	_, err := s.handlers.DeployRunner(ctx, commands.DeployRunner{Meta: meta, RunnerID: "web-job-2", PlanID: "p-1", InstanceID: "i-1"})
@@ -139,8 +139,8 @@ func TestStatus_table_and_json(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^EGGS \(2\)$`,
 		`(?m)^NAME\s+KIND\s+TYPE\s+PROVIDER\s+REGION\s+REMOVED$`,
-		`(?m)^api\s+egg\s+SERVERLESS\s+YANDEX\s+ru-central1-a\s+no$`,
-		`(?m)^web\s+egg\s+SERVERLESS\s+YANDEX\s+ru-central1-a\s+no$`,
+		`(?m)^api\s+egg\s+serverless\s+yandex\s+ru-central1-a\s+no$`,
+		`(?m)^web\s+egg\s+serverless\s+yandex\s+ru-central1-a\s+no$`,
 		`(?m)^RUNNERS \(2\)$`,
 		`(?m)^PROVISIONING\s+1$`,
 		`(?m)^ACTIVE\s+1$`,
@@ -160,7 +160,7 @@ func TestStatus_table_and_json(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("status --format json: %v\n%s", err, r.stdout)
 	}
-	if len(rep.Eggs) != 2 || rep.Eggs[0].Name != "api" || rep.Eggs[1].Type != "SERVERLESS" || rep.Runners != 2 ||
+	if len(rep.Eggs) != 2 || rep.Eggs[0].Name != "api" || rep.Eggs[1].Type != "serverless" || rep.Runners != 2 ||
 		rep.RunnersByState["ACTIVE"] != 1 || rep.RunnersByState["PROVISIONING"] != 1 || rep.LastSync == nil || rep.LastSync.Trigger != "manual" {
 		t.Errorf("status json = %+v", rep)
 	}
@@ -288,7 +288,7 @@ func TestEvents_follow_until_interrupted(t *testing.T) {
 	}()
 	waitFor(t, func() bool { return strings.Count(stdout.String(), "\n") == 1 }, "the first page", &stdout)
 	_, err := s.handlers.SyncEgg(context.Background(), commands.SyncEgg{Meta: commands.Meta{Actor: "user:bob"}, Config: events.EggSynced{
-		Name: "late", Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+		Name: "late", Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: "gitlab.example.com", ProjectIDs: []int64{7}, CPU: 2, MemoryGB: 4, ConfigHash: "h", Commit: "c", Path: "Eggs/late/config.fly",
 	}})
 	mustNoErr(t, err)

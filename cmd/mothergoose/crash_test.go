@@ -84,7 +84,7 @@ func mustSeedEgg(t *testing.T, store string) {
 		t.Fatal(err)
 	}
 	_, err = h.SyncEgg(ctx, commands.SyncEgg{Config: events.EggSynced{
-		Name: crashEgg, Kind: "egg", RunnerType: "SERVERLESS", Provider: "YANDEX", Region: "ru-central1-a",
+		Name: crashEgg, Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: "gitlab.com", ProjectIDs: []int64{31537070}, Tags: []string{"docker", "linux"}, CPU: 2, MemoryGB: 4,
 		WebhookSecretURI: "env://" + crashSecretEnv, ConfigHash: "h-crash", Commit: "c0ffee", Path: "Eggs/" + crashEgg + "/config.fly",
 	}})

@@ -46,7 +46,7 @@ func TestServe_bus_to_views(t *testing.T) {
 	}
 	// Commands on different topics run concurrently, so each waits for the
 	// previous one's effect to be visible, as a saga would.
-	sendAndWait(ctx, t, m, commands.RequestRunner{Meta: commands.Meta{Actor: "test"}, RunnerID: "r-1", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", Reason: "min pool"}, "PROVISIONING")
+	sendAndWait(ctx, t, m, commands.RequestRunner{Meta: commands.Meta{Actor: "test"}, RunnerID: "r-1", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", Reason: "min pool"}, "PROVISIONING")
 	live := sendAndWait(ctx, t, m, commands.DeployRunner{RunnerID: "r-1", PlanID: "p-1", InstanceID: "fhm-1", Address: "10.0.0.7"}, "ACTIVE")
 	if live.InstanceID != "fhm-1" || live.Egg != "web" || live.Version != 2 {
 		t.Fatalf("runner view %+v", live)

@@ -120,13 +120,13 @@ func addTarget(ev *events.EggSynced, g domain.GitLabConfig) {
 
 func specEvent(name, kind string, spec domain.EggSpec, b [3]int, commit, path string) events.EggSynced {
 	ev := events.EggSynced{
-		Name: name, Kind: kind, RunnerType: "APEX", Provider: strings.ToUpper(spec.Cloud.Provider), Region: spec.Cloud.Region,
+		Name: name, Kind: kind, RunnerType: spec.Type.RunnerType().String(), Provider: spec.Cloud.Provider.String(), Region: spec.Cloud.Region,
 		Tags: spec.Runner.Tags, CPU: spec.Resources.CPU, MemoryGB: (spec.Resources.Memory + 1023) / 1024,
 		DiskGB: spec.Resources.Disk, Image: spec.Runner.Image,
 		MinApex: b[0], MaxApex: b[1], MinNadir: b[2], Commit: commit, Path: path,
 	}
 	if spec.Type == domain.EggServerless {
-		ev.RunnerType, ev.DiskGB = "SERVERLESS", 0
+		ev.DiskGB = 0
 	}
 	return ev
 }

@@ -48,14 +48,14 @@ func TestSyncLifecycle(t *testing.T) {
 			t.Fatalf("egg_configs has %d rows, want 4", len(rows))
 		}
 		a, g, l := rows["alpha"], rows["gamma"], rows["lambda"]
-		if a.RunnerType != "APEX" || a.Provider != "YANDEX" || a.MinApex != 2 || a.MaxApex != 8 || a.MinNadir != 1 || a.MemoryGB != 4 ||
+		if a.RunnerType != "apex" || a.Provider != "yandex" || a.MinApex != 2 || a.MaxApex != 8 || a.MinNadir != 1 || a.MemoryGB != 4 ||
 			a.Commit != c1 || a.Path != "Eggs/alpha/config.fly" || len(a.ConfigHash) != 64 || !slices.Equal(a.ProjectIDs, []int64{1}) {
 			t.Fatalf("alpha row %+v", a)
 		}
 		if g.Kind != "bucket" || !slices.Equal(g.GroupIDs, []int64{10, 11}) || g.GitLabServer != "gitlab.internal.net" || g.MinApex != 2 {
 			t.Fatalf("gamma row %+v", g)
 		}
-		if l.RunnerType != "SERVERLESS" || l.Provider != "AWS" || l.TokenSecretURI != "env://RUNNER_TOKEN" || l.MinApex != 0 || l.MaxApex != 1 {
+		if l.RunnerType != "serverless" || l.Provider != "aws" || l.TokenSecretURI != "env://RUNNER_TOKEN" || l.MinApex != 0 || l.MaxApex != 1 {
 			t.Fatalf("lambda row %+v", l)
 		}
 		if b := rows["beta"]; b.MinApex != 0 || b.MaxApex != 1 || b.MinNadir != 0 {
