@@ -224,7 +224,16 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	listPage(s, w, r, "runners", "runners", s.cfg.Views.Read().Runners(), ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})})
+	q := ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})}
+	if t := r.URL.Query().Get("type"); t != "" {
+		typ, err := domain.ParseRunnerType(t) // the retired "APEX" reads as "apex"
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		q.Eq["type"] = typ.String()
+	}
+	listPage(s, w, r, "runners", "runners", s.cfg.Views.Read().Runners(), q)
 }
 
 func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
