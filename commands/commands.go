@@ -99,7 +99,7 @@ func (RecordHeartbeatMissed) CommandName() string { return "runner.record_heartb
 type ChangeRunnerPool struct {
 	Meta     `json:"-"`
 	RunnerID string `json:"runner_id"`
-	To       string `json:"to"` // APEX, NADIR
+	To       string `json:"to"` // apex, nadir
 	Reason   string `json:"reason,omitempty"`
 }
 

@@ -104,7 +104,7 @@ type ViewStore interface {
 type RunnerRow struct {
 	ID               string    `db:"id" json:"id"`
 	Egg              string    `db:"egg" json:"egg"`
-	Type             string    `db:"type" json:"type"`   // SERVERLESS, APEX, NADIR
+	Type             string    `db:"type" json:"type"`   // serverless, apex, nadir (domain.RunnerType)
 	State            string    `db:"state" json:"state"` // PROVISIONING, ACTIVE, IDLE, BUSY, FAILED, TERMINATED
 	Provider         string    `db:"provider" json:"provider"`
 	Region           string    `db:"region" json:"region"`
