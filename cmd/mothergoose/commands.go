@@ -47,8 +47,10 @@ func newRootCommand() *cobra.Command {
 			return cfg.Validate()
 		},
 	}
-	bindFlags(root, &cfg)
-	root.AddCommand(serveCommand(&cfg), replayCommand(&cfg), migrateCommand(&cfg), eventsCommand(&cfg))
+	bindSharedFlags(root, &cfg)
+	serve := serveCommand(&cfg)
+	bindServeFlags(serve, &cfg)
+	root.AddCommand(serve, replayCommand(&cfg), migrateCommand(&cfg), eventsCommand(&cfg))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errs.Wrap(errs.EINVALID, err, "usage") })
 	return root
 }
@@ -86,7 +88,7 @@ func replayCommand(cfg *Config) *cobra.Command {
 				views = []string{view}
 			}
 			log := cfg.logger()
-			st, err := openStorage(cmd.Context(), cfg.Store, true, log)
+			st, err := openStorage(cmd.Context(), cfg.StoreURL(), true, log)
 			if err != nil {
 				return err
 			}
@@ -115,12 +117,12 @@ func migrateCommand(cfg *Config) *cobra.Command {
 		Short: "create the store's tables (SQLite file or DynamoDB tables); safe to run again",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			st, err := openStorage(cmd.Context(), cfg.Store, true, cfg.logger())
+			st, err := openStorage(cmd.Context(), cfg.StoreURL(), true, cfg.logger())
 			if err != nil {
 				return err
 			}
 			defer closeReporting(st, &err)
-			fmt.Fprintln(cmd.OutOrStdout(), "store ready:", cfg.Store)
+			fmt.Fprintln(cmd.OutOrStdout(), "store ready:", cfg.StoreURL())
 			return nil
 		},
 	}
@@ -138,7 +140,7 @@ func eventsCommand(cfg *Config) *cobra.Command {
 			if limit <= 0 {
 				return errs.Errorf(errs.EINVALID, "--limit must be positive")
 			}
-			st, err := openStorage(cmd.Context(), cfg.Store, false, cfg.logger())
+			st, err := openStorage(cmd.Context(), cfg.StoreURL(), false, cfg.logger())
 			if err != nil {
 				return err
 			}
@@ -209,7 +211,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.apiTokens = tokens
-	st, err := openStorage(ctx, m.Config.Store, true, log)
+	st, err := openStorage(ctx, m.Config.StoreURL(), true, log)
 	if err != nil {
 		return err
 	}
@@ -363,7 +365,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		log.Warn("log head unknown", "err", err)
 	}
-	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest,
+	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest,
 		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","))
 
 	var first error
