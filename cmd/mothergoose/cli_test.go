@@ -32,7 +32,7 @@ func TestHelp_lists_each_subcommands_own_flags(t *testing.T) {
 		"--api-token", "--trigger-token", "--gitlab-api-token", "--unauth-rate", "--unauth-burst",
 		"--unauth-total-rate", "--unauth-total-burst", "--unauth-sources"}
 	for _, tc := range []struct {
-		name      string
+		name       string
 		has, lacks []string
 	}{
 		{"serve", append(append([]string{}, shared...), serveOnly...), nil},
