@@ -113,7 +113,7 @@ var skeletonFiles = []struct {
 	golden string
 }{
 	{"Eggs/example-egg/config.fly", fly.KindEgg, "example-egg"},
-	{"Jobs/rotate-runner-tokens.fly", fly.KindJob, "rotate-runner-tokens"},
+	{"Jobs/check-nest.fly", fly.KindJob, "check-nest"},
 	{"UF/config.fly", fly.KindUglyFox, "uglyfox"},
 	{"MG/config.fly", fly.KindMotherGoose, "mothergoose"},
 }
@@ -159,7 +159,7 @@ func TestInit_writes_a_valid_committed_nest(t *testing.T) {
 		t.Errorf("init does not print next steps:\n%s", r.stdout)
 	}
 	nest := filepath.Join(s.dir, "nest")
-	for _, f := range []string{"README.md", ".gitignore", "Eggs/example-egg/config.fly", "Jobs/rotate-runner-tokens.fly", "UF/config.fly", "MG/config.fly"} {
+	for _, f := range []string{"README.md", ".gitignore", "Eggs/example-egg/config.fly", "Jobs/check-nest.fly", "UF/config.fly", "MG/config.fly"} {
 		if _, err := os.Stat(filepath.Join(nest, f)); err != nil {
 			t.Errorf("init did not write %s: %v", f, err)
 		}
