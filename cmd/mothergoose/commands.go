@@ -171,6 +171,8 @@ func printEvents(ctx context.Context, store ports.EventStore, stream string, aft
 // until ctx ends, Close releases it.
 type Main struct {
 	Config Config
+	// Logger, when set, is the log (tests capture it); else Config's.
+	Logger *slog.Logger
 
 	storage     *storage
 	Handlers    *commands.Handlers
@@ -183,6 +185,7 @@ type Main struct {
 	log         *slog.Logger
 	secrets     ports.Secrets     // the one backend the Nest credential, API tokens and webhook secrets are resolved with
 	apiTokens   map[string]string // GitLab server -> secret URI of its API token, all resolvable at Open
+	secretCheck *secretCheck      // warns of eggs whose webhook secret cannot be resolved
 
 	server   *http.Server
 	listener net.Listener
@@ -201,7 +204,10 @@ func (m *Main) Addr() string {
 
 // Open builds the store, the command handlers and bus, and the projectors.
 func (m *Main) Open(ctx context.Context) error {
-	m.log = m.Config.logger()
+	m.log = m.Logger
+	if m.log == nil {
+		m.log = m.Config.logger()
+	}
 	log := m.log
 	m.secrets = secrets.NewLocal()
 	// Configuration that can only fail later (a webhook's Jobs API read)
@@ -233,6 +239,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.metrics, err = httpapi.NewMetrics(m.Registry, m.Projections.Lag); err != nil {
 		return err
 	}
+	m.secretCheck = newSecretCheck(st.Events, st.Views, m.secrets, log, 50*time.Millisecond)
 	if m.Config.Nest != "" {
 		if err := m.openNest(ctx, st, codec, log); err != nil {
 			return err
@@ -321,9 +328,16 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 	if err != nil {
 		return err
 	}
+	observe := m.metrics.SyncObserver()
 	m.Sync, err = nestsync.New(nestsync.Config{
 		Repo: m.nestRepo, Loader: fly.NewSyncLoader(), Handlers: m.Handlers, LastSync: nestsync.StoreLastSync(st.Events, codec),
-		Branch: m.Config.NestBranch, Logger: log, Observe: m.metrics.SyncObserver(),
+		Branch: m.Config.NestBranch, Logger: log,
+		Observe: func(trigger, status string, d time.Duration) {
+			observe(trigger, status, d)
+			if status == nestsync.StatusSynced { // eggs may have changed
+				m.secretCheck.Trigger()
+			}
+		},
 	})
 	return err
 }
@@ -343,10 +357,14 @@ func (m *Main) Run(ctx context.Context) error {
 	log := m.log
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	workers := 2
-	errc := make(chan error, 3)
+	workers := 3
+	errc := make(chan error, 4)
 	go func() { errc <- m.Bus.Run(work) }()
 	go func() { errc <- m.Projections.Run(work) }()
+	// Eggs known at start are checked once the views have caught up;
+	// those a sync brings, after it.
+	m.secretCheck.Trigger()
+	go func() { errc <- m.secretCheck.Run(work) }()
 	if m.Sync != nil {
 		workers++
 		// A first sync at start, then one per interval. A failing sync is
