@@ -13,8 +13,8 @@ import (
 )
 
 // checkMentions returns the problems of every "BINARY X ..." of text
-// (BINARY is root's name) that is code: in a .fly file, in a fenced block or a backtick span of
-// Markdown, or on an indented line (help texts, what init prints). A
+// (BINARY is root's name) that is code: in a .fly file, in a fenced block
+// or a backtick span of Markdown, or on an indented line (help texts, what init prints). A
 // mention's subcommand chain (X, then X's subcommands) and its --flags on
 // the same line (up to a backtick, #, ;, ), > or |) must exist in root. It
 // also returns how many mentions it read.
