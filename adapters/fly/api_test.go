@@ -115,7 +115,7 @@ func TestWriteDiagnosticsText_snippet(t *testing.T) {
 	if err := fly.WriteDiagnosticsText(&b, p.Files(), diags, 0, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Error: Conflicting arguments", "on Eggs/solo/config.fly line 10", `group_id   = 8`, "exactly one of project_id"} {
+	for _, want := range []string{"Eggs/solo/config.fly:10:18: error: Conflicting arguments: Set exactly one of project_id", "\n  10:     group_id   = 8\n" + strings.Repeat(" ", 23) + "^\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
 		}
@@ -132,7 +132,7 @@ func TestWriteDiagnosticsText_snippet(t *testing.T) {
 	if got := string(fly.DiagnosticsJSON(nil)); got != "[]" {
 		t.Errorf("no diagnostics = %s, want []", got)
 	}
-	if got := fly.DiagnosticLine(diags[0]); !strings.HasPrefix(got, "Eggs/solo/config.fly:10:18: Conflicting arguments: Set exactly one") {
+	if got := fly.DiagnosticLine(diags[0]); !strings.HasPrefix(got, "Eggs/solo/config.fly:10:18: error: Conflicting arguments: Set exactly one") {
 		t.Errorf("line = %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -120,21 +121,21 @@ func severity(d *hcl.Diagnostic) string {
 	return "error"
 }
 
-// DiagnosticLine formats one diagnostic on one line:
-// "path:line:col: summary: detail" (with "warning: " before the summary of a warning).
+// DiagnosticLine formats one diagnostic on one line, as
+// WriteDiagnosticsText starts it (without escapes or colors):
+// "path:line:col: error: summary: detail" ("warning" for a warning; no
+// position without a subject), the lines of a multi-line detail joined by
+// spaces.
 func DiagnosticLine(d *hcl.Diagnostic) string {
 	pos := ""
 	if d.Subject != nil {
 		pos = fmt.Sprintf("%s:%d:%d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
 	}
-	sev := ""
-	if d.Severity == hcl.DiagWarning {
-		sev = "warning: "
+	line := pos + severity(d) + ": " + d.Summary
+	if d.Detail != "" {
+		line += ": " + strings.Join(strings.FieldsFunc(d.Detail, func(r rune) bool { return r == '\n' }), " ")
 	}
-	if d.Detail == "" {
-		return pos + sev + d.Summary
-	}
-	return pos + sev + d.Summary + ": " + d.Detail
+	return line
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

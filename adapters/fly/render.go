@@ -150,13 +150,21 @@ func unsafeRune(r rune, keepNewlines bool) bool {
 	return false
 }
 
-// WriteDiagnosticsText renders diagnostics as HCL does ("Error: summary",
-// "  on FILE line N, in BLOCK:", the source lines with the range
-// highlighted, the detail), with a snippet for each diagnostic whose file is
-// in files (Parser.Files). Unlike HCL's renderer it escapes control
-// characters, shows at most 5 lines of a range and 160 bytes of a line
-// around it, and finds each line without scanning the file from its start.
-// width wraps the detail (0: no wrapping); color adds terminal colors.
+// WriteDiagnosticsText renders diagnostics as compilers print them, one
+// line each that editors and terminals jump to:
+//
+//	FILE:LINE:COL: error: SUMMARY: DETAIL
+//
+// ("warning" for a warning; COL counts characters from 1, as HCL does; a
+// diagnostic without a position starts at "error:"). The first line of the
+// detail is on that line; further lines of it follow indented by four
+// spaces (wrapped at width, 0: no wrapping; the first line never is). Then,
+// when the file is in files (Parser.Files), the source lines of the range
+// (at most 5, each cut to 160 bytes around the range) with the start line's
+// part of the range marked by carets, and a blank line. Control characters,
+// bidi overrides and invalid UTF-8 of the file, the name and the texts are
+// printed escaped; each line is found without scanning the file from its
+// start. color adds terminal colors (the severity, the highlighted range).
 func WriteDiagnosticsText(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, width uint, color bool) error {
 	bw := bufio.NewWriter(w)
 	for _, d := range diags {
@@ -166,41 +174,42 @@ func WriteDiagnosticsText(w io.Writer, files map[string]*hcl.File, diags hcl.Dia
 }
 
 func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnostic, width uint, color bool) {
-	sev, colorCode, highlight, reset := "Error", "", "", ""
+	sev, colorCode, bold, highlight, reset := "error", "", "", "", ""
 	if d.Severity == hcl.DiagWarning {
-		sev = "Warning"
+		sev = "warning"
 	}
 	if color {
-		colorCode, highlight, reset = "\x1b[31m", "\x1b[1;4m", "\x1b[0m"
+		colorCode, bold, highlight, reset = "\x1b[1;31m", "\x1b[1m", "\x1b[1;4m", "\x1b[0m"
 		if d.Severity == hcl.DiagWarning {
-			colorCode = "\x1b[33m"
+			colorCode = "\x1b[1;33m"
 		}
 	}
-	fmt.Fprintf(w, "%s%s%s: %s\n\n", colorCode, sev, reset, escapeControls(boundText(d.Summary, MaxSummary), false))
 	if d.Subject != nil {
-		name := escapeControls(d.Subject.Filename, false)
-		file := files[d.Subject.Filename]
-		if file == nil || file.Bytes == nil {
-			fmt.Fprintf(w, "  on %s line %d:\n  (source code not available)\n\n", name, d.Subject.Start.Line)
-		} else {
-			in := ""
-			if cs, ok := file.Nav.(interface{ ContextString(offset int) string }); ok {
-				if s := cs.ContextString(d.Subject.Start.Byte); s != "" {
-					in = ", in " + escapeControls(boundText(s, MaxSummary), false)
-				}
+		fmt.Fprintf(w, "%s%s:%d:%d:%s ", bold, escapeControls(d.Subject.Filename, false), d.Subject.Start.Line, d.Subject.Start.Column, reset)
+	}
+	fmt.Fprintf(w, "%s%s:%s %s", colorCode, sev, reset, escapeControls(boundText(d.Summary, MaxSummary), false))
+	first, rest, _ := strings.Cut(escapeControls(boundText(d.Detail, MaxDetail), true), "\n")
+	if first != "" {
+		w.WriteString(": " + first)
+	}
+	w.WriteByte('\n')
+	if rest != "" {
+		if width > 8 {
+			rest = wordwrap.WrapString(rest, width-4)
+		}
+		for _, l := range strings.Split(rest, "\n") {
+			if l = strings.TrimRight(l, " "); l != "" {
+				w.WriteString("    " + l)
 			}
-			fmt.Fprintf(w, "  on %s line %d%s:\n", name, d.Subject.Start.Line, in)
-			writeSnippet(w, file.Bytes, *d.Subject, highlight, reset)
 			w.WriteByte('\n')
 		}
 	}
-	if d.Detail != "" {
-		detail := escapeControls(boundText(d.Detail, MaxDetail), true)
-		if width != 0 {
-			detail = wordwrap.WrapString(detail, width)
+	if d.Subject != nil {
+		if file := files[d.Subject.Filename]; file != nil && file.Bytes != nil {
+			writeSnippet(w, file.Bytes, *d.Subject, highlight, reset)
 		}
-		fmt.Fprintf(w, "%s\n\n", detail)
 	}
+	w.WriteByte('\n')
 }
 
 // writeSnippet prints the lines of rng (at most maxSnippetLines), each cut
@@ -228,6 +237,9 @@ func writeSnippet(w *bufio.Writer, src []byte, rng hcl.Range, highlight, reset s
 			eol = from + i
 		}
 		to, cutAfter := eol, false
+		if to > from && src[to-1] == '\r' {
+			to-- // a CRLF line ending is not shown
+		}
 		if to-from > maxSnippetWidth {
 			to, cutAfter = from+maxSnippetWidth, true
 			for to > from && to < len(src) && !utf8.RuneStart(src[to]) {
@@ -239,20 +251,41 @@ func writeSnippet(w *bufio.Writer, src []byte, rng hcl.Range, highlight, reset s
 		}
 		hs, he := max(start, from), min(end, to)
 		var b strings.Builder
+		gutter := fmt.Sprintf("%4d: ", line)
+		b.WriteString(gutter)
 		if cutBefore {
 			b.WriteString("…")
 		}
+		var before, marked string
 		if hs < he {
-			b.WriteString(escapeControls(string(src[from:hs]), false))
-			b.WriteString(highlight + escapeControls(string(src[hs:he]), false) + reset)
+			before, marked = escapeControls(string(src[from:hs]), false), escapeControls(string(src[hs:he]), false)
+			b.WriteString(before + highlight + marked + reset)
 			b.WriteString(escapeControls(string(src[he:to]), false))
 		} else {
+			before = escapeControls(string(src[from:min(max(hs, from), to)]), false)
 			b.WriteString(escapeControls(string(src[from:to]), false))
 		}
 		if cutAfter {
 			b.WriteString("…")
 		}
-		fmt.Fprintf(w, "%4d: %s\n", line, strings.TrimRight(b.String(), "\r"))
+		b.WriteByte('\n')
+		if n == 0 {
+			// Carets under the start line's part of the range: as many
+			// columns in as what precedes it, tabs kept so they line up.
+			b.WriteString(strings.Repeat(" ", len(gutter)))
+			if cutBefore {
+				b.WriteByte(' ')
+			}
+			for _, r := range before {
+				if r == '\t' {
+					b.WriteByte('\t')
+				} else {
+					b.WriteByte(' ')
+				}
+			}
+			b.WriteString(highlight + strings.Repeat("^", max(1, utf8.RuneCountInString(marked))) + reset + "\n")
+		}
+		w.WriteString(b.String())
 		if eol >= len(src) || eol+1 >= end {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,7 +75,7 @@ func TestWriteDiagnosticsText_escapes_controls(t *testing.T) {
 			t.Errorf("output holds %q raw:\n%q", bad, text)
 		}
 	}
-	if !strings.Contains(text, `type = "\x1b]0;pwned\x07`) || !strings.Contains(text, "  on evil.fly line 3, in egg \"e\":\n") {
+	if !strings.Contains(text, `type = "\x1b]0;pwned\x07`) || !strings.HasPrefix(text, "evil.fly:3:26: error: ") {
 		t.Errorf("snippet not escaped as expected:\n%s", text)
 	}
 	for _, line := range strings.Split(text, "\n") {
@@ -84,26 +85,79 @@ func TestWriteDiagnosticsText_escapes_controls(t *testing.T) {
 	}
 }
 
-// TestWriteDiagnosticsText_format is HCL's on ordinary files: summary,
-// position with the block, the highlighted lines, the detail, as
-// hcl.NewDiagnosticTextWriter writes them, in color and without.
+// TestWriteDiagnosticsText_format: one "FILE:LINE:COL: severity: summary:
+// detail" line per diagnostic, the rest of a multi-line detail indented
+// below it, then the source lines with carets under the range (tabs kept),
+// a long line shown as a window, a multi-line range cut at five lines, and
+// in color the severity and the range highlighted.
 func TestWriteDiagnosticsText_format(t *testing.T) {
-	src := "egg \"e\" {\n  type = \"mainframe\"\n  runner {\n    tags = [\n      \"a b\",\n    ]\n  }\n}\n"
+	long := strings.Repeat("x", 600)
+	src := "egg \"e\" {\n  type = \"mainframe\"\n\tfoo = 1\n  # " + long + "\n}\n"
 	p := fly.NewParser()
-	_, diags := p.ParseFile(context.Background(), "f.fly", []byte(src))
-	if len(diags) < 3 {
-		t.Fatalf("diagnostics %s", fmtDiags(diags))
+	if _, diags := p.ParseFile(context.Background(), "Eggs/e/config.fly", []byte(src)); len(diags) == 0 {
+		t.Fatal("no diagnostics")
 	}
-	for _, color := range []bool{false, true} {
-		var got, want bytes.Buffer
-		if err := fly.WriteDiagnosticsText(&got, p.Files(), diags, 60, color); err != nil {
-			t.Fatal(err)
-		}
-		if err := hcl.NewDiagnosticTextWriter(&want, p.Files(), 60, color).WriteDiagnostics(diags); err != nil {
-			t.Fatal(err)
-		}
-		if got.String() != want.String() {
-			t.Errorf("color %v: got\n%s\nwant\n%s", color, got.String(), want.String())
+	file := p.Files()["Eggs/e/config.fly"]
+	rng := func(sl, sc, sb, el, ec, eb int) *hcl.Range {
+		return &hcl.Range{Filename: "Eggs/e/config.fly", Start: hcl.Pos{Line: sl, Column: sc, Byte: sb}, End: hcl.Pos{Line: el, Column: ec, Byte: eb}}
+	}
+	at := strings.Index(src, "x") + 200
+	col := at - strings.Index(src, "  # ") + 1
+	diags := hcl.Diagnostics{
+		{Severity: hcl.DiagError, Summary: "Invalid value", Detail: `type must be one of "serverless", "vm"; got "mainframe".`, Subject: rng(2, 10, 19, 2, 21, 30)},
+		{Severity: hcl.DiagWarning, Summary: "Odd indentation", Detail: "A tab.\nSecond line of the detail,\n\nand a third after a blank one.", Subject: rng(3, 2, 32, 3, 5, 35)},
+		{Severity: hcl.DiagError, Summary: "Long", Subject: rng(4, col, at, 4, col+3, at+3)},
+		{Severity: hcl.DiagError, Summary: "Whole block", Detail: "Spans the file.", Subject: rng(1, 1, 0, 6, 1, len(src))},
+		{Severity: hcl.DiagError, Summary: "No position", Detail: "Nowhere."},
+		{Severity: hcl.DiagError, Summary: "Unknown file", Detail: "Not parsed.", Subject: &hcl.Range{Filename: "other.fly", Start: hcl.Pos{Line: 7, Column: 3}}},
+	}
+	want := `Eggs/e/config.fly:2:10: error: Invalid value: type must be one of "serverless", "vm"; got "mainframe".
+   2:   type = "mainframe"
+               ^^^^^^^^^^^
+
+Eggs/e/config.fly:3:2: warning: Odd indentation: A tab.
+    Second line of the detail,
+
+    and a third after a blank one.
+   3: ` + "\tfoo = 1\n      \t^^^" + `
+
+Eggs/e/config.fly:4:` + itoa(col) + `: error: Long
+   4: …` + strings.Repeat("x", 160) + `…
+       ` + strings.Repeat(" ", 40) + `^^^
+
+Eggs/e/config.fly:1:1: error: Whole block: Spans the file.
+   1: egg "e" {
+      ^^^^^^^^^
+   2:   type = "mainframe"
+   3: ` + "\tfoo = 1" + `
+   4:   # ` + long[:156] + `…
+   5: }
+
+error: No position: Nowhere.
+
+other.fly:7:3: error: Unknown file: Not parsed.
+
+`
+	var got bytes.Buffer
+	if err := fly.WriteDiagnosticsText(&got, map[string]*hcl.File{"Eggs/e/config.fly": file}, diags, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", got.String(), want)
+	}
+	got.Reset()
+	if err := fly.WriteDiagnosticsText(&got, p.Files(), diags[:2], 0, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"\x1b[1mEggs/e/config.fly:2:10:\x1b[0m \x1b[1;31merror:\x1b[0m Invalid value: ",
+		"   2:   type = \x1b[1;4m\"mainframe\"\x1b[0m\n",
+		"\x1b[1;33mwarning:\x1b[0m Odd indentation",
+	} {
+		if !strings.Contains(got.String(), s) {
+			t.Errorf("color output lacks %q:\n%q", s, got.String())
 		}
 	}
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -40,7 +40,7 @@ func initCommand(a *App) *cobra.Command {
 		Use:   "init [DIR]",
 		Short: "create a Nest with commented examples, as a Git repository with a first commit",
 		Long: `init writes a Nest into DIR (default: the current directory, created if
-missing): Eggs/example-egg/config.fly, Jobs/rotate-runner-tokens.fly,
+missing): Eggs/example-egg/config.fly, Jobs/check-nest.fly,
 UF/config.fly and MG/config.fly with comments, a README.md and a .gitignore.
 The examples validate as they are. It then runs the equivalent of git init
 (branch main, unless DIR is already a repository) and commits the files as

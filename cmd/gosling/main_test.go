@@ -113,7 +113,7 @@ var skeletonFiles = []struct {
 	golden string
 }{
 	{"Eggs/example-egg/config.fly", fly.KindEgg, "example-egg"},
-	{"Jobs/rotate-runner-tokens.fly", fly.KindJob, "rotate-runner-tokens"},
+	{"Jobs/check-nest.fly", fly.KindJob, "check-nest"},
 	{"UF/config.fly", fly.KindUglyFox, "uglyfox"},
 	{"MG/config.fly", fly.KindMotherGoose, "mothergoose"},
 }
@@ -159,7 +159,7 @@ func TestInit_writes_a_valid_committed_nest(t *testing.T) {
 		t.Errorf("init does not print next steps:\n%s", r.stdout)
 	}
 	nest := filepath.Join(s.dir, "nest")
-	for _, f := range []string{"README.md", ".gitignore", "Eggs/example-egg/config.fly", "Jobs/rotate-runner-tokens.fly", "UF/config.fly", "MG/config.fly"} {
+	for _, f := range []string{"README.md", ".gitignore", "Eggs/example-egg/config.fly", "Jobs/check-nest.fly", "UF/config.fly", "MG/config.fly"} {
 		if _, err := os.Stat(filepath.Join(nest, f)); err != nil {
 			t.Errorf("init did not write %s: %v", f, err)
 		}
@@ -420,7 +420,7 @@ func TestAdd_refuses_what_would_break_the_nest(t *testing.T) {
 	// A refusal under that spelling names the Nest's files as they are.
 	r = s.mustRun(1, "add", "egg", "web2", "--yes", "--project-id", "7", "--nest", nest+string(filepath.Separator))
 	want, sep := filepath.Join(nest, "Eggs", "web2", "config.fly"), string(filepath.Separator)
-	if !strings.Contains(r.stderr, "on "+want+" line") || strings.Contains(r.stderr, sep+sep) {
+	if !strings.Contains(r.stderr, want+":") || strings.Contains(r.stderr, sep+sep) {
 		t.Fatalf("stderr names the refused file otherwise than %s:\n%s", want, r.stderr)
 	}
 }
@@ -475,9 +475,10 @@ func TestAddBucket_prompts_for_repositories(t *testing.T) {
 	s.mustRun(0, "validate", "nest")
 }
 
-// positionRE matches where HCL's text diagnostics give the position of the
-// bad type attribute: "on .../Eggs/example-egg/config.fly line 9".
-var positionRE = regexp.MustCompile(`Eggs/example-egg/config\.fly line 9\b`)
+// positionRE matches the position of the skeleton egg's type attribute
+// (line 9, the value at column 10) as a diagnostic starts its line:
+// ".../Eggs/example-egg/config.fly:9:10: error: ".
+var positionRE = regexp.MustCompile(`(?m)^\S*Eggs/example-egg/config\.fly:9:10: error: `)
 
 func TestValidate_broken_file_exits_1_with_position(t *testing.T) {
 	s := newSession(t)
@@ -498,7 +499,7 @@ func TestValidate_broken_file_exits_1_with_position(t *testing.T) {
 	// A syntax error too.
 	mustWrite(t, file, "egg \"example-egg\" {\n  type = \n}\n")
 	r = s.mustRun(1, "validate", "nest")
-	if !strings.Contains(r.stderr, "config.fly line 2") {
+	if !strings.Contains(r.stderr, "config.fly:2:10: error: Invalid expression") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 }
@@ -568,11 +569,71 @@ func TestFmt_leaves_a_syntax_error_untouched(t *testing.T) {
 	src := "job \"broken\" {\n  schedule =\n"
 	mustWrite(t, file, src)
 	r := s.mustRun(1, "fmt", "nest")
-	if !strings.Contains(r.stderr, "broken.fly line 2") {
+	if !strings.Contains(r.stderr, "broken.fly:2:13: error: ") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	if mustRead(t, file) != src {
 		t.Error("fmt changed a file it could not parse")
+	}
+}
+
+// TestParse_prints_one_compiler_line_per_diagnostic: a file with two
+// errors gives two "FILE:LINE:COL: error: SUMMARY: DETAIL" lines on stderr,
+// at the positions of the two bad values, each followed by its source line.
+func TestParse_prints_one_compiler_line_per_diagnostic(t *testing.T) {
+	s := newSession(t)
+	file := filepath.Join(s.dir, "two.fly")
+	mustWrite(t, file, `egg "two" {
+  type = "mainframe"
+
+  cloud {
+    provider = "yandex"
+    region   = "ru-central1-a"
+  }
+
+  resources {
+    cpu    = 0
+    memory = 4096
+    disk   = 20
+  }
+
+  runner {
+    tags       = ["docker"]
+    concurrent = 1
+  }
+
+  gitlab {
+    server     = "gitlab.com"
+    project_id = 42
+  }
+}
+`)
+	r := s.mustRun(1, "parse", "--type=egg", "two.fly")
+	if r.stdout != "" {
+		t.Errorf("stdout: %q", r.stdout)
+	}
+	var heads []string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(l, file+":") {
+			heads = append(heads, l)
+		}
+	}
+	// "mainframe" starts at line 2, column 10; the 0 of cpu at line 10, column 14.
+	if len(heads) != 2 ||
+		!strings.HasPrefix(heads[0], file+":2:10: error: ") || !strings.Contains(heads[0], `"mainframe"`) ||
+		!strings.HasPrefix(heads[1], file+":10:14: error: ") {
+		t.Fatalf("want two diagnostics at %s:2:10 and :10:14, got:\n%s", file, r.stderr)
+	}
+	for _, h := range heads {
+		// summary: detail, on the one line
+		if rest := strings.TrimPrefix(h[len(file):], ":"); strings.Count(rest, ": ") < 3 {
+			t.Errorf("no detail on the line: %q", h)
+		}
+	}
+	for _, src := range []string{"\n   2:   type = \"mainframe\"\n", "\n  10:     cpu    = 0\n"} {
+		if !strings.Contains(r.stderr, src) {
+			t.Errorf("stderr lacks the snippet %q:\n%s", src, r.stderr)
+		}
 	}
 }
 
@@ -683,7 +744,7 @@ func TestHostile_deep_nesting_is_exit_1(t *testing.T) {
 		{"parse", "--type=egg", file},
 	} {
 		r := s.mustRun(1, args...)
-		if !strings.Contains(r.stderr, "Nesting too deep") || !strings.Contains(r.stderr, "config.fly line 3") {
+		if !strings.Contains(r.stderr, "Nesting too deep") || !strings.Contains(r.stderr, "config.fly:3:109: error: Nesting too deep: ") {
 			t.Errorf("gosling %s: stderr:\n%.2000s", strings.Join(args, " "), r.stderr)
 		}
 	}

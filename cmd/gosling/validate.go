@@ -35,8 +35,9 @@ func validateCommand(a *App) *cobra.Command {
 them) or a single .fly file. PATH defaults to the Nest found from the current
 directory upward, else the current directory.
 
-Diagnostics go to stderr as path:line:col with a source snippet (in color on
-a terminal unless NO_COLOR is set); on success a one-line summary goes to
+Diagnostics go to stderr, each as one "path:line:col: error: summary: detail"
+line (or warning) and the source it points at (in color on a terminal
+unless NO_COLOR is set); on success a one-line summary goes to
 stdout. With --format json one JSON document goes to stdout instead:
 {"path","valid","errors","warnings","summary","diagnostics"}.
 Warnings do not fail; any error exits 1.

@@ -14,13 +14,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// parseConfig reads args and env as mothergoose does (bindFlags), starting
-// from testConfig.
+// parseConfig reads args and env as mothergoose serve does
+// (bindSharedFlags, bindServeFlags), starting from testConfig.
 func parseConfig(t *testing.T, args []string) Config {
 	t.Helper()
 	cfg := testConfig()
 	cmd := &cobra.Command{Use: "x", Args: cobra.NoArgs, RunE: func(*cobra.Command, []string) error { return nil }}
-	bindFlags(cmd, &cfg)
+	bindSharedFlags(cmd, &cfg)
+	bindServeFlags(cmd, &cfg)
 	cmd.SetArgs(args)
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)

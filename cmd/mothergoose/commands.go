@@ -47,8 +47,10 @@ func newRootCommand() *cobra.Command {
 			return cfg.Validate()
 		},
 	}
-	bindFlags(root, &cfg)
-	root.AddCommand(serveCommand(&cfg), replayCommand(&cfg), migrateCommand(&cfg), eventsCommand(&cfg))
+	bindSharedFlags(root, &cfg)
+	serve := serveCommand(&cfg)
+	bindServeFlags(serve, &cfg)
+	root.AddCommand(serve, replayCommand(&cfg), migrateCommand(&cfg), eventsCommand(&cfg))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errs.Wrap(errs.EINVALID, err, "usage") })
 	return root
 }
@@ -86,7 +88,7 @@ func replayCommand(cfg *Config) *cobra.Command {
 				views = []string{view}
 			}
 			log := cfg.logger()
-			st, err := openStorage(cmd.Context(), cfg.Store, true, log)
+			st, err := openStorage(cmd.Context(), cfg.StoreURL(), true, log)
 			if err != nil {
 				return err
 			}
@@ -115,12 +117,12 @@ func migrateCommand(cfg *Config) *cobra.Command {
 		Short: "create the store's tables (SQLite file or DynamoDB tables); safe to run again",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			st, err := openStorage(cmd.Context(), cfg.Store, true, cfg.logger())
+			st, err := openStorage(cmd.Context(), cfg.StoreURL(), true, cfg.logger())
 			if err != nil {
 				return err
 			}
 			defer closeReporting(st, &err)
-			fmt.Fprintln(cmd.OutOrStdout(), "store ready:", cfg.Store)
+			fmt.Fprintln(cmd.OutOrStdout(), "store ready:", cfg.StoreURL())
 			return nil
 		},
 	}
@@ -138,7 +140,7 @@ func eventsCommand(cfg *Config) *cobra.Command {
 			if limit <= 0 {
 				return errs.Errorf(errs.EINVALID, "--limit must be positive")
 			}
-			st, err := openStorage(cmd.Context(), cfg.Store, false, cfg.logger())
+			st, err := openStorage(cmd.Context(), cfg.StoreURL(), false, cfg.logger())
 			if err != nil {
 				return err
 			}
@@ -169,6 +171,8 @@ func printEvents(ctx context.Context, store ports.EventStore, stream string, aft
 // until ctx ends, Close releases it.
 type Main struct {
 	Config Config
+	// Logger, when set, is the log (tests capture it); else Config's.
+	Logger *slog.Logger
 
 	storage     *storage
 	Handlers    *commands.Handlers
@@ -181,6 +185,7 @@ type Main struct {
 	log         *slog.Logger
 	secrets     ports.Secrets     // the one backend the Nest credential, API tokens and webhook secrets are resolved with
 	apiTokens   map[string]string // GitLab server -> secret URI of its API token, all resolvable at Open
+	secretCheck *secretCheck      // warns of eggs whose webhook secret cannot be resolved
 
 	server   *http.Server
 	listener net.Listener
@@ -199,7 +204,10 @@ func (m *Main) Addr() string {
 
 // Open builds the store, the command handlers and bus, and the projectors.
 func (m *Main) Open(ctx context.Context) error {
-	m.log = m.Config.logger()
+	m.log = m.Logger
+	if m.log == nil {
+		m.log = m.Config.logger()
+	}
 	log := m.log
 	m.secrets = secrets.NewLocal()
 	// Configuration that can only fail later (a webhook's Jobs API read)
@@ -209,7 +217,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.apiTokens = tokens
-	st, err := openStorage(ctx, m.Config.Store, true, log)
+	st, err := openStorage(ctx, m.Config.StoreURL(), true, log)
 	if err != nil {
 		return err
 	}
@@ -231,6 +239,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.metrics, err = httpapi.NewMetrics(m.Registry, m.Projections.Lag); err != nil {
 		return err
 	}
+	m.secretCheck = newSecretCheck(st.Events, st.Views, m.secrets, log, 50*time.Millisecond)
 	if m.Config.Nest != "" {
 		if err := m.openNest(ctx, st, codec, log); err != nil {
 			return err
@@ -319,9 +328,16 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 	if err != nil {
 		return err
 	}
+	observe := m.metrics.SyncObserver()
 	m.Sync, err = nestsync.New(nestsync.Config{
 		Repo: m.nestRepo, Loader: fly.NewSyncLoader(), Handlers: m.Handlers, LastSync: nestsync.StoreLastSync(st.Events, codec),
-		Branch: m.Config.NestBranch, Logger: log, Observe: m.metrics.SyncObserver(),
+		Branch: m.Config.NestBranch, Logger: log,
+		Observe: func(trigger, status string, d time.Duration) {
+			observe(trigger, status, d)
+			if status == nestsync.StatusSynced { // eggs may have changed
+				m.secretCheck.Trigger()
+			}
+		},
 	})
 	return err
 }
@@ -341,10 +357,14 @@ func (m *Main) Run(ctx context.Context) error {
 	log := m.log
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	workers := 2
-	errc := make(chan error, 3)
+	workers := 3
+	errc := make(chan error, 4)
 	go func() { errc <- m.Bus.Run(work) }()
 	go func() { errc <- m.Projections.Run(work) }()
+	// Eggs known at start are checked once the views have caught up;
+	// those a sync brings, after it.
+	m.secretCheck.Trigger()
+	go func() { errc <- m.secretCheck.Run(work) }()
 	if m.Sync != nil {
 		workers++
 		// A first sync at start, then one per interval. A failing sync is
@@ -363,7 +383,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		log.Warn("log head unknown", "err", err)
 	}
-	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.Store, "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest,
+	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest,
 		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","))
 
 	var first error

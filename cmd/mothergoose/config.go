@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ import (
 // Config is everything mothergoose reads from flags and MOTHERGOOSE_* env,
 // read in one place (bindFlags) and validated once (Validate).
 type Config struct {
-	Store        string        // sqlite:///path.db, a plain path, or dynamodb://prefix?region=..&endpoint=..
+	Store        string        // sqlite:///path.db, a plain path, or dynamodb://prefix?region=..&endpoint=..; empty: StoreURL's default in DataDir
 	LogLevel     string        // debug, info, warn, error
 	LogFormat    string        // text, json
 	PollInterval time.Duration // how often projectors look for new events when not woken
@@ -29,7 +30,7 @@ type Config struct {
 	Nest         string        // the Nest repository: a path, file://, https:// or ssh:// URL; empty = no sync
 	NestBranch   string        // the branch to follow
 	NestAuth     string        // secret URI of the access token (https) or deploy key (ssh)
-	DataDir      string        // where the local clone of the Nest lives
+	DataDir      string        // local state: the default store's file (StoreURL) and the clone of the Nest
 	SyncInterval time.Duration // scheduled sync period
 
 	Listen       string // the HTTP API's address, host:port (":0" picks a free port)
@@ -52,7 +53,6 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{
-		Store:        "sqlite://.data/gosling.db",
 		LogLevel:     "info",
 		LogFormat:    "text",
 		PollInterval: time.Second,
@@ -77,29 +77,45 @@ func (c Config) unauthLimits() httpapi.UnauthenticatedLimits {
 	}
 }
 
-// bindFlags registers the shared flags with env-var defaults.
-func bindFlags(cmd *cobra.Command, c *Config) {
-	f := cmd.PersistentFlags()
-	f.StringVar(&c.Store, "store", env("MOTHERGOOSE_STORE", c.Store), "event store and views: sqlite:///path.db or dynamodb://prefix?region=R[&endpoint=URL] (env MOTHERGOOSE_STORE)")
+// bindSharedFlags registers, on root as persistent flags, what every
+// subcommand uses: the store (whose default follows --data-dir) and logging.
+func bindSharedFlags(root *cobra.Command, c *Config) {
+	f := root.PersistentFlags()
+	f.StringVar(&c.Store, "store", env("MOTHERGOOSE_STORE", c.Store), "event store and views: sqlite:///path.db, a file path, or dynamodb://prefix?region=R[&endpoint=URL] (default sqlite://<data-dir>/gosling.db; env MOTHERGOOSE_STORE)")
+	f.StringVar(&c.DataDir, "data-dir", env("MOTHERGOOSE_DATA_DIR", c.DataDir), "local state: the default store's file and serve's clone of the Nest (env MOTHERGOOSE_DATA_DIR)")
 	f.StringVar(&c.LogLevel, "log-level", env("MOTHERGOOSE_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (env MOTHERGOOSE_LOG_LEVEL)")
 	f.StringVar(&c.LogFormat, "log-format", env("MOTHERGOOSE_LOG_FORMAT", c.LogFormat), "text or json (env MOTHERGOOSE_LOG_FORMAT)")
+}
+
+// bindServeFlags registers serve's own flags: the projectors' polling, the
+// Nest sync, the HTTP API and its tokens and limits.
+func bindServeFlags(serve *cobra.Command, c *Config) {
+	f := serve.Flags()
 	f.DurationVar(&c.PollInterval, "poll-interval", envDuration("MOTHERGOOSE_POLL_INTERVAL", c.PollInterval), "projector poll interval when the store cannot wake them (env MOTHERGOOSE_POLL_INTERVAL)")
-	f.StringVar(&c.Nest, "nest", env("MOTHERGOOSE_NEST", c.Nest), "the Nest Git repository to sync: a path, file://, https:// or ssh:// URL (env MOTHERGOOSE_NEST)")
+	f.StringVar(&c.Nest, "nest", env("MOTHERGOOSE_NEST", c.Nest), "the Nest Git repository to sync: a path, file://, https:// or ssh:// URL; none: no sync (env MOTHERGOOSE_NEST)")
 	f.StringVar(&c.NestBranch, "nest-branch", env("MOTHERGOOSE_NEST_BRANCH", c.NestBranch), "the Nest branch to follow (env MOTHERGOOSE_NEST_BRANCH)")
 	f.StringVar(&c.NestAuth, "nest-auth", env("MOTHERGOOSE_NEST_AUTH", c.NestAuth), "secret URI of the Nest access token (https) or deploy key (ssh), e.g. env://NEST_TOKEN (env MOTHERGOOSE_NEST_AUTH)")
-	f.StringVar(&c.DataDir, "data-dir", env("MOTHERGOOSE_DATA_DIR", c.DataDir), "local state: the Nest clone (env MOTHERGOOSE_DATA_DIR)")
-	f.StringVar(&c.Listen, "listen", env("MOTHERGOOSE_LISTEN", c.Listen), "serve: the HTTP API's address host:port (env MOTHERGOOSE_LISTEN)")
-	f.StringVar(&c.APIToken, "api-token", env("MOTHERGOOSE_API_TOKEN", c.APIToken), "serve: bearer token of the query API; prefer the env var (env MOTHERGOOSE_API_TOKEN)")
-	f.StringVar(&c.TriggerToken, "trigger-token", env("MOTHERGOOSE_TRIGGER_TOKEN", c.TriggerToken), "serve: X-Trigger-Auth value of /internal/sync-git and of Nest push webhooks; prefer the env var (env MOTHERGOOSE_TRIGGER_TOKEN)")
-	c.GitLabAPITokensEnv = env("MOTHERGOOSE_GITLAB_API_TOKENS", c.GitLabAPITokensEnv)
-	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "serve: SERVER=SECRET-URI, repeatable: the API token (read_api) that the GitLab Jobs API of SERVER (an FQDN, host:port or https:// URL) is read with, "+
-		"e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
-	f.Float64Var(&c.UnauthRate, "unauth-rate", envFloat("MOTHERGOOSE_UNAUTH_RATE", c.UnauthRate), "serve: webhook deliveries per second that one source address may append for projects no egg owns (no token to check); more are answered 429 with Retry-After (env MOTHERGOOSE_UNAUTH_RATE)")
-	f.IntVar(&c.UnauthBurst, "unauth-burst", envInt("MOTHERGOOSE_UNAUTH_BURST", c.UnauthBurst), "serve: how many such deliveries one source address may send at once (env MOTHERGOOSE_UNAUTH_BURST)")
-	f.Float64Var(&c.UnauthTotalRate, "unauth-total-rate", envFloat("MOTHERGOOSE_UNAUTH_TOTAL_RATE", c.UnauthTotalRate), "serve: such deliveries per second over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_RATE)")
-	f.IntVar(&c.UnauthTotalBurst, "unauth-total-burst", envInt("MOTHERGOOSE_UNAUTH_TOTAL_BURST", c.UnauthTotalBurst), "serve: such deliveries at once over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_BURST)")
-	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "serve: source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 	f.DurationVar(&c.SyncInterval, "sync-interval", envDuration("MOTHERGOOSE_SYNC_INTERVAL", c.SyncInterval), "scheduled Nest sync period (env MOTHERGOOSE_SYNC_INTERVAL)")
+	f.StringVar(&c.Listen, "listen", env("MOTHERGOOSE_LISTEN", c.Listen), "the HTTP API's address host:port (env MOTHERGOOSE_LISTEN)")
+	f.StringVar(&c.APIToken, "api-token", env("MOTHERGOOSE_API_TOKEN", c.APIToken), "bearer token of the query API; prefer the env var (env MOTHERGOOSE_API_TOKEN)")
+	f.StringVar(&c.TriggerToken, "trigger-token", env("MOTHERGOOSE_TRIGGER_TOKEN", c.TriggerToken), "X-Trigger-Auth value of /internal/sync-git and of Nest push webhooks; prefer the env var (env MOTHERGOOSE_TRIGGER_TOKEN)")
+	c.GitLabAPITokensEnv = env("MOTHERGOOSE_GITLAB_API_TOKENS", c.GitLabAPITokensEnv)
+	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "SERVER=SECRET-URI, repeatable: the API token (read_api) that the GitLab Jobs API of SERVER (an FQDN, host:port or https:// URL) is read with, "+
+		"e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
+	f.Float64Var(&c.UnauthRate, "unauth-rate", envFloat("MOTHERGOOSE_UNAUTH_RATE", c.UnauthRate), "webhook deliveries per second that one source address may append for projects no egg owns (no token to check); more are answered 429 with Retry-After (env MOTHERGOOSE_UNAUTH_RATE)")
+	f.IntVar(&c.UnauthBurst, "unauth-burst", envInt("MOTHERGOOSE_UNAUTH_BURST", c.UnauthBurst), "how many such deliveries one source address may send at once (env MOTHERGOOSE_UNAUTH_BURST)")
+	f.Float64Var(&c.UnauthTotalRate, "unauth-total-rate", envFloat("MOTHERGOOSE_UNAUTH_TOTAL_RATE", c.UnauthTotalRate), "such deliveries per second over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_RATE)")
+	f.IntVar(&c.UnauthTotalBurst, "unauth-total-burst", envInt("MOTHERGOOSE_UNAUTH_TOTAL_BURST", c.UnauthTotalBurst), "such deliveries at once over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_BURST)")
+	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
+}
+
+// StoreURL is the store to open: --store, or by default the SQLite file
+// gosling.db in --data-dir.
+func (c Config) StoreURL() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return "sqlite://" + filepath.Join(c.DataDir, "gosling.db")
 }
 
 // envDuration reads a duration from env; an unparsable value becomes -1,
@@ -160,8 +176,8 @@ func (c Config) ValidateServe() error { return c.validate(true) }
 func (c Config) validate(serving bool) error {
 	var problems []string
 	switch {
-	case c.Store == "":
-		problems = append(problems, "--store is empty")
+	case c.Store == "" && c.DataDir == "":
+		problems = append(problems, "--data-dir is empty and --store is not given")
 	case strings.Contains(c.Store, "://") && !strings.HasPrefix(c.Store, "sqlite://") && !strings.HasPrefix(c.Store, "dynamodb://"):
 		// a plain path is a SQLite file; the adapters check the rest
 		problems = append(problems, fmt.Sprintf("--store %q: want sqlite://PATH, a file path, or dynamodb://PREFIX?region=R", c.Store))

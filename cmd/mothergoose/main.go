@@ -1,6 +1,7 @@
-// Command mothergoose is the Polar Gosling control plane: command handling,
-// projections and (later) the HTTP API, on the embedded SQLite store by
-// default or on DynamoDB.
+// Command mothergoose is the Polar Gosling control plane: serve (the HTTP
+// API and GitLab webhooks, the Nest sync, command handling and live
+// projections), replay, migrate and events, on the embedded SQLite store
+// (gosling.db in --data-dir) by default or on DynamoDB.
 package main
 
 import (

@@ -493,8 +493,8 @@ func TestConfig_unauthenticated_webhook_limits(t *testing.T) {
 		c := defaultConfig()
 		c.APIToken, c.TriggerToken = "a", "b"
 		cmd := &cobra.Command{Use: "x"}
-		bindFlags(cmd, &c)
-		if err := cmd.PersistentFlags().Parse(args); err != nil {
+		bindServeFlags(cmd, &c)
+		if err := cmd.Flags().Parse(args); err != nil {
 			t.Fatal(err)
 		}
 		return c

@@ -13,6 +13,7 @@
 package nestsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -376,6 +377,13 @@ func (s *Syncer) sync(ctx context.Context, trigger string) (Result, error) {
 		}
 		s.failed = head
 		s.cfg.Logger.Warn("nest sync: invalid commit", "commit", head, "diagnostics", len(res.Diagnostics))
+		for i, d := range res.Diagnostics {
+			if i == maxLoggedDiagnostics {
+				s.cfg.Logger.Warn("nest sync: more diagnostics in nest.sync_failed", "commit", head, "not_logged", len(res.Diagnostics)-i)
+				break
+			}
+			s.cfg.Logger.Warn("nest sync: diagnostic", "commit", head, "diagnostic", diagnosticLine(d))
+		}
 		return res, nil
 	}
 
@@ -781,6 +789,23 @@ func (s *Syncer) runAll(ctx context.Context, tasks []func(context.Context) (int,
 		return counts, fmt.Errorf("nest sync: %w", first)
 	}
 	return counts, nil
+}
+
+// maxLoggedDiagnostics is how many diagnostics of an invalid commit are
+// logged; all of them (up to fly.MaxEventDiagnostics) are recorded.
+const maxLoggedDiagnostics = 20
+
+// diagnosticLine is d as gosling validate prints a diagnostic's first line:
+// "path:line:col: error: summary: detail", the detail on one line.
+func diagnosticLine(d events.Diagnostic) string {
+	line := fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Column, cmp.Or(d.Severity, "error"), d.Summary)
+	if d.File == "" {
+		line = fmt.Sprintf("%s: %s", cmp.Or(d.Severity, "error"), d.Summary)
+	}
+	if d.Detail != "" {
+		line += ": " + strings.Join(strings.FieldsFunc(d.Detail, func(r rune) bool { return r == '\n' }), " ")
+	}
+	return line
 }
 
 // hasErrors reports whether any diagnostic is an error (warnings do not
