@@ -7,10 +7,11 @@
 //   - Handlers' typed methods are the synchronous path. HTTP handlers call
 //     them and get the ports.AppendResult (or the domain error) back before
 //     answering, so a 202 is sent only after the append is durable.
-//   - Bus is the asynchronous path, for sagas and UglyFox: Send publishes the
-//     command and returns; the router runs the same Handlers method later and
-//     the outcome shows up in the event log (or, for a permanent error, in the
-//     poison log). A caller that needs the outcome uses the typed method.
+//   - Sender is the asynchronous path, for sagas and UglyFox: Send hands the
+//     command to a bus and returns; the bus runs the same Handlers method
+//     later (Routes) and the outcome shows up in the event log (or, for a
+//     permanent error, in the poison log). A caller that needs the outcome
+//     uses the typed method. The bus is an adapter (adapters/watermill).
 package commands
 
 import (

@@ -35,7 +35,7 @@ import (
 const DefaultMaxBody int64 = 1 << 20
 
 // Syncer is the part of the Nest sync service the API uses.
-type Syncer interface{ Trigger(trigger string) }
+type Syncer = commands.SyncTrigger
 
 // Config is what New needs. Handlers, Views, Events, Secrets, APIToken and
 // TriggerToken are required.
@@ -90,12 +90,10 @@ type Config struct {
 }
 
 type server struct {
-	cfg       Config
-	log       *slog.Logger
-	metrics   *Metrics
-	eggs      eggCache
-	apiTokens map[string]string // Config.APITokens keyed by ServerHost
-	unauth    *sourceLimiter    // Config.Unauthenticated
+	cfg      Config
+	log      *slog.Logger
+	metrics  *Metrics
+	webhooks *commands.Webhooks
 }
 
 // New returns the API's handler.
@@ -149,7 +147,11 @@ func New(cfg Config) (http.Handler, error) {
 		}
 		apiTokens[host] = uri
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, apiTokens: apiTokens, unauth: newSourceLimiter(cfg.Unauthenticated, time.Now)}
+	webhooks, err := newWebhooks(cfg, apiTokens)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, webhooks: webhooks}
 
 	r := mux.NewRouter()
 	r.Use(s.instrument)
@@ -206,8 +208,16 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// writeError answers err with its code's status; EINTERNAL is logged with detail.
+// writeError answers err with its code's status; EINTERNAL is logged with
+// detail. A rate-limited delivery (EUNAVAILABLE too) is 429 with
+// Retry-After.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var limited *commands.RateLimitedError
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
+		writeJSONError(w, http.StatusTooManyRequests, errs.EUNAVAILABLE, limited.Error())
+		return
+	}
 	code := errs.Code(err)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		code = errs.EUNAVAILABLE

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/polar-gosling/polar-gosling/commands"
 )
 
 // UnauthenticatedLimits bound what senders that no token authenticates (a
@@ -118,9 +120,11 @@ func newSourceLimiter(l UnauthenticatedLimits, now func() time.Time) *sourceLimi
 	}
 }
 
-// allow takes one delivery from source's bucket and the total one, or
+var _ commands.SourceLimiter = (*sourceLimiter)(nil)
+
+// Allow takes one delivery from source's bucket and the total one, or
 // neither and says how long until both would have one.
-func (l *sourceLimiter) allow(source netip.Prefix) (time.Duration, bool) {
+func (l *sourceLimiter) Allow(source netip.Prefix) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -188,9 +192,4 @@ func sourceOf(remoteAddr string) netip.Prefix {
 	}
 	p, _ := addr.Prefix(bits)
 	return p
-}
-
-// retryAfter is a Retry-After value in whole seconds, at least 1.
-func retryAfter(wait time.Duration) int {
-	return max(1, int(math.Ceil(wait.Seconds())))
 }

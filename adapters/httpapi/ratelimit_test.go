@@ -15,7 +15,7 @@ func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
 func addr(s string) netip.Prefix         { return sourceOf(s) }
 func mustAllow(t *testing.T, l *sourceLimiter, src string, want bool) time.Duration {
 	t.Helper()
-	wait, ok := l.allow(addr(src))
+	wait, ok := l.Allow(addr(src))
 	if ok != want {
 		t.Fatalf("allow(%s) = %v (wait %s), want %v", src, ok, wait, want)
 	}
@@ -49,22 +49,22 @@ func TestSourceLimiter_table_is_bounded(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	l := newSourceLimiter(UnauthenticatedLimits{PerSource: 10, PerSourceBurst: 20, Total: 1e9, TotalBurst: 1 << 30, MaxSources: 100}, clock.now)
 	for i := range 10_000 {
-		l.allow(addr(fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)))
+		l.Allow(addr(fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)))
 		if n := l.size(); n > 100 {
 			t.Fatalf("%d sources in the table after %d addresses", n, i+1)
 		}
 	}
 	clock.add(l.idle)
-	l.allow(addr("192.0.2.9:1"))
+	l.Allow(addr("192.0.2.9:1"))
 	if n := l.size(); n != 1 {
 		t.Fatalf("%d sources after all were idle for %s, want only the new one", n, l.idle)
 	}
 	// A source seen again is moved to the front and outlives older ones.
 	l = newSourceLimiter(UnauthenticatedLimits{MaxSources: 2, Total: 1e9, TotalBurst: 1 << 30}, clock.now)
-	l.allow(addr("192.0.2.1:1"))
-	l.allow(addr("192.0.2.2:1"))
-	l.allow(addr("192.0.2.1:1"))
-	l.allow(addr("192.0.2.3:1")) // drops 192.0.2.2, the least recently seen
+	l.Allow(addr("192.0.2.1:1"))
+	l.Allow(addr("192.0.2.2:1"))
+	l.Allow(addr("192.0.2.1:1"))
+	l.Allow(addr("192.0.2.3:1")) // drops 192.0.2.2, the least recently seen
 	if _, kept := l.sources[addr("192.0.2.1:1")]; !kept || l.size() != 2 {
 		t.Fatalf("table %v", l.sources)
 	}
@@ -82,9 +82,6 @@ func TestSourceOf(t *testing.T) {
 		if got := sourceOf(tc.in).String(); got != tc.want {
 			t.Errorf("sourceOf(%q) = %s, want %s", tc.in, got, tc.want)
 		}
-	}
-	if retryAfter(0) != 1 || retryAfter(1500*time.Millisecond) != 2 || retryAfter(1000*time.Second) != 1000 {
-		t.Fatal("retryAfter rounds up to whole seconds, at least 1")
 	}
 }
 

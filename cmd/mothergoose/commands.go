@@ -25,6 +25,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/gitrepo"
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/adapters/watermill"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/commands/nestsync"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -176,7 +177,7 @@ type Main struct {
 
 	storage     *storage
 	Handlers    *commands.Handlers
-	Bus         *commands.Bus
+	Bus         *watermill.Bus
 	Projections *projections.Runner
 	nestRepo    *gitrepo.Repo
 	Sync        *nestsync.Syncer // nil when no Nest is configured
@@ -226,7 +227,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Handlers, err = commands.NewHandlers(st.Events, codec, time.Now, newID); err != nil {
 		return err
 	}
-	if m.Bus, err = commands.NewBus(m.Handlers, log); err != nil {
+	if m.Bus, err = watermill.NewBus(m.Handlers.Routes(), log); err != nil {
 		return err
 	}
 	if m.Projections, err = newProjections(st, codec, m.Config.PollInterval, log); err != nil {

@@ -1,22 +1,27 @@
-package commands
+// Package watermill is the command bus over watermill: the cqrs command
+// bus and processor, the router with its retry, recoverer and poison-queue
+// middleware, and the transport (an in-process gochannel; SQS/YMQ through
+// watermill-aws is one more constructor here). It carries the commands
+// package's Routes and implements commands.Sender, so the application layer
+// imports no transport.
+package watermill
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
+	wm "github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
+	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
-	"github.com/polar-gosling/polar-gosling/ports"
 )
 
 // Topics: one per command ("commands.runner.request"), and the poison topic
@@ -60,7 +65,7 @@ var DefaultRetryPolicy = RetryPolicy{MaxRetries: 3, InitialInterval: 100 * time.
 type PoisonedCommand struct {
 	Name    string
 	Payload []byte
-	Meta    Meta
+	Meta    commands.Meta
 	Reason  string
 }
 
@@ -81,11 +86,12 @@ func WithPoisonHandler(f func(PoisonedCommand)) BusOption {
 	return func(c *busConfig) { c.onPoison = f }
 }
 
-// Bus is the asynchronous command path over an in-process watermill
-// gochannel: Send publishes, the router hands each command to its Handlers
-// method. Delivery is at least once; each command carries an idempotency key
-// (its Meta's, or one made from the message id) so a redelivery appends
-// nothing. Use the Handlers methods directly when the result is needed.
+// Bus is the asynchronous command path (commands.Sender) over an
+// in-process watermill gochannel: Send publishes, the router hands each
+// command to its route's handler. Delivery is at least once; each command
+// carries an idempotency key (its Meta's, or one made from the message id)
+// so a redelivery appends nothing. Use the Handlers methods directly when
+// the result is needed.
 type Bus struct {
 	pubsub   *gochannel.GoChannel
 	router   *message.Router
@@ -98,25 +104,27 @@ type Bus struct {
 	closed  bool
 }
 
-// NewBus wires every command of this package to handlers. Run must be
-// running for Send to deliver.
-func NewBus(handlers *Handlers, logger *slog.Logger, opts ...BusOption) (*Bus, error) {
-	if handlers == nil {
-		return nil, errors.New("commands: nil handlers")
+var _ commands.Sender = (*Bus)(nil)
+
+// NewBus wires every route (commands.Handlers.Routes) to its topic. Run
+// must be running for Send to deliver.
+func NewBus(routes []commands.Route, logger *slog.Logger, opts ...BusOption) (*Bus, error) {
+	if len(routes) == 0 {
+		return nil, errors.New("watermill: no command routes")
 	}
 	if logger == nil {
-		return nil, errors.New("commands: nil logger")
+		return nil, errors.New("watermill: nil logger")
 	}
 	cfg := busConfig{retry: DefaultRetryPolicy}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if r := cfg.retry; r.MaxRetries < 0 || r.InitialInterval <= 0 || r.MaxInterval < r.InitialInterval || r.Multiplier < 1 || r.MaxElapsedTime <= 0 {
-		return nil, fmt.Errorf("commands: invalid retry policy %+v", r)
+		return nil, fmt.Errorf("watermill: invalid retry policy %+v", r)
 	}
 	// watermill announces every handler start and stop at info; that is
 	// debug detail for an operator.
-	wlog := watermill.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	wlog := wm.NewSlogLoggerWithLevelMapping(logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	b := &Bus{
 		pubsub:   gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 256}, wlog),
 		logger:   logger,
@@ -144,7 +152,7 @@ func NewBus(handlers *Handlers, logger *slog.Logger, opts ...BusOption) (*Bus, e
 			Multiplier:          cfg.retry.Multiplier,
 			MaxElapsedTime:      cfg.retry.MaxElapsedTime,
 			RandomizationFactor: 0.3,
-			ShouldRetry:         func(p middleware.RetryParams) bool { return !Permanent(p.Err) },
+			ShouldRetry:         func(p middleware.RetryParams) bool { return !permanent(p.Err) },
 			Logger:              wlog,
 		}.Middleware,
 		middleware.Recoverer,
@@ -173,52 +181,62 @@ func NewBus(handlers *Handlers, logger *slog.Logger, opts ...BusOption) (*Bus, e
 	if err != nil {
 		return nil, err
 	}
-	h := handlers
-	if err := processor.AddHandlers(
-		handle(h.RequestRunner), handle(h.DeployRunner), handle(h.ChangeRunnerState),
-		handle(h.RecordHeartbeatMissed), handle(h.ChangeRunnerPool), handle(h.TerminateRunner),
-		handle(h.CreatePlan), handle(h.ApplyPlan), handle(h.FailPlan), handle(h.RollBackPlan),
-		handle(h.SyncEgg), handle(h.RemoveEgg), handle(h.SyncJob), handle(h.SyncUglyFoxConfig),
-		handle(h.RecordNestSync), handle(h.RecordNestSyncFailed), handle(h.RecordNestSyncFailureRepeated),
-		handle(h.ReceiveWebhook),
-		handle(h.RegisterBinaryVersion), handle(h.ActivateBinaryVersion), handle(h.RecordSecretAccess),
-	); err != nil {
+	handlers := make([]cqrs.CommandHandler, 0, len(routes))
+	seen := make(map[string]bool, len(routes))
+	for _, r := range routes {
+		if r.Name == "" || r.New == nil || r.Handle == nil || seen[r.Name] {
+			return nil, fmt.Errorf("watermill: route %q is incomplete or repeated", r.Name)
+		}
+		seen[r.Name] = true
+		handlers = append(handlers, routeHandler{r})
+	}
+	if err := processor.AddHandlers(handlers...); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
+// routeHandler is a commands.Route as a watermill command handler,
+// restoring the command's Meta from the message metadata.
+type routeHandler struct{ r commands.Route }
+
+func (h routeHandler) HandlerName() string { return h.r.Name }
+
+func (h routeHandler) NewCommand() any { return h.r.New() }
+
+func (h routeHandler) Handle(ctx context.Context, cmd any) error {
+	c, ok := cmd.(commands.Command)
+	if !ok {
+		return errs.Errorf(errs.EINVALID, "%s: decoded a %T", h.r.Name, cmd)
+	}
+	var meta commands.Meta
+	if msg := cqrs.OriginalMessageFromCtx(ctx); msg != nil {
+		meta = metaFromMessage(msg)
+	}
+	return h.r.Handle(ctx, c, meta)
+}
+
+// permanent: what commands.Permanent says will not pass, and a handler's
+// panic (turned into an error by the Recoverer).
+func permanent(err error) bool {
+	var panicked middleware.RecoveredPanicError
+	return commands.Permanent(err) || errors.As(err, &panicked)
+}
+
 // commandName names commands for watermill (cqrs.NamedStruct's fallback).
 func commandName(v any) string {
-	if c, ok := v.(Command); ok {
+	if c, ok := v.(commands.Command); ok {
 		return c.CommandName()
 	}
 	return cqrs.FullyQualifiedStructName(v)
-}
-
-// handle adapts a typed Handlers method to a watermill command handler,
-// restoring the command's Meta from the message metadata.
-func handle[C any, PC interface {
-	*C
-	Command
-	setCommandMeta(Meta)
-}](fn func(context.Context, C) (ports.AppendResult, error)) cqrs.CommandHandler {
-	var zero C
-	return cqrs.NewCommandHandler(PC(&zero).CommandName(), func(ctx context.Context, cmd *C) error {
-		if msg := cqrs.OriginalMessageFromCtx(ctx); msg != nil {
-			PC(cmd).setCommandMeta(metaFromMessage(msg))
-		}
-		_, err := fn(ctx, *cmd)
-		return err
-	})
 }
 
 // metaFromMessage reads Meta from msg's metadata. A command sent without
 // correlation or causation is correlated with and caused by its own message,
 // and one without an idempotency key gets one from the message id, so that
 // a redelivered message appends nothing.
-func metaFromMessage(msg *message.Message) Meta {
-	m := Meta{
+func metaFromMessage(msg *message.Message) commands.Meta {
+	m := commands.Meta{
 		Actor:          msg.Metadata.Get(metaActor),
 		CorrelationID:  msg.Metadata.Get(metaCorrelationID),
 		CausationID:    msg.Metadata.Get(metaCausationID),
@@ -236,31 +254,9 @@ func metaFromMessage(msg *message.Message) Meta {
 	return m
 }
 
-// Permanent reports whether err will not pass by retrying: a bad value, a
-// missing thing, a rule of state, bad credentials, an undecodable command or
-// a panic. A lost version race (ports.ErrConflict) is not permanent.
-func Permanent(err error) bool {
-	if err == nil || errors.Is(err, ports.ErrConflict) {
-		return false
-	}
-	var (
-		panicked  middleware.RecoveredPanicError
-		syntax    *json.SyntaxError
-		fieldType *json.UnmarshalTypeError
-	)
-	if errors.As(err, &panicked) || errors.As(err, &syntax) || errors.As(err, &fieldType) {
-		return true
-	}
-	switch errs.Code(err) {
-	case errs.EINVALID, errs.ENOTFOUND, errs.ECONFLICT, errs.EUNAUTHORIZED:
-		return true
-	}
-	return false
-}
-
 // Send publishes cmd and returns once it is handed to the in-process
 // broker, not when it is handled. It waits for Run to be running.
-func (b *Bus) Send(ctx context.Context, cmd Command) error {
+func (b *Bus) Send(ctx context.Context, cmd commands.Command) error {
 	if cmd == nil {
 		return errs.Errorf(errs.EINVALID, "send: nil command")
 	}
@@ -304,7 +300,7 @@ func (b *Bus) Run(ctx context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return errors.New("commands: bus is closed")
+		return errors.New("watermill: bus is closed")
 	}
 	b.started = true
 	b.mu.Unlock()

@@ -1,20 +1,103 @@
-package commands_test
+package watermill_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
+	"github.com/polar-gosling/polar-gosling/adapters/watermill"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func clock() time.Time { return t0 }
+
+// mustStore opens a fresh SQLite event store in a temp directory.
+func mustStore(t *testing.T) ports.EventStore {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gosling.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db.Events()
+}
+
+func mustHandlers(t *testing.T, store ports.EventStore) *commands.Handlers {
+	t.Helper()
+	h, err := commands.NewHandlers(store, events.NewCodec(events.NewRegistry()), clock, newID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func mustLoad(t *testing.T, store ports.EventStore, stream string) []events.Envelope {
+	t.Helper()
+	recs, err := store.Load(context.Background(), stream, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := events.NewCodec(events.NewRegistry()).DecodeAll(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return envs
+}
+
+func mustOK(t *testing.T) func(ports.AppendResult, error) ports.AppendResult {
+	return func(res ports.AppendResult, err error) ports.AppendResult {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("command failed: %v", err)
+		}
+		return res
+	}
+}
+
+var (
+	requestRunner = commands.RequestRunner{RunnerID: "r-01", Egg: "web", RunnerType: "APEX", Provider: "YANDEX", Region: "ru-central1-a", Reason: "pending job"}
+	deployRunner  = commands.DeployRunner{RunnerID: "r-01", PlanID: "p-01", InstanceID: "fhm1"}
+)
+
+// countingStore counts loads and appends and can fail appends.
+type countingStore struct {
+	ports.EventStore
+	loads   atomic.Int32
+	appends atomic.Int32
+	fail    func(stream string) error
+}
+
+func (s *countingStore) Load(ctx context.Context, stream string, after uint64) ([]events.Record, error) {
+	s.loads.Add(1)
+	return s.EventStore.Load(ctx, stream, after)
+}
+
+func (s *countingStore) Append(ctx context.Context, stream string, exp ports.ExpectedVersion, evs []events.Record, opts ...ports.AppendOption) (ports.AppendResult, error) {
+	s.appends.Add(1)
+	if s.fail != nil {
+		if err := s.fail(stream); err != nil {
+			return ports.AppendResult{}, err
+		}
+	}
+	return s.EventStore.Append(ctx, stream, exp, evs, opts...)
+}
 
 // syncBuffer is a log sink safe for the router's goroutines.
 type syncBuffer struct {
@@ -35,10 +118,10 @@ func (s *syncBuffer) String() string {
 }
 
 // mustRunBus starts a bus over h and stops it when the test ends.
-func mustRunBus(t *testing.T, h *commands.Handlers, logs *syncBuffer, opts ...commands.BusOption) *commands.Bus {
+func mustRunBus(t *testing.T, h *commands.Handlers, logs *syncBuffer, opts ...watermill.BusOption) *watermill.Bus {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	bus, err := commands.NewBus(h, logger, opts...)
+	bus, err := watermill.NewBus(h.Routes(), logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,13 +163,13 @@ func waitForStream(t *testing.T, store ports.EventStore, stream string, n int) [
 
 func TestNewBus_refuses_nil_dependencies(t *testing.T) {
 	h := mustHandlers(t, mustStore(t))
-	if _, err := commands.NewBus(nil, slog.New(slog.DiscardHandler)); err == nil {
-		t.Fatal("accepted nil handlers")
+	if _, err := watermill.NewBus(nil, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("accepted no routes")
 	}
-	if _, err := commands.NewBus(h, nil); err == nil {
+	if _, err := watermill.NewBus(h.Routes(), nil); err == nil {
 		t.Fatal("accepted a nil logger")
 	}
-	if _, err := commands.NewBus(h, slog.New(slog.DiscardHandler), commands.WithRetryPolicy(commands.RetryPolicy{})); err == nil {
+	if _, err := watermill.NewBus(h.Routes(), slog.New(slog.DiscardHandler), watermill.WithRetryPolicy(watermill.RetryPolicy{})); err == nil {
 		t.Fatal("accepted a retry policy without bounds")
 	}
 }
@@ -126,8 +209,8 @@ func TestBus_permanent_errors_are_poisoned_not_retried(t *testing.T) {
 	store := &countingStore{EventStore: mustStore(t)}
 	h := mustHandlers(t, store)
 	logs := &syncBuffer{}
-	poisoned := make(chan commands.PoisonedCommand, 1)
-	bus := mustRunBus(t, h, logs, commands.WithPoisonHandler(func(p commands.PoisonedCommand) { poisoned <- p }))
+	poisoned := make(chan watermill.PoisonedCommand, 1)
+	bus := mustRunBus(t, h, logs, watermill.WithPoisonHandler(func(p watermill.PoisonedCommand) { poisoned <- p }))
 	mustOK(t)(h.RequestRunner(context.Background(), requestRunner))
 	store.appends.Store(0)
 	store.loads.Store(0)
@@ -169,7 +252,7 @@ func TestBus_transient_errors_are_retried(t *testing.T) {
 		}
 		return nil
 	}
-	bus := mustRunBus(t, mustHandlers(t, store), &syncBuffer{}, commands.WithRetryPolicy(commands.RetryPolicy{
+	bus := mustRunBus(t, mustHandlers(t, store), &syncBuffer{}, watermill.WithRetryPolicy(watermill.RetryPolicy{
 		MaxRetries: 5, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond, Multiplier: 2, MaxElapsedTime: 5 * time.Second,
 	}))
 	if err := bus.Send(context.Background(), requestRunner); err != nil {
@@ -182,7 +265,7 @@ func TestBus_transient_errors_are_retried(t *testing.T) {
 }
 
 func TestBus_Send_honours_context_before_running(t *testing.T) {
-	bus, err := commands.NewBus(mustHandlers(t, mustStore(t)), slog.New(slog.DiscardHandler))
+	bus, err := watermill.NewBus(mustHandlers(t, mustStore(t)).Routes(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,26 +282,32 @@ func TestBus_Send_honours_context_before_running(t *testing.T) {
 	}
 }
 
-func TestPermanent(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"invalid", errs.Errorf(errs.EINVALID, "x"), true},
-		{"not_found", errs.Errorf(errs.ENOTFOUND, "x"), true},
-		{"rule_of_state", errs.Errorf(errs.ECONFLICT, "x"), true},
-		{"version_conflict", &ports.ConflictError{Stream: "s"}, false},
-		{"wrapped_version_conflict", errs.Wrap(errs.ECONFLICT, &ports.ConflictError{Stream: "s"}, "gave up"), false},
-		{"unavailable", errs.Errorf(errs.EUNAVAILABLE, "x"), false},
-		{"unknown", errors.New("boom"), false},
-		{"nil", nil, false},
+func TestBus_a_panicking_handler_is_poisoned(t *testing.T) {
+	poisoned := make(chan watermill.PoisonedCommand, 1)
+	routes := []commands.Route{{
+		Name:   "runner.request",
+		New:    func() commands.Command { return new(commands.RequestRunner) },
+		Handle: func(context.Context, commands.Command, commands.Meta) error { panic("boom") },
+	}}
+	bus, err := watermill.NewBus(routes, slog.New(slog.DiscardHandler), watermill.WithPoisonHandler(func(p watermill.PoisonedCommand) { poisoned <- p }))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := commands.Permanent(tc.err); got != tc.want {
-				t.Fatalf("Permanent(%v) = %v", tc.err, got)
-			}
-		})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- bus.Run(ctx) }()
+	defer func() { _ = bus.Close(); <-done }()
+	<-bus.Running()
+	if err := bus.Send(ctx, requestRunner); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-poisoned:
+		if p.Name != "runner.request" || !strings.Contains(p.Reason, "boom") {
+			t.Fatalf("poisoned %+v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the panicking command was not poisoned")
 	}
 }

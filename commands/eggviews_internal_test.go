@@ -1,4 +1,4 @@
-package httpapi
+package commands
 
 import (
 	"testing"
@@ -38,7 +38,7 @@ func TestMatchEgg(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, found := matchEgg(eggs, tc.project, tc.group, tc.host)
+			got, found := matchEgg(eggs, EggQuery{Project: tc.project, Group: tc.group, Host: tc.host})
 			if found != (tc.want != "") || got.Name != tc.want {
 				t.Fatalf("matchEgg = %q, %v; want %q", got.Name, found, tc.want)
 			}
