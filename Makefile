@@ -63,8 +63,9 @@ test-race: tools ## the tests under the race detector
 bench: ## print the performance figures (see README, Performance)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ ./commands/nestsync/ ./adapters/tofu/ ./adapters/httpapi/ | tee /dev/stderr | scripts/bench-table.sh
 
-fuzz: ## fuzz the .fly parser for 30 s (CI runs the committed seed corpus as part of make test)
+fuzz: ## fuzz the .fly parser and the webhook handler for 30 s each (CI runs both seed corpora as part of make test)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime 30s ./adapters/fly/
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime 30s ./adapters/httpapi/
 
 lint: vet ## gofmt check, go vet, golangci-lint when installed
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

@@ -49,7 +49,7 @@ func (f *fakeSync) triggers() []string {
 }
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	db       *sqlite.DB
 	handlers *commands.Handlers
 	proj     *projections.Runner
@@ -60,7 +60,7 @@ type env struct {
 }
 
 // newEnv builds the API over a fresh store; opts adjust its Config.
-func newEnv(t *testing.T, opts ...func(*httpapi.Config)) *env {
+func newEnv(t testing.TB, opts ...func(*httpapi.Config)) *env {
 	t.Helper()
 	core := sqlitetest.NewCore(t)
 	db, h, proj := core.DB, core.Handlers, core.Projections
