@@ -605,7 +605,7 @@ func (c *eggCache) live(ctx context.Context, views ports.ViewStore, fresh bool) 
 	if !fresh && c.list != nil && time.Since(c.loaded) < eggCacheTTL {
 		return c.list, nil
 	}
-	rows, err := views.Read().EggConfigs().List(ctx, ports.Query{})
+	rows, err := ports.EggConfigs.In(views.Read()).List(ctx, ports.Query{})
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,7 @@ type Main struct {
 	storage     *storage
 	Handlers    *commands.Handlers
 	Bus         *commands.Bus
-	Projections *projections.Runner
+	Projections *projections.Loop
 	nestRepo    *gitrepo.Repo
 	Sync        *nestsync.Syncer // nil when no Nest is configured
 	Registry    *prometheus.Registry
@@ -326,8 +326,8 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 	return err
 }
 
-func newProjections(st *storage, codec *events.Codec, poll time.Duration, log *slog.Logger) (*projections.Runner, error) {
-	return projections.NewRunner(projections.Config{
+func newProjections(st *storage, codec *events.Codec, poll time.Duration, log *slog.Logger) (*projections.Loop, error) {
+	return projections.NewLoop(projections.Config{
 		Store: st.Events, Views: st.Views, Codec: codec, Projectors: projections.All(),
 		Wake: st.Wake, PollInterval: poll, Logger: log,
 	})
