@@ -318,3 +318,20 @@ func TestRun_retries_after_a_failure(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 }
+
+// Every registered view has its projector in All, named after it, and
+// every projector of All writes a registered view.
+func TestAll_projects_every_registered_view(t *testing.T) {
+	names := map[string]bool{}
+	for _, p := range projections.All() {
+		if _, ok := ports.DefaultViews().Get(p.Name()); !ok {
+			t.Errorf("projector %s writes no registered view", p.Name())
+		}
+		names[p.Name()] = true
+	}
+	for _, v := range ports.AllViews {
+		if !names[v] {
+			t.Errorf("view %s has no projector in projections.All", v)
+		}
+	}
+}

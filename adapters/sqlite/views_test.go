@@ -90,3 +90,12 @@ func TestViews_are_plain_columns(t *testing.T) {
 		t.Fatalf("listing runners by state does not use the index: %s", plan)
 	}
 }
+
+// A view added by registration alone (porttest.Probes) is created,
+// projected, paged and replayed on SQLite.
+func TestAddedView(t *testing.T) {
+	porttest.AddedView(t, func(t *testing.T, views *ports.ViewSet) (ports.EventStore, ports.ViewStore) {
+		db := mustOpenWith(t, filepath.Join(t.TempDir(), "gosling.db"), sqlite.Options{Views: views})
+		return db.Events(), db.Views()
+	})
+}
