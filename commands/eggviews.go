@@ -121,7 +121,7 @@ func (d *EggViews) live(ctx context.Context, fresh bool) ([]liveEgg, error) {
 	if !fresh && d.list != nil && d.now().Sub(d.loaded) < EggCacheTTL {
 		return d.list, nil
 	}
-	rows, err := d.views.Read().EggConfigs().List(ctx, ports.Query{})
+	rows, err := ports.EggConfigs.In(d.views.Read()).List(ctx, ports.Query{})
 	if err != nil {
 		return nil, err
 	}

@@ -63,11 +63,10 @@ func PageOf[R ViewRow](rows []R, limit int) Page[R] {
 
 // ViewTx is the views as seen inside one Batch (or outside one, for reads).
 type ViewTx interface {
-	Runners() Table[RunnerRow]
-	EggConfigs() Table[EggConfigRow]
-	SyncHistory() Table[SyncHistoryRow]
-	DeploymentPlans() Table[DeploymentPlanRow]
-	AuditLogs() Table[AuditLogRow]
+	// Table returns the rows of view (a ViewDef of the store's ViewSet);
+	// View.In gives the same table with typed rows. The table of a view the
+	// store does not hold answers every call with EINVALID.
+	Table(view *ViewDef) Table[ViewRow]
 	// Checkpoint returns the last global position the projector finished.
 	Checkpoint(ctx context.Context, projector string) (uint64, error)
 	SaveCheckpoint(ctx context.Context, projector string, position uint64) error
@@ -82,8 +81,32 @@ const (
 	ViewAuditLogs       = "audit_logs"
 )
 
-// AllViews lists every view name.
-var AllViews = []string{ViewRunners, ViewEggConfigs, ViewSyncHistory, ViewDeploymentPlans, ViewAuditLogs}
+// The registered views. A new view is its row type below, one NewView
+// here and one entry in DefaultViews (and its projector).
+var (
+	Runners         = NewView[RunnerRow](ViewSpec{Name: ViewRunners, Key: "id", Indexes: [][]string{{"state"}, {"egg"}}})
+	EggConfigs      = NewView[EggConfigRow](ViewSpec{Name: ViewEggConfigs, Key: "name"})
+	SyncHistory     = NewView[SyncHistoryRow](ViewSpec{Name: ViewSyncHistory, Key: "key"})
+	DeploymentPlans = NewView[DeploymentPlanRow](ViewSpec{Name: ViewDeploymentPlans, Key: "plan_id", Indexes: [][]string{{"egg"}, {"runner_id"}}})
+	AuditLogs       = NewView[AuditLogRow](ViewSpec{Name: ViewAuditLogs, Key: "key"})
+
+	defaultViews = mustViewSet(Runners.Def(), EggConfigs.Def(), SyncHistory.Def(), DeploymentPlans.Def(), AuditLogs.Def())
+)
+
+// DefaultViews is every view of the control plane: what the stores hold
+// unless told otherwise.
+func DefaultViews() *ViewSet { return defaultViews }
+
+// AllViews lists every view name of DefaultViews.
+var AllViews = defaultViews.Names()
+
+func mustViewSet(defs ...*ViewDef) *ViewSet {
+	s, err := NewViewSet(defs...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
 
 // ViewStore holds the read views and the projector checkpoints.
 type ViewStore interface {

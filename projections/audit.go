@@ -35,7 +35,7 @@ func (AuditLogs) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope
 		Version:       env.Version,
 	}
 	// The row's version is its event's: a second Put of the same event is refused.
-	_, err := tx.AuditLogs().Put(ctx, row)
+	_, err := ports.AuditLogs.In(tx).Put(ctx, row)
 	return err
 }
 

@@ -10,7 +10,7 @@ import (
 var eggRows = streamKeyed[ports.EggConfigRow]{
 	view:       ports.ViewEggConfigs,
 	prefix:     "egg-",
-	table:      ports.ViewTx.EggConfigs,
+	table:      ports.EggConfigs.In,
 	newRow:     func(name string) ports.EggConfigRow { return ports.EggConfigRow{Name: name} },
 	setVersion: func(r *ports.EggConfigRow, v uint64) { r.Version = v },
 }

@@ -33,7 +33,7 @@ type fixture struct {
 	store    ports.EventStore
 	views    ports.ViewStore
 	codec    *events.Codec
-	runner   *projections.Runner
+	runner   *projections.Loop
 	n        int
 	versions map[string]uint64
 }
@@ -56,9 +56,9 @@ func mustOpen(t *testing.T, path string) *sqlite.DB {
 	return db
 }
 
-func mustRunner(t *testing.T, store ports.EventStore, views ports.ViewStore, codec *events.Codec) *projections.Runner {
+func mustRunner(t *testing.T, store ports.EventStore, views ports.ViewStore, codec *events.Codec) *projections.Loop {
 	t.Helper()
-	r, err := projections.NewRunner(projections.Config{Store: store, Views: views, Codec: codec, Projectors: projections.All(), BatchSize: 7})
+	r, err := projections.NewLoop(projections.Config{Store: store, Views: views, Codec: codec, Projectors: projections.All(), BatchSize: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +131,11 @@ func takeSnapshot(views ports.ViewStore) (snapshot, error) {
 	read := views.Read()
 	var s snapshot
 	var errs [5]error
-	s.Runners, errs[0] = read.Runners().List(ctx, ports.Query{})
-	s.EggConfigs, errs[1] = read.EggConfigs().List(ctx, ports.Query{})
-	s.SyncHistory, errs[2] = read.SyncHistory().List(ctx, ports.Query{})
-	s.DeploymentPlans, errs[3] = read.DeploymentPlans().List(ctx, ports.Query{})
-	s.AuditLogs, errs[4] = read.AuditLogs().List(ctx, ports.Query{})
+	s.Runners, errs[0] = ports.Runners.In(read).List(ctx, ports.Query{})
+	s.EggConfigs, errs[1] = ports.EggConfigs.In(read).List(ctx, ports.Query{})
+	s.SyncHistory, errs[2] = ports.SyncHistory.In(read).List(ctx, ports.Query{})
+	s.DeploymentPlans, errs[3] = ports.DeploymentPlans.In(read).List(ctx, ports.Query{})
+	s.AuditLogs, errs[4] = ports.AuditLogs.In(read).List(ctx, ports.Query{})
 	return s, errors.Join(errs[:]...)
 }
 

@@ -18,7 +18,7 @@ const (
 var planRows = streamKeyed[ports.DeploymentPlanRow]{
 	view:       ports.ViewDeploymentPlans,
 	prefix:     "plan-",
-	table:      ports.ViewTx.DeploymentPlans,
+	table:      ports.DeploymentPlans.In,
 	newRow:     func(id string) ports.DeploymentPlanRow { return ports.DeploymentPlanRow{PlanID: id} },
 	setVersion: func(r *ports.DeploymentPlanRow, v uint64) { r.Version = v },
 }

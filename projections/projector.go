@@ -1,5 +1,5 @@
 // Package projections builds the read views from the event log. Each
-// Projector writes one view; the Runner feeds every projector the log in
+// Projector writes one view; the Loop feeds every projector the log in
 // global order, each from its own checkpoint, and saves the checkpoint in the
 // same views batch as the rows. Replay is the same code path after a
 // Truncate.
@@ -45,7 +45,7 @@ var ErrGap = errors.New("projections: gap in a stream")
 
 // GapError is an event that is more than one version ahead of its row: an
 // earlier event of the stream was not applied. It is EINTERNAL, so the
-// runner stops and retries instead of skipping events.
+// loop stops and retries instead of skipping events.
 type GapError struct {
 	View    string
 	Stream  string

@@ -101,7 +101,7 @@ func TestRunners(t *testing.T) {
 			f.append("runner-r1", tc.evs...)
 			f.append("runner-r2", requested()) // another runner stays apart
 			f.mustCatchUp()
-			got, ok, err := f.views.Read().Runners().Get(context.Background(), "r1")
+			got, ok, err := ports.Runners.In(f.views.Read()).Get(context.Background(), "r1")
 			if err != nil || !ok {
 				t.Fatalf("get r1: %v, %v", ok, err)
 			}

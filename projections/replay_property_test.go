@@ -66,7 +66,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 			rt.Fatal(err)
 		}
 		batch := rapid.IntRange(1, 6).Draw(rt, "batch_size")
-		runner, err := projections.NewRunner(projections.Config{Store: live.Events(), Views: live.Views(), Codec: codec, Projectors: projections.All(), BatchSize: batch})
+		runner, err := projections.NewLoop(projections.Config{Store: live.Events(), Views: live.Views(), Codec: codec, Projectors: projections.All(), BatchSize: batch})
 		if err != nil {
 			rt.Fatal(err)
 		}
@@ -261,7 +261,7 @@ func TestReplayEqualsLive_property(t *testing.T) {
 		// Rebuild into a fresh database from the live one's log.
 		fresh := mustOpenRapid(rt, filepath.Join(dir, "rebuilt.db"))
 		defer fresh.Close()
-		rebuilt, err := projections.NewRunner(projections.Config{Store: live.Events(), Views: fresh.Views(), Codec: codec, Projectors: projections.All(),
+		rebuilt, err := projections.NewLoop(projections.Config{Store: live.Events(), Views: fresh.Views(), Codec: codec, Projectors: projections.All(),
 			BatchSize: rapid.IntRange(1, 500).Draw(rt, "rebuild_batch_size")})
 		if err != nil {
 			rt.Fatal(err)

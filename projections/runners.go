@@ -19,7 +19,7 @@ const (
 var runnerRows = streamKeyed[ports.RunnerRow]{
 	view:       ports.ViewRunners,
 	prefix:     "runner-",
-	table:      ports.ViewTx.Runners,
+	table:      ports.Runners.In,
 	newRow:     func(id string) ports.RunnerRow { return ports.RunnerRow{ID: id} },
 	setVersion: func(r *ports.RunnerRow, v uint64) { r.Version = v },
 }

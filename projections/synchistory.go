@@ -47,7 +47,7 @@ func (SyncHistory) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelo
 		return nil
 	}
 	// The row's version is its event's: a second Put of the same event is refused.
-	_, err := tx.SyncHistory().Put(ctx, row)
+	_, err := ports.SyncHistory.In(tx).Put(ctx, row)
 	return err
 }
 
@@ -66,7 +66,7 @@ func startedAt(t time.Time, env events.Envelope) time.Time {
 // repeat whose failure row is missing or not a failure (a log edited by
 // hand) changes nothing.
 func foldRepeat(ctx context.Context, tx ports.ViewTx, env events.Envelope, e events.NestSyncFailureRepeated) error {
-	t := tx.SyncHistory()
+	t := ports.SyncHistory.In(tx)
 	row, ok, err := t.Get(ctx, ports.PositionKey(e.FailurePosition))
 	if err != nil || !ok || row.Status != syncFailed || row.EventID != e.FailureEventID || env.Version <= row.Version {
 		return err

@@ -12,13 +12,13 @@ import (
 // the checkpoints are saved after the rows. That order matters on stores
 // without transactions (DynamoDB): a checkpoint never gets ahead of the rows
 // it covers, so a crash mid-flush only causes a harmless redo.
+//
+// It covers every view: the table of a view is cached from its first use in
+// the page, whatever ViewDef it is, and flushed in that order.
 type writeBack struct {
 	tx          ports.ViewTx
-	runners     *cachedTable[ports.RunnerRow]
-	eggs        *cachedTable[ports.EggConfigRow]
-	syncs       *cachedTable[ports.SyncHistoryRow]
-	plans       *cachedTable[ports.DeploymentPlanRow]
-	audit       *cachedTable[ports.AuditLogRow]
+	tables      map[*ports.ViewDef]*cachedTable[ports.ViewRow]
+	order       []*cachedTable[ports.ViewRow]
 	checkpoints map[string]uint64
 	cpOrder     []string
 }
@@ -26,22 +26,19 @@ type writeBack struct {
 var _ ports.ViewTx = (*writeBack)(nil)
 
 func newWriteBack(tx ports.ViewTx) *writeBack {
-	return &writeBack{
-		tx:          tx,
-		runners:     newCachedTable(tx.Runners()),
-		eggs:        newCachedTable(tx.EggConfigs()),
-		syncs:       newCachedTable(tx.SyncHistory()),
-		plans:       newCachedTable(tx.DeploymentPlans()),
-		audit:       newCachedTable(tx.AuditLogs()),
-		checkpoints: map[string]uint64{},
-	}
+	return &writeBack{tx: tx, tables: map[*ports.ViewDef]*cachedTable[ports.ViewRow]{}, checkpoints: map[string]uint64{}}
 }
 
-func (w *writeBack) Runners() ports.Table[ports.RunnerRow]                 { return w.runners }
-func (w *writeBack) EggConfigs() ports.Table[ports.EggConfigRow]           { return w.eggs }
-func (w *writeBack) SyncHistory() ports.Table[ports.SyncHistoryRow]        { return w.syncs }
-func (w *writeBack) DeploymentPlans() ports.Table[ports.DeploymentPlanRow] { return w.plans }
-func (w *writeBack) AuditLogs() ports.Table[ports.AuditLogRow]             { return w.audit }
+// Table implements ports.ViewTx: the view's table behind the page's cache.
+func (w *writeBack) Table(view *ports.ViewDef) ports.Table[ports.ViewRow] {
+	if c, ok := w.tables[view]; ok {
+		return c
+	}
+	c := newCachedTable(w.tx.Table(view))
+	w.tables[view] = c
+	w.order = append(w.order, c)
+	return c
+}
 
 func (w *writeBack) Checkpoint(ctx context.Context, projector string) (uint64, error) {
 	if cp, ok := w.checkpoints[projector]; ok {
@@ -60,8 +57,8 @@ func (w *writeBack) SaveCheckpoint(_ context.Context, projector string, position
 
 // flush writes the page's rows, then its checkpoints.
 func (w *writeBack) flush(ctx context.Context) error {
-	for _, f := range []func(context.Context) error{w.runners.flush, w.eggs.flush, w.syncs.flush, w.plans.flush, w.audit.flush} {
-		if err := f(ctx); err != nil {
+	for _, c := range w.order {
+		if err := c.flush(ctx); err != nil {
 			return err
 		}
 	}

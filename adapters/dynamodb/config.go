@@ -6,6 +6,7 @@ package dynamodb
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"os"
 	"regexp"
@@ -31,6 +32,24 @@ type Config struct {
 	TablePrefix string
 	// Now is the clock that stamps RecordedAt; nil means time.Now.
 	Now func() time.Time
+	// Views are the read views (default ports.DefaultViews()).
+	Views *ports.ViewSet
+	// Logger gets what Migrate did: schema steps, views rebuilt (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c Config) views() *ports.ViewSet {
+	if c.Views != nil {
+		return c.Views
+	}
+	return ports.DefaultViews()
+}
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
 }
 
 // tablePrefixPattern keeps prefix+name within DynamoDB's table name alphabet.
@@ -63,11 +82,14 @@ const (
 	checkpointsTable = "checkpoints"
 )
 
-// TableNames lists every table Migrate creates for prefix.
-func TableNames(prefix string) []string {
-	names := []string{prefix + eventsTable, prefix + checkpointsTable}
-	for _, v := range ports.AllViews {
-		names = append(names, prefix+v)
+// TableNames lists every table Migrate creates for prefix and the default views.
+func TableNames(prefix string) []string { return Config{TablePrefix: prefix}.TableNames() }
+
+// TableNames lists every table Migrate creates for c.
+func (c Config) TableNames() []string {
+	names := []string{c.TablePrefix + eventsTable, c.TablePrefix + checkpointsTable}
+	for _, v := range c.views().All() {
+		names = append(names, c.TablePrefix+v.Name())
 	}
 	return names
 }

@@ -45,13 +45,21 @@ func mustLocalClient(t *testing.T) *awsdynamodb.Client {
 // mustMigrated creates a fresh set of tables and drops them after the test.
 func mustMigrated(t *testing.T, client *awsdynamodb.Client) string {
 	t.Helper()
-	prefix := fmt.Sprintf("it%d_%d_", runID, prefixSeq.Add(1))
+	return mustMigratedWith(t, dynamodb.Config{Client: client})
+}
+
+// mustMigratedWith migrates cfg (its views, its logger) under a fresh prefix,
+// which it returns, and drops the tables after the test.
+func mustMigratedWith(t *testing.T, cfg dynamodb.Config) string {
+	t.Helper()
+	cfg.TablePrefix = fmt.Sprintf("it%d_%d_", runID, prefixSeq.Add(1))
+	prefix, client := cfg.TablePrefix, cfg.Client
 	ctx := context.Background()
-	if err := dynamodb.Migrate(ctx, client, prefix); err != nil {
+	if err := cfg.Migrate(ctx); err != nil {
 		t.Fatalf("migrate %s: %v", prefix, err)
 	}
 	t.Cleanup(func() {
-		for _, name := range dynamodb.TableNames(prefix) {
+		for _, name := range cfg.TableNames() {
 			if _, err := client.DeleteTable(ctx, &awsdynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
 				t.Logf("drop %s: %v", name, err)
 			}

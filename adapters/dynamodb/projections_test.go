@@ -73,7 +73,7 @@ func TestProjectionsMatchSQLiteIntegration(t *testing.T) {
 
 // mustScenario runs a lifecycle touching every projector and catches the
 // views up.
-func mustScenario(t *testing.T, store ports.EventStore, views ports.ViewStore, codec *events.Codec, clock func() time.Time, ids func() string) *projections.Runner {
+func mustScenario(t *testing.T, store ports.EventStore, views ports.ViewStore, codec *events.Codec, clock func() time.Time, ids func() string) *projections.Loop {
 	t.Helper()
 	ctx := context.Background()
 	h, err := commands.NewHandlers(store, codec, clock, ids)
@@ -123,7 +123,7 @@ func mustScenario(t *testing.T, store ports.EventStore, views ports.ViewStore, c
 			t.Fatalf("step %d: %v", i, err)
 		}
 	}
-	runner, err := projections.NewRunner(projections.Config{Store: store, Views: views, Codec: codec, Projectors: projections.All()})
+	runner, err := projections.NewLoop(projections.Config{Store: store, Views: views, Codec: codec, Projectors: projections.All()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,15 +153,15 @@ func mustViews(t *testing.T, vs ports.ViewStore) allViews {
 		}
 	}
 	var e error
-	a.Runners, e = v.Runners().List(ctx, ports.Query{})
+	a.Runners, e = ports.Runners.In(v).List(ctx, ports.Query{})
 	must(e)
-	a.Eggs, e = v.EggConfigs().List(ctx, ports.Query{})
+	a.Eggs, e = ports.EggConfigs.In(v).List(ctx, ports.Query{})
 	must(e)
-	a.Syncs, e = v.SyncHistory().List(ctx, ports.Query{})
+	a.Syncs, e = ports.SyncHistory.In(v).List(ctx, ports.Query{})
 	must(e)
-	a.Plans, e = v.DeploymentPlans().List(ctx, ports.Query{})
+	a.Plans, e = ports.DeploymentPlans.In(v).List(ctx, ports.Query{})
 	must(e)
-	a.Audit, e = v.AuditLogs().List(ctx, ports.Query{})
+	a.Audit, e = ports.AuditLogs.In(v).List(ctx, ports.Query{})
 	must(e)
 	if err != nil {
 		t.Fatal(err)

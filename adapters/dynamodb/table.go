@@ -50,31 +50,24 @@ func newRowCodec() rowCodec {
 	}
 }
 
-// table is one view, stored as one DynamoDB table keyed by the row key.
-type table[R ports.ViewRow] struct {
+// table is one view, stored as one DynamoDB table (the prefix and the
+// view's name) keyed by the row key; its rows are of the view's row type.
+type table struct {
 	db      *dynamodb.Client
 	name    string
+	view    *ports.ViewDef
 	codec   rowCodec
-	columns map[string]reflect.Type // R's fields by db name, for Query.Eq
+	columns map[string]reflect.Type // the row's fields by db name, for Query.Eq
 }
 
-var _ ports.Table[ports.RunnerRow] = (*table[ports.RunnerRow])(nil)
+var _ ports.Table[ports.ViewRow] = (*table)(nil)
 
-func newTable[R ports.ViewRow](db *dynamodb.Client, name string, codec rowCodec) *table[R] {
-	return &table[R]{db: db, name: name, codec: codec, columns: columnsOf(reflect.TypeFor[R]())}
-}
-
-// columnsOf maps the db tag names of a row struct's fields to their types.
-func columnsOf(t reflect.Type) map[string]reflect.Type {
+func newTable(db *dynamodb.Client, prefix string, view *ports.ViewDef, codec rowCodec) *table {
 	cols := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("db"), ",")
-		if name != "" && name != "-" && f.IsExported() {
-			cols[name] = f.Type
-		}
+	for _, c := range view.Columns() {
+		cols[c.Name] = c.Type
 	}
-	return cols
+	return &table{db: db, name: prefix + view.Name(), view: view, codec: codec, columns: cols}
 }
 
 // filterable reports whether v can be compared for equality with a column
@@ -103,8 +96,8 @@ func isInteger(k reflect.Kind) bool {
 	return reflect.Int <= k && k <= reflect.Uint64
 }
 
-func (t *table[R]) Get(ctx context.Context, key string) (R, bool, error) {
-	var row R
+func (t *table) Get(ctx context.Context, key string) (ports.ViewRow, bool, error) {
+	var row ports.ViewRow
 	if key == "" {
 		return row, false, nil
 	}
@@ -125,7 +118,10 @@ func (t *table[R]) Get(ctx context.Context, key string) (R, bool, error) {
 
 // Put writes row unless the stored row has applied its version or a later
 // one; the check is a condition on the item, so it holds between writers.
-func (t *table[R]) Put(ctx context.Context, row R) (bool, error) {
+func (t *table) Put(ctx context.Context, row ports.ViewRow) (bool, error) {
+	if row == nil || reflect.TypeOf(row) != t.view.RowType() {
+		return false, errs.Errorf(errs.EINVALID, "put into %s: a %T row, want a %s", t.name, row, t.view.RowType())
+	}
 	key := row.RowKey()
 	if key == "" {
 		return false, errs.Errorf(errs.EINVALID, "put into %s: row has an empty key", t.name)
@@ -176,7 +172,7 @@ func rowKey(k string) map[string]types.AttributeValue {
 // List reads every row q selects: a consistent Query of the view's
 // partition in key order from AfterKey, filtered by DynamoDB, until Limit
 // rows (when > 0) or the end.
-func (t *table[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
+func (t *table) List(ctx context.Context, q ports.Query) ([]ports.ViewRow, error) {
 	if q.Limit < 0 {
 		return nil, errs.Errorf(errs.EINVALID, "list %s: negative limit %d", t.name, q.Limit)
 	}
@@ -184,7 +180,7 @@ func (t *table[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rows []R
+	var rows []ports.ViewRow
 	for {
 		if q.Limit > 0 {
 			in.Limit = aws.Int32(int32(q.Limit - len(rows)))
@@ -206,15 +202,15 @@ func (t *table[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
 // ListPage reads at most pageRounds Query pages of the view's partition to
 // fill a page of q.Limit rows; it reads one row more to know whether any
 // follows.
-func (t *table[R]) ListPage(ctx context.Context, q ports.Query) (ports.Page[R], error) {
+func (t *table) ListPage(ctx context.Context, q ports.Query) (ports.Page[ports.ViewRow], error) {
 	if q.Limit < 1 {
-		return ports.Page[R]{}, errs.Errorf(errs.EINVALID, "list a page of %s: limit %d, want at least 1", t.name, q.Limit)
+		return ports.Page[ports.ViewRow]{}, errs.Errorf(errs.EINVALID, "list a page of %s: limit %d, want at least 1", t.name, q.Limit)
 	}
 	in, err := t.queryInput(q)
 	if err != nil {
-		return ports.Page[R]{}, err
+		return ports.Page[ports.ViewRow]{}, err
 	}
-	var rows []R
+	var rows []ports.ViewRow
 	for round := 0; ; round++ {
 		read := q.Limit + 1 - len(rows)
 		if in.FilterExpression != nil {
@@ -223,10 +219,10 @@ func (t *table[R]) ListPage(ctx context.Context, q ports.Query) (ports.Page[R], 
 		in.Limit = aws.Int32(int32(read))
 		out, err := t.db.Query(ctx, in)
 		if err != nil {
-			return ports.Page[R]{}, unavailable(err, "list %s", t.name)
+			return ports.Page[ports.ViewRow]{}, unavailable(err, "list %s", t.name)
 		}
 		if rows, err = t.appendRows(rows, out.Items); err != nil {
-			return ports.Page[R]{}, err
+			return ports.Page[ports.ViewRow]{}, err
 		}
 		switch {
 		case len(rows) > q.Limit || out.LastEvaluatedKey == nil:
@@ -235,13 +231,13 @@ func (t *table[R]) ListPage(ctx context.Context, q ports.Query) (ports.Page[R], 
 			// Stopped short: continue after the last item read.
 			d := itemReader{item: out.LastEvaluatedKey}
 			next := d.s(viewKeyAttr, true)
-			return ports.Page[R]{Rows: rows, Next: next}, d.err
+			return ports.Page[ports.ViewRow]{Rows: rows, Next: next}, d.err
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
 
-func (t *table[R]) appendRows(rows []R, items []map[string]types.AttributeValue) ([]R, error) {
+func (t *table) appendRows(rows []ports.ViewRow, items []map[string]types.AttributeValue) ([]ports.ViewRow, error) {
 	for _, item := range items {
 		row, err := t.decode(item)
 		if err != nil {
@@ -254,7 +250,7 @@ func (t *table[R]) appendRows(rows []R, items []map[string]types.AttributeValue)
 
 // queryInput builds a consistent Query of the view's partition in q's key
 // order from q.AfterKey, with one equality filter per column of q.Eq.
-func (t *table[R]) queryInput(q ports.Query) (*dynamodb.QueryInput, error) {
+func (t *table) queryInput(q ports.Query) (*dynamodb.QueryInput, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(t.name),
 		ConsistentRead:            aws.Bool(true),
@@ -301,7 +297,7 @@ func (t *table[R]) queryInput(q ports.Query) (*dynamodb.QueryInput, error) {
 	return in, nil
 }
 
-func (t *table[R]) encode(row R) (map[string]types.AttributeValue, error) {
+func (t *table) encode(row ports.ViewRow) (map[string]types.AttributeValue, error) {
 	av, err := t.codec.enc.Encode(row)
 	if err != nil {
 		return nil, errs.Wrap(errs.EINTERNAL, err, "dynamodb: encode a %s row", t.name)
@@ -316,10 +312,10 @@ func (t *table[R]) encode(row R) (map[string]types.AttributeValue, error) {
 	return m.Value, nil
 }
 
-func (t *table[R]) decode(item map[string]types.AttributeValue) (R, error) {
-	var row R
-	if err := t.codec.dec.Decode(&types.AttributeValueMemberM{Value: item}, &row); err != nil {
-		return row, errs.Wrap(errs.EINTERNAL, err, "dynamodb: corrupt item in %s", t.name)
+func (t *table) decode(item map[string]types.AttributeValue) (ports.ViewRow, error) {
+	row := t.view.NewRow()
+	if err := t.codec.dec.Decode(&types.AttributeValueMemberM{Value: item}, row.Interface()); err != nil {
+		return nil, errs.Wrap(errs.EINTERNAL, err, "dynamodb: corrupt item in %s", t.name)
 	}
-	return row, nil
+	return row.Elem().Interface().(ports.ViewRow), nil
 }

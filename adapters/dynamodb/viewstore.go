@@ -25,21 +25,17 @@ type ViewStore struct {
 
 var _ ports.ViewStore = (*ViewStore)(nil)
 
-// NewViewStore returns the store over cfg's view tables (see Migrate).
+// NewViewStore returns the store over cfg's view tables (see Migrate):
+// one per view of cfg.Views.
 func NewViewStore(cfg Config) (*ViewStore, error) {
 	if err := cfg.validate("view store"); err != nil {
 		return nil, err
 	}
 	codec := newRowCodec()
 	p := cfg.TablePrefix
-	v := &views{
-		db:              cfg.Client,
-		checkpoints:     p + checkpointsTable,
-		runners:         newTable[ports.RunnerRow](cfg.Client, p+ports.ViewRunners, codec),
-		eggConfigs:      newTable[ports.EggConfigRow](cfg.Client, p+ports.ViewEggConfigs, codec),
-		syncHistory:     newTable[ports.SyncHistoryRow](cfg.Client, p+ports.ViewSyncHistory, codec),
-		deploymentPlans: newTable[ports.DeploymentPlanRow](cfg.Client, p+ports.ViewDeploymentPlans, codec),
-		auditLogs:       newTable[ports.AuditLogRow](cfg.Client, p+ports.ViewAuditLogs, codec),
+	v := &views{db: cfg.Client, checkpoints: p + checkpointsTable, tables: map[string]*table{}}
+	for _, def := range cfg.views().All() {
+		v.tables[def.Name()] = newTable(cfg.Client, p, def, codec)
 	}
 	return &ViewStore{db: cfg.Client, prefix: p, views: v}, nil
 }
@@ -62,35 +58,56 @@ func (s *ViewStore) Read() ports.ViewTx { return s.views }
 // left, which versions make harmless; the other order could leave a
 // checkpoint pointing past deleted rows.
 func (s *ViewStore) Truncate(ctx context.Context, view string) error {
-	if !slices.Contains(ports.AllViews, view) {
+	if _, ok := s.views.tables[view]; !ok {
 		return errs.Errorf(errs.EINVALID, "truncate: no view %q", view)
 	}
-	if err := deleteKeys(ctx, s.db, s.views.checkpoints, []string{view}, checkpointKey); err != nil {
+	return truncateView(ctx, s.db, s.prefix, view)
+}
+
+// truncateView deletes the checkpoint of view's projector, then its rows.
+func truncateView(ctx context.Context, db *dynamodb.Client, prefix, view string) error {
+	if err := deleteKeys(ctx, db, prefix+checkpointsTable, []string{view}, checkpointKey); err != nil {
 		return err
 	}
-	rows, err := scanKeys(ctx, s.db, &dynamodb.ScanInput{TableName: aws.String(s.prefix + view)})
+	rows, err := scanKeys(ctx, db, &dynamodb.ScanInput{TableName: aws.String(prefix + view)})
 	if err != nil {
 		return err
 	}
-	return deleteKeys(ctx, s.db, s.prefix+view, rows, rowKey)
+	return deleteKeys(ctx, db, prefix+view, rows, rowKey)
 }
 
 // views is the ports.ViewTx of a ViewStore, inside or outside a batch alike.
 type views struct {
-	db              *dynamodb.Client
-	checkpoints     string
-	runners         *table[ports.RunnerRow]
-	eggConfigs      *table[ports.EggConfigRow]
-	syncHistory     *table[ports.SyncHistoryRow]
-	deploymentPlans *table[ports.DeploymentPlanRow]
-	auditLogs       *table[ports.AuditLogRow]
+	db          *dynamodb.Client
+	checkpoints string
+	tables      map[string]*table // by view name
 }
 
-func (v *views) Runners() ports.Table[ports.RunnerRow]                 { return v.runners }
-func (v *views) EggConfigs() ports.Table[ports.EggConfigRow]           { return v.eggConfigs }
-func (v *views) SyncHistory() ports.Table[ports.SyncHistoryRow]        { return v.syncHistory }
-func (v *views) DeploymentPlans() ports.Table[ports.DeploymentPlanRow] { return v.deploymentPlans }
-func (v *views) AuditLogs() ports.Table[ports.AuditLogRow]             { return v.auditLogs }
+// Table implements ports.ViewTx.
+func (v *views) Table(view *ports.ViewDef) ports.Table[ports.ViewRow] {
+	t, ok := v.tables[view.Name()]
+	if !ok || t.view != view {
+		return unknownTable{view: view.Name()}
+	}
+	return t
+}
+
+// unknownTable is the table of a view the store was not made with.
+type unknownTable struct{ view string }
+
+func (u unknownTable) err() error {
+	return errs.Errorf(errs.EINVALID, "dynamodb views: view %q is not one the store was made with (Config.Views)", u.view)
+}
+func (u unknownTable) Get(context.Context, string) (ports.ViewRow, bool, error) {
+	return nil, false, u.err()
+}
+func (u unknownTable) Put(context.Context, ports.ViewRow) (bool, error) { return false, u.err() }
+func (u unknownTable) List(context.Context, ports.Query) ([]ports.ViewRow, error) {
+	return nil, u.err()
+}
+func (u unknownTable) ListPage(context.Context, ports.Query) (ports.Page[ports.ViewRow], error) {
+	return ports.Page[ports.ViewRow]{}, u.err()
+}
 
 // checkpointPosAttr is the checkpoint item's position attribute.
 const checkpointPosAttr = "position"

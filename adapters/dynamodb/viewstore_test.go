@@ -4,13 +4,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/polar-gosling/polar-gosling/adapters/dynamodb"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -100,34 +95,34 @@ func roundTrip[R ports.ViewRow](t *testing.T, tbl ports.Table[R], row R) {
 
 func TestViewStoreRoundTripIntegration(t *testing.T) {
 	v := mustViewStore(t).Read()
-	t.Run("runners", func(t *testing.T) { roundTrip(t, v.Runners(), fullRunner("r-1", 3)) })
-	t.Run("egg_configs", func(t *testing.T) { roundTrip(t, v.EggConfigs(), fullEggConfig()) })
-	t.Run("sync_history", func(t *testing.T) { roundTrip(t, v.SyncHistory(), fullSyncHistory()) })
-	t.Run("deployment_plans", func(t *testing.T) { roundTrip(t, v.DeploymentPlans(), fullPlan()) })
-	t.Run("audit_logs", func(t *testing.T) { roundTrip(t, v.AuditLogs(), fullAudit(1)) })
+	t.Run("runners", func(t *testing.T) { roundTrip(t, ports.Runners.In(v), fullRunner("r-1", 3)) })
+	t.Run("egg_configs", func(t *testing.T) { roundTrip(t, ports.EggConfigs.In(v), fullEggConfig()) })
+	t.Run("sync_history", func(t *testing.T) { roundTrip(t, ports.SyncHistory.In(v), fullSyncHistory()) })
+	t.Run("deployment_plans", func(t *testing.T) { roundTrip(t, ports.DeploymentPlans.In(v), fullPlan()) })
+	t.Run("audit_logs", func(t *testing.T) { roundTrip(t, ports.AuditLogs.In(v), fullAudit(1)) })
 	// Nil and empty collections come back as they went in, and zero times
 	// stay zero.
 	t.Run("nil_collections", func(t *testing.T) {
-		roundTrip(t, v.Runners(), ports.RunnerRow{ID: "r-nil", Version: 1})
-		roundTrip(t, v.EggConfigs(), ports.EggConfigRow{Name: "egg-nil", Version: 1})
-		roundTrip(t, v.SyncHistory(), ports.SyncHistoryRow{Key: ports.PositionKey(99), Version: 1})
-		roundTrip(t, v.DeploymentPlans(), ports.DeploymentPlanRow{PlanID: "plan-nil", Version: 1})
+		roundTrip(t, ports.Runners.In(v), ports.RunnerRow{ID: "r-nil", Version: 1})
+		roundTrip(t, ports.EggConfigs.In(v), ports.EggConfigRow{Name: "egg-nil", Version: 1})
+		roundTrip(t, ports.SyncHistory.In(v), ports.SyncHistoryRow{Key: ports.PositionKey(99), Version: 1})
+		roundTrip(t, ports.DeploymentPlans.In(v), ports.DeploymentPlanRow{PlanID: "plan-nil", Version: 1})
 	})
 	t.Run("empty_collections", func(t *testing.T) {
-		roundTrip(t, v.Runners(), ports.RunnerRow{ID: "r-empty", Tags: []string{}, Version: 1})
-		roundTrip(t, v.EggConfigs(), ports.EggConfigRow{Name: "egg-empty", ProjectIDs: []int64{}, GroupIDs: []int64{}, Tags: []string{}, Version: 1})
-		roundTrip(t, v.SyncHistory(), ports.SyncHistoryRow{Key: ports.PositionKey(98), Changes: []events.FileChange{}, Diagnostics: []events.Diagnostic{}, Version: 1})
-		roundTrip(t, v.DeploymentPlans(), ports.DeploymentPlanRow{PlanID: "plan-empty", Inputs: map[string]string{}, SecretURIs: map[string]string{}, Version: 1})
+		roundTrip(t, ports.Runners.In(v), ports.RunnerRow{ID: "r-empty", Tags: []string{}, Version: 1})
+		roundTrip(t, ports.EggConfigs.In(v), ports.EggConfigRow{Name: "egg-empty", ProjectIDs: []int64{}, GroupIDs: []int64{}, Tags: []string{}, Version: 1})
+		roundTrip(t, ports.SyncHistory.In(v), ports.SyncHistoryRow{Key: ports.PositionKey(98), Changes: []events.FileChange{}, Diagnostics: []events.Diagnostic{}, Version: 1})
+		roundTrip(t, ports.DeploymentPlans.In(v), ports.DeploymentPlanRow{PlanID: "plan-empty", Inputs: map[string]string{}, SecretURIs: map[string]string{}, Version: 1})
 	})
 	t.Run("missing_row", func(t *testing.T) {
-		if _, ok, err := v.Runners().Get(context.Background(), "nobody"); ok || err != nil {
+		if _, ok, err := ports.Runners.In(v).Get(context.Background(), "nobody"); ok || err != nil {
 			t.Fatalf("found=%v err=%v for a missing row", ok, err)
 		}
 	})
 }
 
 func TestViewStorePutRefusesStaleRowsIntegration(t *testing.T) {
-	runners := mustViewStore(t).Read().Runners()
+	runners := ports.Runners.In(mustViewStore(t).Read())
 	ctx := context.Background()
 	if wrote, err := runners.Put(ctx, fullRunner("r-1", 5)); err != nil || !wrote {
 		t.Fatalf("first put: wrote=%v err=%v", wrote, err)
@@ -163,7 +158,7 @@ func TestViewStorePutRefusesStaleRowsIntegration(t *testing.T) {
 }
 
 func TestViewStoreListIntegration(t *testing.T) {
-	runners := mustViewStore(t).Read().Runners()
+	runners := ports.Runners.In(mustViewStore(t).Read())
 	ctx := context.Background()
 	seed := []struct {
 		id, egg, state string
@@ -236,11 +231,11 @@ func TestViewStoreTruncateIntegration(t *testing.T) {
 	v := s.Read()
 	const rows = 60 // more than one BatchWriteItem of 25
 	for i := range rows {
-		if _, err := v.AuditLogs().Put(ctx, fullAudit(uint64(i+1))); err != nil {
+		if _, err := ports.AuditLogs.In(v).Put(ctx, fullAudit(uint64(i+1))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := v.Runners().Put(ctx, fullRunner("r-1", 1)); err != nil {
+	if _, err := ports.Runners.In(v).Put(ctx, fullRunner("r-1", 1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{ports.ViewAuditLogs, ports.ViewAuditLogs + "_v2", ports.ViewRunners} {
@@ -251,7 +246,7 @@ func TestViewStoreTruncateIntegration(t *testing.T) {
 	if err := s.Truncate(ctx, ports.ViewAuditLogs); err != nil {
 		t.Fatal(err)
 	}
-	if left, err := v.AuditLogs().List(ctx, ports.Query{}); err != nil || len(left) != 0 {
+	if left, err := ports.AuditLogs.In(v).List(ctx, ports.Query{}); err != nil || len(left) != 0 {
 		t.Fatalf("%d audit rows left (%v)", len(left), err)
 	}
 	cases := []struct {
@@ -267,7 +262,7 @@ func TestViewStoreTruncateIntegration(t *testing.T) {
 			t.Fatalf("checkpoint of %s: %d (%v), want %d", tc.projector, got, err, tc.want)
 		}
 	}
-	if _, ok, err := v.Runners().Get(ctx, "r-1"); !ok || err != nil {
+	if _, ok, err := ports.Runners.In(v).Get(ctx, "r-1"); !ok || err != nil {
 		t.Fatalf("truncating audit_logs touched runners: found=%v err=%v", ok, err)
 	}
 	if err := s.Truncate(ctx, "no_such_view"); errs.Code(err) != errs.EINVALID {
@@ -287,7 +282,7 @@ func TestViewStoreCheckpointsIntegration(t *testing.T) {
 				return err
 			}
 		}
-		_, err := tx.Runners().Put(ctx, fullRunner("r-1", 1))
+		_, err := ports.Runners.In(tx).Put(ctx, fullRunner("r-1", 1))
 		return err
 	})
 	if err != nil {
@@ -296,7 +291,7 @@ func TestViewStoreCheckpointsIntegration(t *testing.T) {
 	if got, err := s.Read().Checkpoint(ctx, "runners"); err != nil || got != 12 {
 		t.Fatalf("checkpoint %d (%v), want 12", got, err)
 	}
-	if _, ok, _ := s.Read().Runners().Get(ctx, "r-1"); !ok {
+	if _, ok, _ := ports.Runners.In(s.Read()).Get(ctx, "r-1"); !ok {
 		t.Fatal("a batch's write is not visible after it")
 	}
 	if err := s.Read().SaveCheckpoint(ctx, "", 1); errs.Code(err) != errs.EINVALID {
@@ -305,8 +300,32 @@ func TestViewStoreCheckpointsIntegration(t *testing.T) {
 }
 
 func TestViewStoreContractIntegration(t *testing.T) {
-	s := mustViewStore(t)
+	client := mustLocalClient(t)
+	cfg := dynamodb.Config{Client: client, Views: porttest.ContractViews()}
+	cfg.TablePrefix = mustMigratedWith(t, cfg)
+	s, err := dynamodb.NewViewStore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	porttest.ViewStore(t, func(*testing.T) ports.ViewStore { return s }, porttest.ViewFeatures{})
+}
+
+// A view added by registration alone (porttest.Probes) is migrated,
+// projected, paged and replayed on DynamoDB.
+func TestAddedViewIntegration(t *testing.T) {
+	porttest.AddedView(t, func(t *testing.T, views *ports.ViewSet) (ports.EventStore, ports.ViewStore) {
+		cfg := dynamodb.Config{Client: mustLocalClient(t), Views: views}
+		cfg.TablePrefix = mustMigratedWith(t, cfg)
+		es, err := dynamodb.NewEventStore(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := dynamodb.NewViewStore(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es, vs
+	})
 }
 
 // A filtered page reads at most pageRounds Query pages of filteredReadItems
@@ -323,7 +342,7 @@ func TestViewStoreListPageBoundsItsReadsIntegration(t *testing.T) {
 			if i == 27 || i == 29 {
 				egg = "b"
 			}
-			if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: fmt.Sprintf("r-%02d", i), Egg: egg, Version: 1}); err != nil {
+			if _, err := ports.Runners.In(tx).Put(ctx, ports.RunnerRow{ID: fmt.Sprintf("r-%02d", i), Egg: egg, Version: 1}); err != nil {
 				return err
 			}
 		}
@@ -333,7 +352,7 @@ func TestViewStoreListPageBoundsItsReadsIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := ports.Query{Eq: map[string]any{"egg": "b"}, Limit: 1}
-	page, err := s.Read().Runners().ListPage(ctx, q)
+	page, err := ports.Runners.In(s.Read()).ListPage(ctx, q)
 	if err != nil || len(page.Rows) != 0 || page.Next != "r-09" {
 		t.Fatalf("first page: %+v, %v; want no rows and next r-09 (two reads of five items)", page, err)
 	}
@@ -343,7 +362,7 @@ func TestViewStoreListPageBoundsItsReadsIntegration(t *testing.T) {
 			t.Fatal("more than 10 pages")
 		}
 		q.AfterKey = page.Next
-		if page, err = s.Read().Runners().ListPage(ctx, q); err != nil {
+		if page, err = ports.Runners.In(s.Read()).ListPage(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range page.Rows {
@@ -352,32 +371,5 @@ func TestViewStoreListPageBoundsItsReadsIntegration(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("followed pages to %v, want %v", got, want)
-	}
-}
-
-// A view table keyed by its key alone (before views were one ordered
-// partition) is refused by Migrate with the way out, not used.
-func TestMigrateRefusesAnOldViewTableIntegration(t *testing.T) {
-	client := mustLocalClient(t)
-	ctx := context.Background()
-	prefix := fmt.Sprintf("old%d_%d_", runID, prefixSeq.Add(1))
-	name := prefix + ports.ViewRunners
-	_, err := client.CreateTable(ctx, &awsdynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("key"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("key"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, n := range dynamodb.TableNames(prefix) {
-			_, _ = client.DeleteTable(ctx, &awsdynamodb.DeleteTableInput{TableName: aws.String(n)})
-		}
-	})
-	err = dynamodb.Migrate(ctx, client, prefix)
-	if errs.Code(err) != errs.EINVALID || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "replay") {
-		t.Fatalf("migrate over an old view table: %v, want EINVALID naming %s and replay", err, name)
 	}
 }

@@ -52,7 +52,7 @@ type env struct {
 	t        testing.TB
 	db       *sqlite.DB
 	handlers *commands.Handlers
-	proj     *projections.Runner
+	proj     *projections.Loop
 	srv      *httptest.Server
 	handler  http.Handler
 	sync     *fakeSync
@@ -604,7 +604,7 @@ func (e *env) mustPutRunners(egg string, n int) []string {
 		for i := range n {
 			id := fmt.Sprintf("%s-r-%04d", egg, i)
 			ids = append(ids, id)
-			if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: id, Egg: egg, State: states[i%3], Type: "apex", Version: 1}); err != nil {
+			if _, err := ports.Runners.In(tx).Put(ctx, ports.RunnerRow{ID: id, Egg: egg, State: states[i%3], Type: "apex", Version: 1}); err != nil {
 				return err
 			}
 		}
@@ -694,7 +694,7 @@ func TestQueryAPI_runners_are_paged(t *testing.T) {
 	next := body["next"].(string)
 	err := e.db.Views().Batch(context.Background(), func(tx ports.ViewTx) error {
 		for _, id := range []string{"web-r-0000a", "web-r-9999"} {
-			if _, err := tx.Runners().Put(context.Background(), ports.RunnerRow{ID: id, Egg: "web", State: "IDLE", Version: 1}); err != nil {
+			if _, err := ports.Runners.In(tx).Put(context.Background(), ports.RunnerRow{ID: id, Egg: "web", State: "IDLE", Version: 1}); err != nil {
 				return err
 			}
 		}

@@ -177,11 +177,11 @@ func get[R ports.ViewRow](s *server, w http.ResponseWriter, r *http.Request, t p
 }
 
 func (s *server) listEggs(w http.ResponseWriter, r *http.Request) {
-	listPage(s, w, r, "eggs", "eggs", s.cfg.Views.Read().EggConfigs(), ports.Query{Eq: eq(r, map[string]string{"kind": "kind"})})
+	listPage(s, w, r, "eggs", "eggs", ports.EggConfigs.In(s.cfg.Views.Read()), ports.Query{Eq: eq(r, map[string]string{"kind": "kind"})})
 }
 
 func (s *server) getEgg(w http.ResponseWriter, r *http.Request) {
-	if row, ok := get(s, w, r, s.cfg.Views.Read().EggConfigs(), "egg", "name"); ok {
+	if row, ok := get(s, w, r, ports.EggConfigs.In(s.cfg.Views.Read()), "egg", "name"); ok {
 		writeJSON(w, http.StatusOK, row)
 	}
 }
@@ -189,7 +189,7 @@ func (s *server) getEgg(w http.ResponseWriter, r *http.Request) {
 // eggStatus is an egg's configuration state and its runners by state,
 // counted a page of countPage runners at a time.
 func (s *server) eggStatus(w http.ResponseWriter, r *http.Request) {
-	row, ok := get(s, w, r, s.cfg.Views.Read().EggConfigs(), "egg", "name")
+	row, ok := get(s, w, r, ports.EggConfigs.In(s.cfg.Views.Read()), "egg", "name")
 	if !ok {
 		return
 	}
@@ -197,7 +197,7 @@ func (s *server) eggStatus(w http.ResponseWriter, r *http.Request) {
 	total := 0
 	q := ports.Query{Eq: map[string]any{"egg": row.Name}, Limit: countPage}
 	for {
-		pg, err := s.cfg.Views.Read().Runners().ListPage(r.Context(), q)
+		pg, err := ports.Runners.In(s.cfg.Views.Read()).ListPage(r.Context(), q)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -233,22 +233,22 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Eq["type"] = typ.String()
 	}
-	listPage(s, w, r, "runners", "runners", s.cfg.Views.Read().Runners(), q)
+	listPage(s, w, r, "runners", "runners", ports.Runners.In(s.cfg.Views.Read()), q)
 }
 
 func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
-	if row, ok := get(s, w, r, s.cfg.Views.Read().Runners(), "runner", "id"); ok {
+	if row, ok := get(s, w, r, ports.Runners.In(s.cfg.Views.Read()), "runner", "id"); ok {
 		writeJSON(w, http.StatusOK, row)
 	}
 }
 
 func (s *server) listPlans(w http.ResponseWriter, r *http.Request) {
-	listPage(s, w, r, "plans", "plans", s.cfg.Views.Read().DeploymentPlans(), ports.Query{Eq: eq(r, map[string]string{"egg": "egg", "runner": "runner_id", "status": "status"})})
+	listPage(s, w, r, "plans", "plans", ports.DeploymentPlans.In(s.cfg.Views.Read()), ports.Query{Eq: eq(r, map[string]string{"egg": "egg", "runner": "runner_id", "status": "status"})})
 }
 
 // listSyncHistory returns the latest syncs first.
 func (s *server) listSyncHistory(w http.ResponseWriter, r *http.Request) {
-	listPage(s, w, r, "sync-history", "sync_history", s.cfg.Views.Read().SyncHistory(), ports.Query{Eq: eq(r, map[string]string{"status": "status"}), Desc: true})
+	listPage(s, w, r, "sync-history", "sync_history", ports.SyncHistory.In(s.cfg.Views.Read()), ports.Query{Eq: eq(r, map[string]string{"status": "status"}), Desc: true})
 }
 
 // listAudit pages through the audit trail in log order. Besides next it
@@ -260,7 +260,7 @@ func (s *server) listAudit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	pg, err := s.cfg.Views.Read().AuditLogs().ListPage(r.Context(), q)
+	pg, err := ports.AuditLogs.In(s.cfg.Views.Read()).ListPage(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

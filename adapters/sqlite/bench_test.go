@@ -253,7 +253,7 @@ func BenchmarkRebuildViews(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	runner, err := projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
+	runner, err := projections.NewLoop(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func BenchmarkRebuildViews(b *testing.B) {
 		rate = float64(runners*6) / time.Since(start).Seconds()
 	}
 	b.StopTimer()
-	rows, err := db.Views().Read().Runners().List(ctx, ports.Query{Eq: map[string]any{"state": "TERMINATED"}})
+	rows, err := ports.Runners.In(db.Views().Read()).List(ctx, ports.Query{Eq: map[string]any{"state": "TERMINATED"}})
 	if err != nil || len(rows) != runners {
 		b.Fatalf("rebuilt %d terminated runners (%v), want %d", len(rows), err, runners)
 	}

@@ -30,6 +30,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/ports"
 )
 
 // Options tunes a DB. The zero value is the production default.
@@ -43,8 +44,11 @@ type Options struct {
 	// Now is the store's clock for recorded_at (default time.Now).
 	Now func() time.Time
 	// Logger gets what the store's background work cannot return to a
-	// caller: a failed checkpoint (default slog.Default()).
+	// caller (a failed checkpoint) and the schema steps and view rebuilds
+	// of Open (default slog.Default()).
 	Logger *slog.Logger
+	// Views are the read views the file holds (default ports.DefaultViews()).
+	Views *ports.ViewSet
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +67,9 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Views == nil {
+		o.Views = ports.DefaultViews()
+	}
 	return o
 }
 
@@ -76,6 +83,9 @@ type DB struct {
 	read   *sql.DB  // read-only pool
 	ckpt   *sql.DB  // the checkpointer's connection
 	wal    *os.File // the WAL file, which the appender's syncer fsyncs
+
+	tables    map[string]*tableDef // the views, by name
+	tableList []*tableDef
 
 	store        *EventStore
 	checkpointer *checkpointer
@@ -129,6 +139,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	opts = opts.withDefaults()
 	db := &DB{path: path, opts: opts, notify: newNotifier()}
 	var err error
+	if db.tableList, db.tables, err = viewTables(opts.Views); err != nil {
+		return nil, errs.Wrap(errs.EINVALID, err, "sqlite: open %s", path)
+	}
 	open := func(conns int, readOnly bool) *sql.DB {
 		if err != nil {
 			return nil
@@ -156,6 +169,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if err != nil {
 		_ = db.closeConns() // the open failed; its error is the one to report
+		if errs.Code(err) == errs.EINVALID {
+			return nil, err // a file of a newer release: say so, not "unavailable"
+		}
 		return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: open %s", path)
 	}
 	// migrate wrote, so SQLite has created the WAL file; the connections
@@ -174,23 +190,38 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// migrate runs the log's schema steps the file lacks and prepares the
+// view tables, in one transaction, then logs what it did.
 func (db *DB) migrate(ctx context.Context) error {
 	tx, err := db.events.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	for _, stmt := range append(append([]string{}, eventSchema...), viewSchema...) {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate: %w\n%s", err, stmt)
-		}
+	now := db.opts.Now()
+	ran, fresh, err := migrateLog(ctx, tx, migrations, now)
+	if err != nil {
+		return err
 	}
-	for _, def := range viewTables {
-		if err := def.addMissingColumns(ctx, tx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
+	rebuilt, err := prepareViews(ctx, tx, db.tableList, now)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if fresh {
+		level = slog.LevelDebug // a new file: nothing an operator needs to hear
+	}
+	if len(ran) > 0 {
+		db.opts.Logger.Log(ctx, level, "sqlite: schema steps applied", "path", db.path, "steps", stepNames(ran))
+	}
+	for _, r := range rebuilt {
+		db.opts.Logger.Warn("sqlite: view shape changed; view emptied and its checkpoint reset, the projector rebuilds it from the log",
+			"path", db.path, "view", r.view, "old_shape", r.oldShape, "new_shape", r.newShape)
+	}
+	return nil
 }
 
 // Path is the file the DB was opened on.

@@ -14,7 +14,12 @@ import (
 
 func mustOpen(t *testing.T, path string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	return mustOpenWith(t, path, sqlite.Options{})
+}
+
+func mustOpenWith(t *testing.T, path string, opts sqlite.Options) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}

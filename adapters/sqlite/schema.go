@@ -1,18 +1,52 @@
 package sqlite
 
-// eventSchema is the log. position is the rowid: one writer commits in
-// position order, so a reader never sees a later position before an earlier
-// one (no gaps to wait for). Times are unix nanoseconds, UTC.
-var eventSchema = []string{
-	// store_meta is written at every open, so that the WAL file exists
-	// from then on (the appender's syncer fsyncs it by descriptor).
-	`CREATE TABLE IF NOT EXISTS store_meta (
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+)
+
+// The log's own tables are made by numbered migrations. schema_migrations
+// records each step applied, with its name and time; at open, the steps
+// above the highest recorded one run in order, in the transaction that
+// records them, and a file that records a step this code does not know (it
+// was opened by a newer release) is refused. Every step is idempotent, so a
+// file made before steps were recorded (which has the tables of step 1)
+// runs them all harmlessly.
+//
+// The views are not migrated: they are projections. Their tables are
+// derived from the registered views (ports.ViewSet) and each one's shape is
+// recorded in view_shapes; a view whose recorded shape differs (or that has
+// none) is dropped, created again and its projector's checkpoint reset, so
+// the projector rebuilds it from the log (views.go).
+
+// migration is one numbered step of the log's schema.
+type migration struct {
+	step  int
+	name  string
+	stmts []string
+}
+
+// migrations are the steps, in order; a step, once released, is never
+// changed: a new one is appended.
+var migrations = []migration{
+	{1, "log tables: store_meta, events, idempotency, checkpoints", []string{
+		// store_meta is written at every open, so that the WAL file exists
+		// from then on (the appender's syncer fsyncs it by descriptor).
+		`CREATE TABLE IF NOT EXISTS store_meta (
 		key   TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	) WITHOUT ROWID`,
-	`INSERT INTO store_meta (key, value) VALUES ('schema_version', '1')
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-	`CREATE TABLE IF NOT EXISTS events (
+		// The log. position is the rowid: one writer commits in position
+		// order, so a reader never sees a later position before an earlier
+		// one (no gaps to wait for). Times are unix nanoseconds, UTC.
+		`CREATE TABLE IF NOT EXISTS events (
 		position        INTEGER PRIMARY KEY,
 		event_id        TEXT    NOT NULL UNIQUE,
 		stream          TEXT    NOT NULL,
@@ -27,7 +61,7 @@ var eventSchema = []string{
 		payload         BLOB    NOT NULL,
 		UNIQUE (stream, version)
 	)`,
-	`CREATE TABLE IF NOT EXISTS idempotency (
+		`CREATE TABLE IF NOT EXISTS idempotency (
 		key            TEXT PRIMARY KEY,
 		stream         TEXT    NOT NULL,
 		first_version  INTEGER NOT NULL,
@@ -36,4 +70,86 @@ var eventSchema = []string{
 		last_position  INTEGER NOT NULL,
 		recorded_at    INTEGER NOT NULL
 	) WITHOUT ROWID`,
+		`CREATE TABLE IF NOT EXISTS checkpoints (
+		projector TEXT PRIMARY KEY,
+		position  INTEGER NOT NULL
+	) WITHOUT ROWID`,
+	}},
+	{2, "view_shapes: the shape each view's table was built with", []string{
+		`CREATE TABLE IF NOT EXISTS view_shapes (
+		view       TEXT PRIMARY KEY,
+		shape      TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	) WITHOUT ROWID`,
+	}},
+}
+
+const migrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	step       INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TEXT NOT NULL
+)`
+
+// ErrNewerSchema is matched with errors.Is by the error of Open on a file
+// that a newer release has migrated.
+var ErrNewerSchema = errors.New("sqlite: the file's schema is newer than this release")
+
+// migrateLog runs the steps the file lacks, in tx, and returns the steps
+// run and whether the file was new (had no log).
+func migrateLog(ctx context.Context, tx *sql.Tx, steps []migration, now time.Time) (ran []migration, fresh bool, err error) {
+	if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'events')`).Scan(&fresh); err != nil {
+		return nil, false, fmt.Errorf("look up the log: %w", err)
+	}
+	ran, err = runSteps(ctx, tx, steps, now)
+	return ran, fresh, err
+}
+
+func runSteps(ctx context.Context, tx *sql.Tx, steps []migration, now time.Time) ([]migration, error) {
+	if _, err := tx.ExecContext(ctx, migrationsDDL); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var top int
+	var topName string
+	if err := tx.QueryRowContext(ctx, `SELECT step, name FROM schema_migrations ORDER BY step DESC LIMIT 1`).Scan(&top, &topName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	known := 0
+	if len(steps) > 0 {
+		known = steps[len(steps)-1].step
+	}
+	if top > known {
+		return nil, errs.Wrap(errs.EINVALID, ErrNewerSchema,
+			"sqlite: the file is at schema step %d (%q), made by a newer release; this release knows steps up to %d: run a release at least as new as the one that last opened it",
+			top, topName, known)
+	}
+	var ran []migration
+	stamp := now.UTC().Format(time.RFC3339Nano)
+	for _, m := range steps {
+		if m.step <= top {
+			continue
+		}
+		for _, stmt := range m.stmts {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("schema step %d (%s): %w\n%s", m.step, m.name, err, stmt)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (step, name, applied_at) VALUES (?, ?, ?)`, m.step, m.name, stamp); err != nil {
+			return nil, fmt.Errorf("record schema step %d: %w", m.step, err)
+		}
+		ran = append(ran, m)
+	}
+	// Written at every open (see store_meta), for sqlite3 readers too.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO store_meta (key, value) VALUES ('schema_version', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.Itoa(known)); err != nil {
+		return nil, fmt.Errorf("write store_meta: %w", err)
+	}
+	return ran, nil
+}
+
+func stepNames(ms []migration) string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = fmt.Sprintf("%d (%s)", m.step, m.name)
+	}
+	return strings.Join(out, ", ")
 }

@@ -1,10 +1,8 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -54,8 +52,9 @@ type column struct {
 	typ   reflect.Type
 }
 
-// tableDef is one view's table, built once per row type by reflection.
+// tableDef is one view's table, derived from its ports.ViewDef.
 type tableDef struct {
+	view    *ports.ViewDef
 	name    string
 	key     string
 	cols    []column
@@ -65,32 +64,21 @@ type tableDef struct {
 	selectSQL, getSQL, putSQL string
 }
 
-// mustTableDef describes R's table. key names the key column (the field
-// RowKey returns); each of indexes is a list of columns to index, to which the
-// key is appended so that filtered lists come out in key order. A mistake is
-// a programming error, caught when the package loads.
-func mustTableDef[R ports.ViewRow](name, key string, indexes ...[]string) *tableDef {
-	def, err := newTableDef(reflect.TypeFor[R](), name, key, indexes)
-	if err != nil {
-		panic(fmt.Sprintf("sqlite views: %s: %v", name, err))
-	}
-	return def
-}
+// layoutRev is the revision of how this file maps rows to tables (the
+// column types and encodings above). It is part of every view's recorded
+// shape: changing the mapping rebuilds every view.
+const layoutRev = "sqlite.1"
 
-func newTableDef(rt reflect.Type, name, key string, indexes [][]string) (*tableDef, error) {
-	d := &tableDef{name: name, key: key, byName: map[string]int{}, indexes: indexes}
-	for i := range rt.NumField() {
-		f := rt.Field(i)
-		tag := f.Tag.Get("db")
-		if tag == "" || tag == "-" {
-			continue
-		}
-		if !f.IsExported() {
-			return nil, fmt.Errorf("field %s has a db tag but is unexported", f.Name)
-		}
-		c := column{name: tag, index: f.Index, typ: f.Type}
-		switch k := f.Type.Kind(); {
-		case f.Type == timeType:
+// shape is what view_shapes records for the table.
+func (d *tableDef) shape() string { return d.view.Shape() + "+" + layoutRev }
+
+func newTableDef(view *ports.ViewDef) (*tableDef, error) {
+	name, key := view.Name(), view.Key()
+	d := &tableDef{view: view, name: name, key: key, byName: map[string]int{}, indexes: view.Indexes()}
+	for _, vc := range view.Columns() {
+		c := column{name: vc.Name, index: vc.Index, typ: vc.Type}
+		switch k := vc.Type.Kind(); {
+		case vc.Type == timeType:
 			c.kind = colTime
 		case k == reflect.String:
 			c.kind = colText
@@ -103,39 +91,11 @@ func newTableDef(rt reflect.Type, name, key string, indexes [][]string) (*tableD
 		case k == reflect.Slice || k == reflect.Map || k == reflect.Struct || k == reflect.Pointer || k == reflect.Array:
 			c.kind = colJSON
 		default:
-			return nil, fmt.Errorf("field %s: unsupported type %s", f.Name, f.Type)
+			return nil, fmt.Errorf("view %s: column %s: unsupported type %s", name, vc.Name, vc.Type)
 		}
-		if _, dup := d.byName[tag]; dup {
-			return nil, fmt.Errorf("column %q twice", tag)
-		}
-		d.byName[tag] = len(d.cols)
+		d.byName[vc.Name] = len(d.cols)
 		d.cols = append(d.cols, c)
 	}
-	kc, ok := d.column(key)
-	if !ok || kc.kind != colText {
-		return nil, fmt.Errorf("key column %q is not a string column", key)
-	}
-	vc, ok := d.column("version")
-	if !ok || vc.kind != colUint {
-		return nil, fmt.Errorf("no unsigned version column")
-	}
-	for _, idx := range indexes {
-		for _, c := range idx {
-			if _, ok := d.column(c); !ok {
-				return nil, fmt.Errorf("index on unknown column %q", c)
-			}
-		}
-	}
-	// The named key column must be what RowKey returns, and "version" what
-	// RowVersion returns.
-	probe := reflect.New(rt).Elem()
-	probe.FieldByIndex(kc.index).SetString("probe-key")
-	probe.FieldByIndex(vc.index).SetUint(7)
-	row := probe.Interface().(ports.ViewRow)
-	if row.RowKey() != "probe-key" || row.RowVersion() != 7 {
-		return nil, fmt.Errorf("column %q is not RowKey or version is not RowVersion", key)
-	}
-
 	names := make([]string, len(d.cols))
 	sets := make([]string, 0, len(d.cols))
 	for i, c := range d.cols {
@@ -194,37 +154,6 @@ func (d *tableDef) columnDef(c column) string {
 		typ = `TEXT NOT NULL PRIMARY KEY`
 	}
 	return fmt.Sprintf("%s %s", quote(c.name), typ)
-}
-
-// addMissingColumns adds the columns of d that the table in tx lacks: a
-// file made before a row struct gained a field keeps working (the new
-// columns take their defaults, as the field's zero value reads back).
-func (d *tableDef) addMissingColumns(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, d.name)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return err
-		}
-		have[name] = true
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return err
-	}
-	for _, c := range d.cols {
-		if have[c.name] {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s`, quote(d.name), d.columnDef(c))); err != nil {
-			return fmt.Errorf("add column %s.%s: %w", d.name, c.name, err)
-		}
-	}
-	return nil
 }
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }

@@ -3,53 +3,122 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
-// The read views. Each view is one table with a real column per `db` tag of
-// its row struct, so operators can query the file with sqlite3; how Go
-// values map to columns is in viewcodec.go. The key column is named here,
-// explicitly, and checked against the row's RowKey when the package loads.
-var (
-	runnersTable         = mustTableDef[ports.RunnerRow](ports.ViewRunners, "id", []string{"state"}, []string{"egg"})
-	eggConfigsTable      = mustTableDef[ports.EggConfigRow](ports.ViewEggConfigs, "name")
-	syncHistoryTable     = mustTableDef[ports.SyncHistoryRow](ports.ViewSyncHistory, "key")
-	deploymentPlansTable = mustTableDef[ports.DeploymentPlanRow](ports.ViewDeploymentPlans, "plan_id", []string{"egg"}, []string{"runner_id"})
-	auditLogsTable       = mustTableDef[ports.AuditLogRow](ports.ViewAuditLogs, "key")
+// The read views. Each registered view (ports.ViewSet, Options.Views) is
+// one table with a real column per `db` tag of its row struct, so operators
+// can query the file with sqlite3; how Go values map to columns is in
+// viewcodec.go.
 
-	viewTables = []*tableDef{runnersTable, eggConfigsTable, syncHistoryTable, deploymentPlansTable, auditLogsTable}
-)
-
-// viewSchema holds the read views and projector checkpoints. db.go's migrate
-// runs it after the event schema.
-var viewSchema = buildViewSchema()
-
-func buildViewSchema() []string {
-	out := []string{
-		`CREATE TABLE IF NOT EXISTS checkpoints (
-		projector TEXT PRIMARY KEY,
-		position  INTEGER NOT NULL
-	) WITHOUT ROWID`,
+// viewTables derives the tables of views.
+func viewTables(views *ports.ViewSet) ([]*tableDef, map[string]*tableDef, error) {
+	var list []*tableDef
+	byName := map[string]*tableDef{}
+	for _, v := range views.All() {
+		def, err := newTableDef(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		list = append(list, def)
+		byName[def.name] = def
 	}
-	for _, def := range viewTables {
-		out = append(out, def.ddl()...)
-	}
-	return out
+	return list, byName, nil
 }
 
-func viewTable(name string) (*tableDef, bool) {
-	for _, def := range viewTables {
-		if def.name == name {
-			return def, true
+// hasColumns reports whether def's table has exactly def's columns.
+func hasColumns(ctx context.Context, tx *sql.Tx, def *tableDef) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, def.name)
+	if err != nil {
+		return false, fmt.Errorf("read the columns of %s: %w", def.name, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return false, fmt.Errorf("read the columns of %s: %w", def.name, err)
+		}
+		if _, ok := def.column(name); !ok {
+			return false, rows.Close()
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("read the columns of %s: %w", def.name, err)
+	}
+	return n == len(def.cols), nil
+}
+
+// viewRebuild is a view prepareViews dropped for a rebuild.
+type viewRebuild struct {
+	view, oldShape, newShape string
+}
+
+// prepareViews creates the view tables in tx. A table whose shape
+// view_shapes does not record as its own (another release's columns, or a
+// file made before shapes were recorded) is dropped and created again, and
+// the checkpoint of its projector (named after the view) is deleted, so that
+// the projector rebuilds it from the log. It returns the views it dropped.
+func prepareViews(ctx context.Context, tx *sql.Tx, tables []*tableDef, now time.Time) ([]viewRebuild, error) {
+	var rebuilt []viewRebuild
+	for _, def := range tables {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?)`, def.name).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("look up view %s: %w", def.name, err)
+		}
+		var old string
+		err := tx.QueryRowContext(ctx, `SELECT shape FROM view_shapes WHERE view = ?`, def.name).Scan(&old)
+		found := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("read the shape of view %s: %w", def.name, err)
+		}
+		want := def.shape()
+		if exists && found && old == want {
+			same, err := hasColumns(ctx, tx, def)
+			if err != nil {
+				return nil, err
+			}
+			if same {
+				continue
+			}
+			old += " (columns since changed by hand or by an older release)"
+		}
+		if exists {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE `+quote(def.name)); err != nil {
+				return nil, fmt.Errorf("drop view %s: %w", def.name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE projector = ?`, def.name); err != nil {
+			return nil, fmt.Errorf("reset the checkpoint of %s: %w", def.name, err)
+		}
+		for _, stmt := range def.ddl() {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("create view %s: %w\n%s", def.name, err, stmt)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO view_shapes (view, shape, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (view) DO UPDATE SET shape = excluded.shape, updated_at = excluded.updated_at`,
+			def.name, want, now.UTC().Format(time.RFC3339Nano)); err != nil {
+			return nil, fmt.Errorf("record the shape of view %s: %w", def.name, err)
+		}
+		if exists || found {
+			if !found {
+				old = "none recorded"
+			}
+			rebuilt = append(rebuilt, viewRebuild{view: def.name, oldShape: old, newShape: want})
 		}
 	}
-	return nil, false
+	return rebuilt, nil
 }
 
 // ViewStore is the SQLite implementation of ports.ViewStore. Batches run on
@@ -95,7 +164,7 @@ func (s *ViewStore) Read() ports.ViewTx { return &viewTx{db: s.db} }
 // Truncate implements ports.ViewStore: it deletes the view's rows and the
 // checkpoint of the projector of the same name, in one transaction.
 func (s *ViewStore) Truncate(ctx context.Context, view string) error {
-	def, ok := viewTable(view)
+	def, ok := s.db.tables[view]
 	if !ok {
 		return errs.Errorf(errs.EINVALID, "truncate: unknown view %q", view)
 	}
@@ -128,20 +197,30 @@ type viewTx struct {
 	stmts map[string]*sql.Stmt // prepared on tx; closed with it
 }
 
-func (v *viewTx) Runners() ports.Table[ports.RunnerRow] {
-	return table[ports.RunnerRow]{v: v, def: runnersTable}
+// Table implements ports.ViewTx.
+func (v *viewTx) Table(view *ports.ViewDef) ports.Table[ports.ViewRow] {
+	def, ok := v.db.tables[view.Name()]
+	if !ok || def.view != view {
+		return unknownTable{view: view.Name()}
+	}
+	return table{v: v, def: def}
 }
-func (v *viewTx) EggConfigs() ports.Table[ports.EggConfigRow] {
-	return table[ports.EggConfigRow]{v: v, def: eggConfigsTable}
+
+// unknownTable is the table of a view the store was not opened with.
+type unknownTable struct{ view string }
+
+func (u unknownTable) err() error {
+	return errs.Errorf(errs.EINVALID, "sqlite views: view %q is not one the store was opened with (Options.Views)", u.view)
 }
-func (v *viewTx) SyncHistory() ports.Table[ports.SyncHistoryRow] {
-	return table[ports.SyncHistoryRow]{v: v, def: syncHistoryTable}
+func (u unknownTable) Get(context.Context, string) (ports.ViewRow, bool, error) {
+	return nil, false, u.err()
 }
-func (v *viewTx) DeploymentPlans() ports.Table[ports.DeploymentPlanRow] {
-	return table[ports.DeploymentPlanRow]{v: v, def: deploymentPlansTable}
+func (u unknownTable) Put(context.Context, ports.ViewRow) (bool, error) { return false, u.err() }
+func (u unknownTable) List(context.Context, ports.Query) ([]ports.ViewRow, error) {
+	return nil, u.err()
 }
-func (v *viewTx) AuditLogs() ports.Table[ports.AuditLogRow] {
-	return table[ports.AuditLogRow]{v: v, def: auditLogsTable}
+func (u unknownTable) ListPage(context.Context, ports.Query) (ports.Page[ports.ViewRow], error) {
+	return ports.Page[ports.ViewRow]{}, u.err()
 }
 
 var errReadOnly = errs.Errorf(errs.EINVALID, "sqlite views: the views of Read are read-only; write inside Batch")
@@ -236,27 +315,30 @@ func (v *viewTx) SaveCheckpoint(ctx context.Context, projector string, position 
 }
 
 // table is one view seen through a viewTx.
-type table[R ports.ViewRow] struct {
+type table struct {
 	v   *viewTx
 	def *tableDef
 }
 
-func (t table[R]) Get(ctx context.Context, key string) (R, bool, error) {
-	var zero R
+func (t table) Get(ctx context.Context, key string) (ports.ViewRow, bool, error) {
+	var zero ports.ViewRow
 	rows, err := t.v.query(ctx, t.def.getSQL, key)
 	if err != nil {
 		return zero, false, unavailable(ctx, err, "get %s %q", t.def.name, key)
 	}
-	out, err := scanRows[R](ctx, t.def, rows)
+	out, err := scanRows(ctx, t.def, rows)
 	if err != nil || len(out) == 0 {
 		return zero, false, err
 	}
 	return out[0], true, nil
 }
 
-func (t table[R]) Put(ctx context.Context, row R) (bool, error) {
+func (t table) Put(ctx context.Context, row ports.ViewRow) (bool, error) {
 	if t.v.tx == nil {
 		return false, errReadOnly
+	}
+	if row == nil || reflect.TypeOf(row) != t.def.view.RowType() {
+		return false, errs.Errorf(errs.EINVALID, "put %s: a %T row, want a %s", t.def.name, row, t.def.view.RowType())
 	}
 	if row.RowKey() == "" {
 		return false, errs.Errorf(errs.EINVALID, "put %s: empty key", t.def.name)
@@ -276,7 +358,7 @@ func (t table[R]) Put(ctx context.Context, row R) (bool, error) {
 	return n > 0, nil
 }
 
-func (t table[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
+func (t table) List(ctx context.Context, q ports.Query) ([]ports.ViewRow, error) {
 	sqlText, args, err := t.def.listSQL(q)
 	if err != nil {
 		return nil, err
@@ -285,21 +367,21 @@ func (t table[R]) List(ctx context.Context, q ports.Query) ([]R, error) {
 	if err != nil {
 		return nil, unavailable(ctx, err, "list %s", t.def.name)
 	}
-	return scanRows[R](ctx, t.def, rows)
+	return scanRows(ctx, t.def, rows)
 }
 
 // ListPage implements ports.Table: one query of Limit+1 rows, which an
 // index on the filtered column and the key (or the key alone) serves in
 // order from AfterKey.
-func (t table[R]) ListPage(ctx context.Context, q ports.Query) (ports.Page[R], error) {
+func (t table) ListPage(ctx context.Context, q ports.Query) (ports.Page[ports.ViewRow], error) {
 	if q.Limit < 1 {
-		return ports.Page[R]{}, errs.Errorf(errs.EINVALID, "list a page of %s: limit %d, want at least 1", t.def.name, q.Limit)
+		return ports.Page[ports.ViewRow]{}, errs.Errorf(errs.EINVALID, "list a page of %s: limit %d, want at least 1", t.def.name, q.Limit)
 	}
 	limit := q.Limit
 	q.Limit++
 	rows, err := t.List(ctx, q)
 	if err != nil {
-		return ports.Page[R]{}, err
+		return ports.Page[ports.ViewRow]{}, err
 	}
 	return ports.PageOf(rows, limit), nil
 }
@@ -356,19 +438,19 @@ func (d *tableDef) listSQL(q ports.Query) (string, []any, error) {
 	return b.String(), args, nil
 }
 
-func scanRows[R ports.ViewRow](ctx context.Context, d *tableDef, rows *sql.Rows) ([]R, error) {
+func scanRows(ctx context.Context, d *tableDef, rows *sql.Rows) ([]ports.ViewRow, error) {
 	defer rows.Close()
-	var out []R
+	var out []ports.ViewRow
 	dest := d.scanDest()
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, unavailable(ctx, err, "scan %s", d.name)
 		}
-		var r R
-		if err := d.decodeRow(dest, &r); err != nil {
+		r := d.view.NewRow()
+		if err := d.decodeRow(dest, r.Interface()); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, r.Elem().Interface().(ports.ViewRow))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, unavailable(ctx, err, "read %s", d.name)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polar-gosling/polar-gosling/adapters/sqlite"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -16,12 +17,12 @@ import (
 
 func TestViewStoreContract(t *testing.T) {
 	porttest.ViewStore(t, func(t *testing.T) ports.ViewStore {
-		return mustOpen(t, filepath.Join(t.TempDir(), "gosling.db")).Views()
+		return mustOpenWith(t, filepath.Join(t.TempDir(), "gosling.db"), sqlite.Options{Views: porttest.ContractViews()}).Views()
 	}, porttest.ViewFeatures{Transactional: true})
 }
 
 func TestViewStoreContract_shared_store(t *testing.T) {
-	db := mustOpen(t, filepath.Join(t.TempDir(), "gosling.db"))
+	db := mustOpenWith(t, filepath.Join(t.TempDir(), "gosling.db"), sqlite.Options{Views: porttest.ContractViews()})
 	views := db.Views()
 	porttest.ViewStore(t, func(t *testing.T) ports.ViewStore { return views }, porttest.ViewFeatures{Transactional: true})
 }
@@ -29,7 +30,7 @@ func TestViewStoreContract_shared_store(t *testing.T) {
 func TestViews_read_handle_is_read_only(t *testing.T) {
 	ctx := context.Background()
 	views := mustOpen(t, filepath.Join(t.TempDir(), "gosling.db")).Views()
-	if _, err := views.Read().Runners().Put(ctx, ports.RunnerRow{ID: "r1", Version: 1}); errs.Code(err) != errs.EINVALID {
+	if _, err := ports.Runners.In(views.Read()).Put(ctx, ports.RunnerRow{ID: "r1", Version: 1}); errs.Code(err) != errs.EINVALID {
 		t.Fatalf("put through Read: %v, want EINVALID", err)
 	}
 	if err := views.Read().SaveCheckpoint(ctx, "runners", 1); errs.Code(err) != errs.EINVALID {
@@ -45,11 +46,11 @@ func TestViews_are_plain_columns(t *testing.T) {
 	views := mustOpen(t, path).Views()
 	moscow := time.FixedZone("MSK", 3*3600)
 	err := views.Batch(ctx, func(tx ports.ViewTx) error {
-		if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: "r1", State: "ACTIVE", Tags: []string{"docker"}, JobID: 7,
+		if _, err := ports.Runners.In(tx).Put(ctx, ports.RunnerRow{ID: "r1", State: "ACTIVE", Tags: []string{"docker"}, JobID: 7,
 			CreatedAt: time.Date(2026, 11, 29, 15, 0, 0, 5, moscow), Version: 3}); err != nil {
 			return err
 		}
-		_, err := tx.EggConfigs().Put(ctx, ports.EggConfigRow{Name: "web", Removed: true, ProjectIDs: []int64{}, Version: 1})
+		_, err := ports.EggConfigs.In(tx).Put(ctx, ports.EggConfigRow{Name: "web", Removed: true, ProjectIDs: []int64{}, Version: 1})
 		return err
 	})
 	if err != nil {
@@ -77,7 +78,7 @@ func TestViews_are_plain_columns(t *testing.T) {
 	if removed != 1 || projectIDs.Valid {
 		t.Fatalf("egg columns: removed %d, project_ids %+v (an empty slice is NULL)", removed, projectIDs)
 	}
-	got, _, err := views.Read().Runners().Get(ctx, "r1")
+	got, _, err := ports.Runners.In(views.Read()).Get(ctx, "r1")
 	if err != nil || got.CreatedAt.Location() != time.UTC || !got.CreatedAt.Equal(time.Date(2026, 11, 29, 15, 0, 0, 5, moscow)) {
 		t.Fatalf("created_at read back as %v (%v)", got.CreatedAt, err)
 	}
@@ -90,45 +91,11 @@ func TestViews_are_plain_columns(t *testing.T) {
 	}
 }
 
-// A file made before a view's row gained columns gets them on open: a
-// sync_history table without repeats, last_attempt_at and
-// full_resync_reason (as before they existed) keeps its rows and takes the
-// new fields.
-func TestViews_open_adds_missing_columns(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gosling.db")
-	db := mustOpen(t, path)
-	if err := db.Views().Batch(ctx, func(tx ports.ViewTx) error {
-		_, err := tx.SyncHistory().Put(ctx, ports.SyncHistoryRow{Key: "00000000000000000001", Status: "FAILED", Error: "x", Version: 1})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, col := range []string{"repeats", "last_attempt_at", "full_resync_reason"} {
-		if _, err := raw.ExecContext(ctx, `ALTER TABLE sync_history DROP COLUMN `+col); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	views := mustOpen(t, path).Views()
-	last := time.Date(2026, 11, 29, 13, 0, 0, 0, time.UTC)
-	if err := views.Batch(ctx, func(tx ports.ViewTx) error {
-		_, err := tx.SyncHistory().Put(ctx, ports.SyncHistoryRow{Key: "00000000000000000001", Status: "FAILED", Error: "x", Repeats: 4, LastAttemptAt: last, Version: 2})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	got, ok, err := views.Read().SyncHistory().Get(ctx, "00000000000000000001")
-	if err != nil || !ok || got.Repeats != 4 || !got.LastAttemptAt.Equal(last) || got.Error != "x" {
-		t.Fatalf("row %+v, %v, %v", got, ok, err)
-	}
+// A view added by registration alone (porttest.Probes) is created,
+// projected, paged and replayed on SQLite.
+func TestAddedView(t *testing.T) {
+	porttest.AddedView(t, func(t *testing.T, views *ports.ViewSet) (ports.EventStore, ports.ViewStore) {
+		db := mustOpenWith(t, filepath.Join(t.TempDir(), "gosling.db"), sqlite.Options{Views: views})
+		return db.Events(), db.Views()
+	})
 }

@@ -34,7 +34,7 @@ type apiServer struct {
 	url      string
 	db       *sqlite.DB
 	handlers *commands.Handlers
-	proj     *projections.Runner
+	proj     *projections.Loop
 }
 
 func newAPIServer(t *testing.T) *apiServer {
@@ -178,7 +178,7 @@ func TestStatus_counts_more_runners_than_one_page(t *testing.T) {
 			if i%5 == 0 {
 				state = "BUSY"
 			}
-			if _, err := tx.Runners().Put(ctx, ports.RunnerRow{ID: fmt.Sprintf("bulk-%05d", i), Egg: "api", State: state, Version: 1}); err != nil {
+			if _, err := ports.Runners.In(tx).Put(ctx, ports.RunnerRow{ID: fmt.Sprintf("bulk-%05d", i), Egg: "api", State: state, Version: 1}); err != nil {
 				return err
 			}
 		}

@@ -178,7 +178,7 @@ type Main struct {
 	storage     *storage
 	Handlers    *commands.Handlers
 	Bus         *watermill.Bus
-	Projections *projections.Runner
+	Projections *projections.Loop
 	nestRepo    *gitrepo.Repo
 	Sync        *nestsync.Syncer // nil when no Nest is configured
 	Registry    *prometheus.Registry
@@ -343,8 +343,8 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 	return err
 }
 
-func newProjections(st *storage, codec *events.Codec, poll time.Duration, log *slog.Logger) (*projections.Runner, error) {
-	return projections.NewRunner(projections.Config{
+func newProjections(st *storage, codec *events.Codec, poll time.Duration, log *slog.Logger) (*projections.Loop, error) {
+	return projections.NewLoop(projections.Config{
 		Store: st.Events, Views: st.Views, Codec: codec, Projectors: projections.All(),
 		Wake: st.Wake, PollInterval: poll, Logger: log,
 	})

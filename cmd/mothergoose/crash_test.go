@@ -310,7 +310,7 @@ func TestServe_kill9_keeps_every_accepted_webhook(t *testing.T) {
 			t.Errorf("%s: %d runner.requested events", s, n)
 		}
 	}
-	rows, err := st.Views.Read().Runners().List(context.Background(), ports.Query{})
+	rows, err := ports.Runners.In(st.Views.Read()).List(context.Background(), ports.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}

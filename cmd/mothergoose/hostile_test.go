@@ -43,14 +43,14 @@ func TestServe_survives_hostile_Nest_commits(t *testing.T) {
 	c := apiClient{t: t, base: "http://" + m.Addr()}
 
 	syncs := func(status string) []ports.SyncHistoryRow {
-		rows, err := m.storage.Views.Read().SyncHistory().List(ctx, ports.Query{Eq: map[string]any{"status": status}})
+		rows, err := ports.SyncHistory.In(m.storage.Views.Read()).List(ctx, ports.Query{Eq: map[string]any{"status": status}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rows
 	}
 	waitFor(ctx, t, "the first sync", func() bool { return len(syncs("SUCCESS")) == 1 })
-	good, ok, err := m.storage.Views.Read().EggConfigs().Get(ctx, "diaspora")
+	good, ok, err := ports.EggConfigs.In(m.storage.Views.Read()).Get(ctx, "diaspora")
 	if err != nil || !ok {
 		t.Fatalf("egg not synced: %v %v", ok, err)
 	}
@@ -99,7 +99,7 @@ func TestServe_survives_hostile_Nest_commits(t *testing.T) {
 		if strings.Contains(string(b), "\x1b") || strings.Contains(string(b), `\u001b`) {
 			t.Errorf("%s: an escape sequence reached the event: %.300s", h.name, b)
 		}
-		after, _, err := m.storage.Views.Read().EggConfigs().Get(ctx, "diaspora")
+		after, _, err := ports.EggConfigs.In(m.storage.Views.Read()).Get(ctx, "diaspora")
 		if err != nil || !reflect.DeepEqual(after, good) {
 			t.Fatalf("%s: the egg changed: %+v (was %+v) %v", h.name, after, good, err)
 		}

@@ -71,7 +71,7 @@ func TestServe_bus_to_views(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rebuilt, ok, err := st.Views.Read().Runners().Get(ctx, "r-1")
+	rebuilt, ok, err := ports.Runners.In(st.Views.Read()).Get(ctx, "r-1")
 	if err != nil || !ok {
 		t.Fatalf("rebuilt row: %v %v", ok, err)
 	}
@@ -140,7 +140,7 @@ func sendAndWait(ctx context.Context, t *testing.T, m *Main, cmd commands.Comman
 		t.Fatal(err)
 	}
 	for {
-		row, ok, err := m.storage.Views.Read().Runners().Get(ctx, "r-1")
+		row, ok, err := ports.Runners.In(m.storage.Views.Read()).Get(ctx, "r-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,14 +181,14 @@ func TestServe_syncs_the_Nest(t *testing.T) {
 	defer m.Close()
 
 	syncs := func(status string) []ports.SyncHistoryRow {
-		rows, err := m.storage.Views.Read().SyncHistory().List(ctx, ports.Query{Eq: map[string]any{"status": status}})
+		rows, err := ports.SyncHistory.In(m.storage.Views.Read()).List(ctx, ports.Query{Eq: map[string]any{"status": status}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rows
 	}
 	waitFor(ctx, t, "a successful sync", func() bool { return len(syncs("SUCCESS")) == 1 })
-	row, ok, err := m.storage.Views.Read().EggConfigs().Get(ctx, "solo")
+	row, ok, err := ports.EggConfigs.In(m.storage.Views.Read()).Get(ctx, "solo")
 	if err != nil || !ok {
 		t.Fatalf("egg solo not in egg_configs: %v %v", ok, err)
 	}
@@ -199,7 +199,7 @@ func TestServe_syncs_the_Nest(t *testing.T) {
 	if len(failed.Diagnostics) == 0 || failed.Diagnostics[0].File != "Eggs/solo/config.fly" {
 		t.Fatalf("failed sync diagnostics %+v", failed.Diagnostics)
 	}
-	after, _, err := m.storage.Views.Read().EggConfigs().Get(ctx, "solo")
+	after, _, err := ports.EggConfigs.In(m.storage.Views.Read()).Get(ctx, "solo")
 	if err != nil || !reflect.DeepEqual(after, row) {
 		t.Fatalf("a broken commit changed the egg: %+v (was %+v) %v", after, row, err)
 	}

@@ -82,7 +82,7 @@ func (c *secretCheck) check(ctx context.Context) error {
 		case <-time.After(c.poll):
 		}
 	}
-	rows, err := c.views.Read().EggConfigs().List(ctx, ports.Query{})
+	rows, err := ports.EggConfigs.In(c.views.Read()).List(ctx, ports.Query{})
 	if err != nil {
 		return err
 	}

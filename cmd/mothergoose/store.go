@@ -37,12 +37,12 @@ func openStorage(ctx context.Context, raw string, migrate bool, log *slog.Logger
 		if err != nil {
 			return nil, err
 		}
+		cfg := dynamodb.Config{Client: client, TablePrefix: settings.TablePrefix, Logger: log}
 		if migrate {
-			if err := dynamodb.Migrate(ctx, client, settings.TablePrefix); err != nil {
+			if err := cfg.Migrate(ctx); err != nil {
 				return nil, err
 			}
 		}
-		cfg := dynamodb.Config{Client: client, TablePrefix: settings.TablePrefix}
 		es, err := dynamodb.NewEventStore(cfg)
 		if err != nil {
 			return nil, err

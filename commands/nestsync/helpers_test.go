@@ -30,7 +30,7 @@ type env struct {
 	codec  *events.Codec
 	h      *commands.Handlers
 	repo   *gitrepo.Repo
-	runner *projections.Runner
+	runner *projections.Loop
 	s      *Syncer
 }
 
@@ -56,7 +56,7 @@ func mustEnv(tb testing.TB, first map[string]string) *env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { e.repo.Close() })
-	e.runner, err = projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: e.codec,
+	e.runner, err = projections.NewLoop(projections.Config{Store: db.Events(), Views: db.Views(), Codec: e.codec,
 		Projectors: []projections.Projector{projections.EggConfigs{}, projections.SyncHistory{}}, Logger: quietLogger()})
 	if err != nil {
 		tb.Fatal(err)
@@ -100,7 +100,7 @@ func (e *env) eggRows(tb testing.TB) map[string]ports.EggConfigRow {
 	if err := e.runner.CatchUp(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	rows, err := e.db.Views().Read().EggConfigs().List(context.Background(), ports.Query{})
+	rows, err := ports.EggConfigs.In(e.db.Views().Read()).List(context.Background(), ports.Query{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func (e *env) history(tb testing.TB) []ports.SyncHistoryRow {
 	if err := e.runner.CatchUp(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	rows, err := e.db.Views().Read().SyncHistory().List(context.Background(), ports.Query{})
+	rows, err := ports.SyncHistory.In(e.db.Views().Read()).List(context.Background(), ports.Query{})
 	if err != nil {
 		tb.Fatal(err)
 	}

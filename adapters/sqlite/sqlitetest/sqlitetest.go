@@ -22,7 +22,7 @@ type Core struct {
 	DB          *sqlite.DB
 	Codec       *events.Codec
 	Handlers    *commands.Handlers
-	Projections *projections.Runner
+	Projections *projections.Loop
 }
 
 // NewCore opens the file (closed at cleanup) and builds the rest on it.
@@ -38,7 +38,7 @@ func NewCore(tb testing.TB) *Core {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	proj, err := projections.NewRunner(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
+	proj, err := projections.NewLoop(projections.Config{Store: db.Events(), Views: db.Views(), Codec: codec, Projectors: projections.All()})
 	if err != nil {
 		tb.Fatal(err)
 	}

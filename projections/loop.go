@@ -12,7 +12,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
-// Config is what a Runner needs.
+// Config is what a Loop needs.
 type Config struct {
 	Store      ports.EventStore
 	Views      ports.ViewStore
@@ -32,25 +32,26 @@ type Config struct {
 
 const maxRetryDelay = 30 * time.Second
 
-// Runner feeds the projectors from the log. Every projector has its own
-// checkpoint (the global position it finished); a page of events is applied
+// Loop feeds the projectors from the log: the projector loop, named so as
+// not to be confused with the runners view or domain.Runner. Every projector
+// has its own checkpoint (the global position it finished); a page of events is applied
 // to every projector that has not seen it, and each projector's checkpoint is
 // saved in the same views batch as its rows.
-type Runner struct {
+type Loop struct {
 	cfg Config
 }
 
-// NewRunner returns a Runner over cfg, refusing missing dependencies.
-func NewRunner(cfg Config) (*Runner, error) {
+// NewLoop returns a Loop over cfg, refusing missing dependencies.
+func NewLoop(cfg Config) (*Loop, error) {
 	switch {
 	case cfg.Store == nil:
-		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs an event store")
+		return nil, errs.Errorf(errs.EINVALID, "projections: loop needs an event store")
 	case cfg.Views == nil:
-		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs a view store")
+		return nil, errs.Errorf(errs.EINVALID, "projections: loop needs a view store")
 	case cfg.Codec == nil:
-		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs a codec")
+		return nil, errs.Errorf(errs.EINVALID, "projections: loop needs a codec")
 	case len(cfg.Projectors) == 0:
-		return nil, errs.Errorf(errs.EINVALID, "projections: runner needs at least one projector")
+		return nil, errs.Errorf(errs.EINVALID, "projections: loop needs at least one projector")
 	case cfg.BatchSize < 0:
 		return nil, errs.Errorf(errs.EINVALID, "projections: negative batch size %d", cfg.BatchSize)
 	}
@@ -74,11 +75,11 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Runner{cfg: cfg}, nil
+	return &Loop{cfg: cfg}, nil
 }
 
-// projector returns the runner's projector named name.
-func (r *Runner) projector(name string) (Projector, bool) {
+// projector returns the loop's projector named name.
+func (r *Loop) projector(name string) (Projector, bool) {
 	for _, p := range r.cfg.Projectors {
 		if p.Name() == name {
 			return p, true
@@ -92,7 +93,7 @@ func (r *Runner) projector(name string) (Projector, bool) {
 // codec's typed error after the events before it are applied: it is never
 // skipped. A projector error (a gap, an unavailable store) rolls back the
 // page where the view store is transactional and is returned.
-func (r *Runner) CatchUp(ctx context.Context) error {
+func (r *Loop) CatchUp(ctx context.Context) error {
 	head, err := r.cfg.Store.Head(ctx)
 	if err != nil {
 		return err
@@ -109,7 +110,7 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 // applyPage gives each projector the events of envs above its checkpoint
 // and moves the checkpoint past them. Rows and checkpoints go through a
 // write-back cache for the page (see writeBack).
-func (r *Runner) applyPage(ctx context.Context, tx ports.ViewTx, envs []events.Envelope) error {
+func (r *Loop) applyPage(ctx context.Context, tx ports.ViewTx, envs []events.Envelope) error {
 	wb := newWriteBack(tx)
 	for _, p := range r.cfg.Projectors {
 		cp, err := wb.Checkpoint(ctx, p.Name())
@@ -136,7 +137,7 @@ func (r *Runner) applyPage(ctx context.Context, tx ports.ViewTx, envs []events.E
 	return wb.flush(ctx)
 }
 
-func (r *Runner) lowestCheckpoint(ctx context.Context) (uint64, error) {
+func (r *Loop) lowestCheckpoint(ctx context.Context) (uint64, error) {
 	read := r.cfg.Views.Read()
 	var low uint64
 	for i, p := range r.cfg.Projectors {
@@ -153,7 +154,7 @@ func (r *Runner) lowestCheckpoint(ctx context.Context) (uint64, error) {
 
 // Lag returns, per projector, how many positions its checkpoint is behind
 // the log head.
-func (r *Runner) Lag(ctx context.Context) (map[string]uint64, error) {
+func (r *Loop) Lag(ctx context.Context) (map[string]uint64, error) {
 	head, err := r.cfg.Store.Head(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +175,7 @@ func (r *Runner) Lag(ctx context.Context) (map[string]uint64, error) {
 // ends; it then returns nil. Errors are logged and retried with a growing
 // delay, except an event the codec cannot decode: waiting will not fix that
 // (a newer build will), so Run returns the typed error.
-func (r *Runner) Run(ctx context.Context) error {
+func (r *Loop) Run(ctx context.Context) error {
 	delay := r.cfg.PollInterval
 	for {
 		// Take the wake channel before reading, so that an append landing
@@ -220,7 +221,7 @@ func permanent(err error) bool {
 // resets the checkpoint of its projector) and catches up, the same code path
 // as live projection. The other projectors are at the head already and skip
 // what they have seen.
-func Replay(ctx context.Context, r *Runner, view string) error {
+func Replay(ctx context.Context, r *Loop, view string) error {
 	if _, ok := r.projector(view); !ok {
 		return errs.Errorf(errs.EINVALID, "replay: no projector writes view %q", view)
 	}

@@ -44,7 +44,7 @@ func TestNewRunner_refuses_missing_dependencies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := projections.NewRunner(tc.cfg); errs.Code(err) != errs.EINVALID {
+			if _, err := projections.NewLoop(tc.cfg); errs.Code(err) != errs.EINVALID {
 				t.Fatalf("got %v, want EINVALID", err)
 			}
 		})
@@ -115,7 +115,7 @@ func TestCatchUp_stops_at_a_gap(t *testing.T) {
 	// The view has version 1 of the runner but its checkpoint says version 2
 	// was seen: version 3 arrives with version 2 missing.
 	err := f.views.Batch(ctx, func(tx ports.ViewTx) error {
-		if _, err := tx.Runners().Put(ctx, provisioning()); err != nil {
+		if _, err := ports.Runners.In(tx).Put(ctx, provisioning()); err != nil {
 			return err
 		}
 		return tx.SaveCheckpoint(ctx, ports.ViewRunners, pos[1])
@@ -242,7 +242,7 @@ func TestReplay_equals_live(t *testing.T) {
 
 func TestRun_picks_up_an_append_when_woken(t *testing.T) {
 	f := newFixture(t)
-	r, err := projections.NewRunner(projections.Config{
+	r, err := projections.NewLoop(projections.Config{
 		Store: f.store, Views: f.views, Codec: f.codec, Projectors: projections.All(),
 		Wake:         f.db.Changed,
 		PollInterval: time.Hour, // only the wake-up can make it see the append in time
@@ -258,12 +258,12 @@ func TestRun_picks_up_an_append_when_woken(t *testing.T) {
 	// second certainly lands while it waits.
 	f.append("runner-r1", requested())
 	waitFor(t, func() bool {
-		_, ok, _ := f.views.Read().Runners().Get(context.Background(), "r1")
+		_, ok, _ := ports.Runners.In(f.views.Read()).Get(context.Background(), "r1")
 		return ok
 	})
 	f.append("runner-r2", requested())
 	waitFor(t, func() bool {
-		_, ok, _ := f.views.Read().Runners().Get(context.Background(), "r2")
+		_, ok, _ := ports.Runners.In(f.views.Read()).Get(context.Background(), "r2")
 		return ok
 	})
 	cancel()
@@ -295,7 +295,7 @@ func TestRun_retries_after_a_failure(t *testing.T) {
 	pos := f.append("runner-r1", requested(), deployed())
 	// A gap: the checkpoint says version 1 was applied but the row is missing.
 	mustSetCheckpoint(t, f.views, ports.ViewRunners, pos[0])
-	r, err := projections.NewRunner(projections.Config{Store: f.store, Views: f.views, Codec: f.codec, Projectors: projections.All(), PollInterval: time.Millisecond,
+	r, err := projections.NewLoop(projections.Config{Store: f.store, Views: f.views, Codec: f.codec, Projectors: projections.All(), PollInterval: time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -310,11 +310,28 @@ func TestRun_retries_after_a_failure(t *testing.T) {
 	}
 	f.append("runner-r1", events.RunnerStateChanged{RunnerID: "r1", From: "ACTIVE", To: "IDLE"})
 	waitFor(t, func() bool {
-		row, ok, _ := f.views.Read().Runners().Get(ctx, "r1")
+		row, ok, _ := ports.Runners.In(f.views.Read()).Get(ctx, "r1")
 		return ok && row.State == "IDLE"
 	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+}
+
+// Every registered view has its projector in All, named after it, and
+// every projector of All writes a registered view.
+func TestAll_projects_every_registered_view(t *testing.T) {
+	names := map[string]bool{}
+	for _, p := range projections.All() {
+		if _, ok := ports.DefaultViews().Get(p.Name()); !ok {
+			t.Errorf("projector %s writes no registered view", p.Name())
+		}
+		names[p.Name()] = true
+	}
+	for _, v := range ports.AllViews {
+		if !names[v] {
+			t.Errorf("view %s has no projector in projections.All", v)
+		}
 	}
 }
