@@ -225,8 +225,13 @@ func manyBlocks(kind string, n int) []byte {
 
 // BenchmarkParseManyBlocks parses and validates one file of 1,000 and of
 // 10,000 blocks (see manyBlocks) and reports ns_per_block: equal figures
-// for both sizes mean parsing is linear in the number of blocks.
+// for both sizes mean parsing is linear in the number of blocks. Each
+// iteration parses the file manyRounds times and keeps the fastest: with
+// make bench's one iteration, a single parse of the large file also pays
+// for growing the heap and the GC cycles that follow, which a per-block
+// figure would show as growth it is not.
 func BenchmarkParseManyBlocks(b *testing.B) {
+	const manyRounds = 3
 	for _, kind := range []string{"eggs", "rules", "repos"} {
 		for _, n := range []int{1000, 10000} {
 			b.Run(fmt.Sprintf("%s_%d", kind, n), func(b *testing.B) {
@@ -236,12 +241,16 @@ func BenchmarkParseManyBlocks(b *testing.B) {
 				}
 				var total time.Duration
 				for b.Loop() {
-					start := time.Now()
-					_, diags := fly.NewParser().ParseFile(context.Background(), "many.fly", src)
-					total += time.Since(start)
-					if diags.HasErrors() {
-						b.Fatal(diags[0].Error())
+					best := time.Duration(1<<63 - 1)
+					for range manyRounds {
+						start := time.Now()
+						_, diags := fly.NewParser().ParseFile(context.Background(), "many.fly", src)
+						best = min(best, time.Since(start))
+						if diags.HasErrors() {
+							b.Fatal(diags[0].Error())
+						}
 					}
+					total += best
 				}
 				b.ReportMetric(float64(total.Nanoseconds())/float64(b.N)/float64(n), "ns_per_block")
 				b.ReportMetric(float64(len(src)), "bytes")
