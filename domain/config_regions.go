@@ -14,6 +14,7 @@ import (
 // closed). AWS: the region names; an availability zone of a listed region
 // (the region followed by one letter, "eu-central-1a") is accepted too.
 var KnownRegions = map[CloudProvider][]string{
+	ProviderLocal: {"local"},
 	ProviderYandex: {
 		"ru-central1", "ru-central1-a", "ru-central1-b", "ru-central1-d",
 		"kz1", "kz1-a",

@@ -109,7 +109,8 @@ func (r *Runner) mustExist() error {
 }
 
 // Deploy records that the runner's infrastructure exists: PROVISIONING -> ACTIVE.
-// Only PlanID, InstanceID, Address, Hostname and GoslingVersion are read from
+// Only PlanID, InstanceID, Address, Hostname, GoslingVersion and
+// CredentialSHA256 (64 hex digits, or empty) are read from
 // d; the rest is filled from the runner (and must match when given).
 func (r *Runner) Deploy(d events.RunnerDeployed) ([]events.Event, error) {
 	if err := r.mustExist(); err != nil {
@@ -140,6 +141,9 @@ func (r *Runner) Deploy(d events.RunnerDeployed) ([]events.Event, error) {
 	}
 	if d.InstanceID == "" {
 		return nil, invalid("runner %s: instance id is empty", r.id)
+	}
+	if h := d.CredentialSHA256; h != "" && !isHexSHA256(h) {
+		return nil, invalid("runner %s: credential hash is not 64 lower-case hex digits", r.id)
 	}
 	d.RunnerID, d.Egg, d.RunnerType, d.Provider, d.Region = r.id.String(), r.egg.String(), r.typ.String(), r.provider.String(), r.region
 	return []events.Event{d}, nil
@@ -250,4 +254,17 @@ func (r *Runner) apply(ev events.Event) error {
 		return unknownEvent("runner "+r.id.String(), ev)
 	}
 	return nil
+}
+
+// isHexSHA256 reports whether s is a SHA-256 in lower-case hex.
+func isHexSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

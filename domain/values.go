@@ -112,15 +112,19 @@ type CloudProvider struct{ s string }
 var (
 	ProviderYandex = CloudProvider{"yandex"}
 	ProviderAWS    = CloudProvider{"aws"}
+	// ProviderLocal runs runners as processes on the MotherGoose machine
+	// (modules/compute/local): development, CI, and trying the whole loop
+	// offline. Its one region is "local".
+	ProviderLocal = CloudProvider{"local"}
 )
 
 // CloudProviders lists the providers, as a configuration may name them.
-var CloudProviders = []CloudProvider{ProviderYandex, ProviderAWS}
+var CloudProviders = []CloudProvider{ProviderYandex, ProviderAWS, ProviderLocal}
 
 // ParseCloudProvider returns the provider spelled s ("yandex"; the retired
 // "YANDEX" is read as "yandex").
 func ParseCloudProvider(s string) (CloudProvider, error) {
-	v, err := parseRetired("cloud provider", s, []string{"yandex", "aws"})
+	v, err := parseRetired("cloud provider", s, []string{"yandex", "aws", "local"})
 	return CloudProvider{v}, err
 }
 

@@ -282,6 +282,11 @@ type RunnerDeployed struct {
 	Address        string `json:"address,omitempty"`
 	Hostname       string `json:"hostname,omitempty"`
 	GoslingVersion string `json:"gosling_version,omitempty"`
+	// CredentialSHA256 is the hex SHA-256 of the per-runner credential the
+	// provisioner minted for the agent (delivered to it only as a secret
+	// URI): heartbeats are checked against it. The credential itself is
+	// never recorded.
+	CredentialSHA256 string `json:"credential_sha256,omitempty"`
 }
 
 func (RunnerDeployed) EventName() string { return RunnerDeployedV1 }

@@ -44,7 +44,7 @@ var samples = map[string]events.Event{
 	events.PlanAppliedV1:             events.PlanApplied{PlanID: "p-01", RunnerID: "r-01", Outputs: map[string]string{"instance_id": "i-0abc"}, DurationMS: 5120},
 	events.PlanFailedV1:              events.PlanFailed{PlanID: "p-01", RunnerID: "r-01", Stage: "apply", Error: "quota exceeded", Diagnostics: []events.Diagnostic{{File: "main.tf", Line: 1, Column: 1, Severity: "error", Summary: "quota"}}},
 	events.PlanRolledBackV1:          events.PlanRolledBack{PlanID: "p-02", RunnerID: "r-01", RestoredPlanID: "p-01", Reason: "operator rollback"},
-	events.RunnerDeployedV1:          events.RunnerDeployed{RunnerID: "r-01", Egg: "web", PlanID: "p-01", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", InstanceID: "fhm1", Address: "10.0.0.5", Hostname: "runner-r-01", GoslingVersion: "0.1.0"},
+	events.RunnerDeployedV1:          events.RunnerDeployed{RunnerID: "r-01", Egg: "web", PlanID: "p-01", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", InstanceID: "fhm1", Address: "10.0.0.5", Hostname: "runner-r-01", GoslingVersion: "0.1.0", CredentialSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 	events.RunnerStateChangedV1:      events.RunnerStateChanged{RunnerID: "r-01", From: "ACTIVE", To: "BUSY", Reason: "job 1977 started"},
 	events.RunnerHeartbeatMissedV1:   events.RunnerHeartbeatMissed{RunnerID: "r-01", LastSeenAt: at.Add(-5 * time.Minute), ThresholdMS: 180000, Missed: 2},
 	events.RunnerPoolChangedV1:       events.RunnerPoolChanged{RunnerID: "r-01", From: "apex", To: "nadir", Reason: "idle for 30m"},

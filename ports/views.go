@@ -125,19 +125,21 @@ type ViewStore interface {
 
 // RunnerRow is the runners view.
 type RunnerRow struct {
-	ID               string    `db:"id" json:"id"`
-	Egg              string    `db:"egg" json:"egg"`
-	Type             string    `db:"type" json:"type"`   // serverless, apex, nadir (domain.RunnerType)
-	State            string    `db:"state" json:"state"` // PROVISIONING, ACTIVE, IDLE, BUSY, FAILED, TERMINATED
-	Provider         string    `db:"provider" json:"provider"`
-	Region           string    `db:"region" json:"region"`
-	Tags             []string  `db:"tags" json:"tags"`
-	JobID            int64     `db:"job_id" json:"job_id,omitempty"`
-	PlanID           string    `db:"plan_id" json:"plan_id,omitempty"`
-	InstanceID       string    `db:"instance_id" json:"instance_id,omitempty"`
-	Address          string    `db:"address" json:"address,omitempty"`
-	Hostname         string    `db:"hostname" json:"hostname,omitempty"`
-	GoslingVersion   string    `db:"gosling_version" json:"gosling_version,omitempty"`
+	ID             string   `db:"id" json:"id"`
+	Egg            string   `db:"egg" json:"egg"`
+	Type           string   `db:"type" json:"type"`   // serverless, apex, nadir (domain.RunnerType)
+	State          string   `db:"state" json:"state"` // PROVISIONING, ACTIVE, IDLE, BUSY, FAILED, TERMINATED
+	Provider       string   `db:"provider" json:"provider"`
+	Region         string   `db:"region" json:"region"`
+	Tags           []string `db:"tags" json:"tags"`
+	JobID          int64    `db:"job_id" json:"job_id,omitempty"`
+	PlanID         string   `db:"plan_id" json:"plan_id,omitempty"`
+	InstanceID     string   `db:"instance_id" json:"instance_id,omitempty"`
+	Address        string   `db:"address" json:"address,omitempty"`
+	Hostname       string   `db:"hostname" json:"hostname,omitempty"`
+	GoslingVersion string   `db:"gosling_version" json:"gosling_version,omitempty"`
+	// CredentialSHA256 checks the agent's heartbeats; never answered by the API.
+	CredentialSHA256 string    `db:"credential_sha256" json:"-"`
 	MissedHeartbeats int       `db:"missed_heartbeats" json:"missed_heartbeats"`
 	LastSeenAt       time.Time `db:"last_seen_at" json:"last_seen_at,omitzero"`
 	StateReason      string    `db:"state_reason" json:"state_reason,omitempty"`

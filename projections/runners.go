@@ -47,6 +47,7 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 			setIfGiven(&r.Provider, e.Provider)
 			setIfGiven(&r.Region, e.Region)
 			r.PlanID, r.InstanceID, r.Address, r.Hostname, r.GoslingVersion = e.PlanID, e.InstanceID, e.Address, e.Hostname, e.GoslingVersion
+			r.CredentialSHA256 = e.CredentialSHA256
 			r.State, r.StateReason, r.MissedHeartbeats = stateActive, "deployed by plan "+e.PlanID, 0
 		case events.RunnerStateChanged:
 			r.State, r.StateReason = e.To, e.Reason
