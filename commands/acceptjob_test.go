@@ -138,7 +138,7 @@ func TestAcceptJob_after_an_unauthenticated_delivery_of_the_same_id(t *testing.T
 	// And the other way round: an authenticated delivery first leaves the
 	// unauthenticated namespace free; neither is a duplicate of the other.
 	plain := forged
-	plain.Delivery.DeliveryID, plain.Meta.IdempotencyKey = "d-second", "d-second"
+	plain.Delivery.DeliveryID, plain.IdempotencyKey = "d-second", "d-second"
 	plain.Delivery.Unauthenticated, plain.Delivery.Reason = false, "event kind build is not acted on"
 	if res, err := h.ReceiveWebhook(ctx, plain); err != nil || res.Duplicate {
 		t.Fatalf("authenticated: %+v %v", res, err)
