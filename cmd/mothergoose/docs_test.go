@@ -1,68 +1,15 @@
 package main
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
-)
 
-// checkMentions returns the problems of every "BINARY X ..." of text
-// (BINARY is root's name) that is code: in a .fly file, in a fenced block
-// or a backtick span of Markdown, or on an indented line (help texts, what init prints). A
-// mention's subcommand chain (X, then X's subcommands) and its --flags on
-// the same line (up to a backtick, #, ;, ), > or |) must exist in root. It
-// also returns how many mentions it read.
-// (A copy of cmd/gosling/docs_test.go's: neither main package can import
-// the other.)
-func checkMentions(root *cobra.Command, name, text string) (problems []string, mentions int) {
-	commandMention := regexp.MustCompile(`\b` + regexp.QuoteMeta(root.Name()) + ` ([a-z][a-z-]*)`)
-	fenced := false
-	for i, line := range strings.Split(text, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			fenced = !fenced
-			continue
-		}
-		for _, m := range commandMention.FindAllStringSubmatchIndex(line, -1) {
-			code := strings.HasSuffix(name, ".fly") || fenced || strings.Count(line[:m[0]], "`")%2 == 1 ||
-				(line != strings.TrimLeft(line, " \t") && !strings.HasSuffix(name, ".md"))
-			if !code {
-				continue
-			}
-			mentions++
-			rest := line[m[2]:]
-			if j := strings.IndexAny(rest, "`#;)>|"); j >= 0 {
-				rest = rest[:j]
-			}
-			cmd := root
-			for k, w := range strings.Fields(rest) {
-				w = strings.TrimRight(w, `"',.:`)
-				if strings.HasPrefix(w, "--") {
-					flag, _, _ := strings.Cut(strings.TrimPrefix(w, "--"), "=")
-					if cmd.Flags().Lookup(flag) == nil && cmd.InheritedFlags().Lookup(flag) == nil && flag != "help" {
-						problems = append(problems, fmt.Sprintf("%s:%d: %q: %s has no flag --%s", name, i+1, strings.TrimSpace(line), cmd.CommandPath(), flag))
-					}
-					continue
-				}
-				if !cmd.HasSubCommands() || (k > 0 && cmd == root) {
-					continue // an argument
-				}
-				sub, _, err := cmd.Find([]string{w})
-				if err != nil || sub == cmd {
-					problems = append(problems, fmt.Sprintf("%s:%d: %q names %s %s, which does not exist", name, i+1, strings.TrimSpace(line), cmd.CommandPath(), w))
-					break
-				}
-				cmd = sub
-			}
-		}
-	}
-	return problems, mentions
-}
+	"github.com/polar-gosling/polar-gosling/cmd/internal/docmentions"
+)
 
 // TestDocs_name_only_commands_that_exist: the Nest that gosling init
 // writes, the READMEs and mothergoose's help name only mothergoose
@@ -101,7 +48,7 @@ func TestDocs_name_only_commands_that_exist(t *testing.T) {
 	walk(root)
 	n := 0
 	for name, text := range texts {
-		problems, m := checkMentions(root, name, text)
+		problems, m := docmentions.Check(root, name, text)
 		for _, p := range problems {
 			t.Error(p)
 		}
@@ -111,12 +58,12 @@ func TestDocs_name_only_commands_that_exist(t *testing.T) {
 		t.Errorf("only %d mentions of mothergoose commands found: is the pattern still right?", n)
 	}
 	for _, bad := range []string{"`mothergoose worker`", "`mothergoose events --listen :0`", "  mothergoose serve --no-such-flag"} {
-		if problems, _ := checkMentions(root, "probe", bad); len(problems) == 0 {
+		if problems, _ := docmentions.Check(root, "probe", bad); len(problems) == 0 {
 			t.Errorf("%q passes the check", bad)
 		}
 	}
 	for _, good := range []string{"`mothergoose --store S events --limit 20`", "`mothergoose serve --nest PATH|URL`", "mothergoose is the control plane"} {
-		if problems, _ := checkMentions(root, "probe", good); len(problems) != 0 {
+		if problems, _ := docmentions.Check(root, "probe", good); len(problems) != 0 {
 			t.Errorf("%q fails the check: %v", good, problems)
 		}
 	}
