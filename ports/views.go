@@ -274,3 +274,15 @@ func PositionKey(p uint64) string {
 	}
 	return string(b[:])
 }
+
+// FailingTable is a table whose every call fails with Err: what a store
+// answers for a view it was not made with, so the mistake surfaces at the
+// first use with the store's own message.
+type FailingTable struct{ Err error }
+
+func (f FailingTable) Get(context.Context, string) (ViewRow, bool, error) { return nil, false, f.Err }
+func (f FailingTable) Put(context.Context, ViewRow) (bool, error)         { return false, f.Err }
+func (f FailingTable) List(context.Context, Query) ([]ViewRow, error)     { return nil, f.Err }
+func (f FailingTable) ListPage(context.Context, Query) (Page[ViewRow], error) {
+	return Page[ViewRow]{}, f.Err
+}

@@ -87,27 +87,11 @@ type views struct {
 func (v *views) Table(view *ports.ViewDef) ports.Table[ports.ViewRow] {
 	t, ok := v.tables[view.Name()]
 	if !ok || t.view != view {
-		return unknownTable{view: view.Name()}
+		return ports.FailingTable{Err: errs.Errorf(errs.EINVALID, "dynamodb views: view %q is not one the store was made with (Config.Views)", view.Name())}
 	}
 	return t
 }
 
-// unknownTable is the table of a view the store was not made with.
-type unknownTable struct{ view string }
-
-func (u unknownTable) err() error {
-	return errs.Errorf(errs.EINVALID, "dynamodb views: view %q is not one the store was made with (Config.Views)", u.view)
-}
-func (u unknownTable) Get(context.Context, string) (ports.ViewRow, bool, error) {
-	return nil, false, u.err()
-}
-func (u unknownTable) Put(context.Context, ports.ViewRow) (bool, error) { return false, u.err() }
-func (u unknownTable) List(context.Context, ports.Query) ([]ports.ViewRow, error) {
-	return nil, u.err()
-}
-func (u unknownTable) ListPage(context.Context, ports.Query) (ports.Page[ports.ViewRow], error) {
-	return ports.Page[ports.ViewRow]{}, u.err()
-}
 
 // checkpointPosAttr is the checkpoint item's position attribute.
 const checkpointPosAttr = "position"

@@ -201,27 +201,11 @@ type viewTx struct {
 func (v *viewTx) Table(view *ports.ViewDef) ports.Table[ports.ViewRow] {
 	def, ok := v.db.tables[view.Name()]
 	if !ok || def.view != view {
-		return unknownTable{view: view.Name()}
+		return ports.FailingTable{Err: errs.Errorf(errs.EINVALID, "sqlite views: view %q is not one the store was opened with (Options.Views)", view.Name())}
 	}
 	return table{v: v, def: def}
 }
 
-// unknownTable is the table of a view the store was not opened with.
-type unknownTable struct{ view string }
-
-func (u unknownTable) err() error {
-	return errs.Errorf(errs.EINVALID, "sqlite views: view %q is not one the store was opened with (Options.Views)", u.view)
-}
-func (u unknownTable) Get(context.Context, string) (ports.ViewRow, bool, error) {
-	return nil, false, u.err()
-}
-func (u unknownTable) Put(context.Context, ports.ViewRow) (bool, error) { return false, u.err() }
-func (u unknownTable) List(context.Context, ports.Query) ([]ports.ViewRow, error) {
-	return nil, u.err()
-}
-func (u unknownTable) ListPage(context.Context, ports.Query) (ports.Page[ports.ViewRow], error) {
-	return ports.Page[ports.ViewRow]{}, u.err()
-}
 
 var errReadOnly = errs.Errorf(errs.EINVALID, "sqlite views: the views of Read are read-only; write inside Batch")
 
