@@ -129,6 +129,15 @@ type QueueRunner struct {
 
 func (QueueRunner) CommandName() string { return "runner.queue" }
 
+// AskTermination asks for a runner to be destroyed (the provisioner does it).
+type AskTermination struct {
+	Meta     `json:"-"`
+	RunnerID string `json:"runner_id"`
+	Reason   string `json:"reason"`
+}
+
+func (AskTermination) CommandName() string { return "runner.ask_termination" }
+
 // TerminateRunner ends a runner for good.
 type TerminateRunner struct {
 	Meta     `json:"-"`

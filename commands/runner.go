@@ -103,3 +103,10 @@ func (h *Handlers) TerminateRunner(ctx context.Context, cmd TerminateRunner) (po
 		return r.Terminate(cmd.Reason)
 	})
 }
+
+// AskTermination asks for a runner to be destroyed.
+func (h *Handlers) AskTermination(ctx context.Context, cmd AskTermination) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.AskTermination(cmd.Reason)
+	})
+}

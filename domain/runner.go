@@ -243,6 +243,18 @@ func (r *Runner) Queue(jobID int64, reason string) ([]events.Event, error) {
 	return []events.Event{events.RunnerQueued{RunnerID: r.id.String(), JobID: jobID, Reason: reason}}, nil
 }
 
+// AskTermination records that the runner should be destroyed (the
+// provisioner does it, never under a BUSY runner's job).
+func (r *Runner) AskTermination(reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		return nil, invalid("runner %s: termination asked without a reason", r.id)
+	}
+	return []events.Event{events.RunnerTerminationAsked{RunnerID: r.id.String(), Reason: reason}}, nil
+}
+
 // Terminate ends the runner for good, from any state.
 func (r *Runner) Terminate(reason string) ([]events.Event, error) {
 	if err := r.mustExist(); err != nil {
@@ -286,7 +298,7 @@ func (r *Runner) apply(ev events.Event) error {
 		r.typ = to
 	case events.RunnerTerminated:
 		r.state = StateTerminated
-	case events.RunnerJobAssigned, events.RunnerQueued:
+	case events.RunnerJobAssigned, events.RunnerQueued, events.RunnerTerminationAsked:
 		// Bookkeeping of the provisioner; the state machine does not move.
 	default:
 		return unknownEvent("runner "+r.id.String(), ev)

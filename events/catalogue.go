@@ -25,6 +25,7 @@ const (
 	RunnerTerminatedV1        = "runner.terminated.v1"
 	RunnerJobAssignedV1       = "runner.job_assigned.v1"
 	RunnerQueuedV1            = "runner.queued.v1"
+	RunnerTerminationAskedV1  = "runner.termination_asked.v1"
 	BinaryVersionRegisteredV1 = "binary.version_registered.v1"
 	BinaryVersionActivatedV1  = "binary.version_activated.v1"
 	SecretAccessedV1          = "secret.accessed.v1"
@@ -40,7 +41,7 @@ func NewRegistry() *Registry {
 		PlanApplied{}, PlanFailed{}, PlanRolledBack{}, RunnerDeployed{},
 		RunnerStateChanged{}, RunnerHeartbeatMissed{}, RunnerPoolChanged{},
 		RunnerTerminated{}, BinaryVersionRegistered{}, BinaryVersionActivated{},
-		SecretAccessed{}, RunnerJobAssigned{}, RunnerQueued{},
+		SecretAccessed{}, RunnerJobAssigned{}, RunnerQueued{}, RunnerTerminationAsked{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -361,6 +362,16 @@ type RunnerQueued struct {
 }
 
 func (RunnerQueued) EventName() string { return RunnerQueuedV1 }
+
+// RunnerTerminationAsked: someone (an operator through the API, later
+// UglyFox) asked for the runner to go. The provisioner destroys it with a
+// destroy plan, ending in runner.terminated, once it is not BUSY.
+type RunnerTerminationAsked struct {
+	RunnerID string `json:"runner_id"`
+	Reason   string `json:"reason"`
+}
+
+func (RunnerTerminationAsked) EventName() string { return RunnerTerminationAskedV1 }
 
 // BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
 type BinaryVersionRegistered struct {

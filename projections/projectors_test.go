@@ -303,6 +303,7 @@ func everyEvent() []struct {
 		{"runner-r1", events.RunnerPoolChanged{RunnerID: "r1", From: "apex", To: "nadir"}},
 		{"runner-r1", events.RunnerJobAssigned{RunnerID: "r1", JobID: 7, RequestID: "web-job-7"}},
 		{"runner-r1", events.RunnerQueued{RunnerID: "r1", Reason: "at max"}},
+		{"runner-r1", events.RunnerTerminationAsked{RunnerID: "r1", Reason: "operator"}},
 		{"runner-r1", events.RunnerTerminated{RunnerID: "r1", Reason: "policy"}},
 		{"binary-tofu", events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64"}},
 		{"binary-tofu", events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"}},

@@ -62,6 +62,8 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 			r.LastSeenAt = utc(e.LastSeenAt)
 		case events.RunnerPoolChanged:
 			r.Type = e.To
+		case events.RunnerTerminationAsked:
+			r.StateReason = "termination asked: " + e.Reason
 		case events.RunnerQueued:
 			r.QueueReason = e.Reason
 		case events.RunnerJobAssigned:
