@@ -286,7 +286,10 @@ type Plan struct {
 
 // Plan runs `tofu plan -out`. On failure the plan file is removed and the
 // PlanError carries OpenTofu's diagnostics.
-func (w *Workspace) Plan(ctx context.Context) (*Plan, error) {
+func (w *Workspace) Plan(ctx context.Context) (*Plan, error) { return w.planWith(ctx) }
+
+// planWith is Plan with extra plan options (tfexec.Destroy).
+func (w *Workspace) planWith(ctx context.Context, opts ...tfexec.PlanOption) (*Plan, error) {
 	w.h.mu.Lock()
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
@@ -294,7 +297,7 @@ func (w *Workspace) Plan(ctx context.Context) (*Plan, error) {
 	file := filepath.Join(w.Dir, PlanFile)
 	var stdout, stderr bytes.Buffer
 	w.tf.SetStderr(&stderr)
-	changed, err := w.tf.PlanJSON(ctx, &stdout, tfexec.Out(file))
+	changed, err := w.tf.PlanJSON(ctx, &stdout, append([]tfexec.PlanOption{tfexec.Out(file)}, opts...)...)
 	diags, log := parseStream(stdout.Bytes())
 	if err != nil {
 		_ = os.Remove(file)
