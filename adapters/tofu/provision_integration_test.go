@@ -55,7 +55,7 @@ func newProvEnv(t *testing.T, egg, runnerCommand string) *provEnv {
 	}
 	p, err := provisioner.New(provisioner.Config{Store: db.Events(), Codec: e.codec, Handlers: e.h, Compute: compute, MaxApplies: 4, Timeout: 3 * time.Minute,
 		Policy: provisioner.Policy{MaxFailures: 3, Backoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond},
-		Wake: db.Changed, PollInterval: 100 * time.Millisecond, NewID: func() string { return uuid.Must(uuid.NewV7()).String() }})
+		Wake:   db.Changed, PollInterval: 100 * time.Millisecond, NewID: func() string { return uuid.Must(uuid.NewV7()).String() }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,10 +95,8 @@ func (m *Main) openProvisioner(ctx context.Context, st *storage, codec *events.C
 	if bin != "" {
 		modules, merr := m.modulesDir()
 		if merr != nil {
-			return merr
-		}
-		exe, err := tofu.New(ctx, tofu.Config{Binary: bin, ModulesDir: modules, WorkRoot: workDir, Timeout: m.Config.TofuTimeout})
-		if err != nil {
+			missing = "the compute modules (modules/compute) are not found: run serve inside the repository or set MOTHERGOOSE_MODULES_DIR"
+		} else if exe, err := tofu.New(ctx, tofu.Config{Binary: bin, ModulesDir: modules, WorkRoot: workDir, Timeout: m.Config.TofuTimeout}); err != nil {
 			missing = "tofu cannot be used: " + err.Error()
 		} else {
 			cc.Executor = exe
