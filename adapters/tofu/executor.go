@@ -266,7 +266,9 @@ func (w *Workspace) Init(ctx context.Context) error {
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var out bytes.Buffer
+	// terraform-exec copies stdout and stderr from two goroutines: one
+	// buffer for both must be locked.
+	var out lockedBuffer
 	w.tf.SetStdout(&out)
 	w.tf.SetStderr(&out)
 	if err := w.tf.Init(ctx); err != nil {
@@ -339,7 +341,9 @@ func (w *Workspace) Apply(ctx context.Context, p *Plan) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var out bytes.Buffer
+	// terraform-exec copies stdout and stderr from two goroutines: one
+	// buffer for both must be locked.
+	var out lockedBuffer
 	w.tf.SetStdout(&out)
 	w.tf.SetStderr(&out)
 	err := w.tf.Apply(ctx, tfexec.DirOrPlan(p.File))
@@ -356,7 +360,9 @@ func (w *Workspace) Destroy(ctx context.Context) error {
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var out bytes.Buffer
+	// terraform-exec copies stdout and stderr from two goroutines: one
+	// buffer for both must be locked.
+	var out lockedBuffer
 	w.tf.SetStdout(&out)
 	w.tf.SetStderr(&out)
 	if err := w.tf.Destroy(ctx); err != nil {
@@ -561,4 +567,23 @@ func parseStream(stream []byte) ([]Diagnostic, string) {
 		}
 	}
 	return append(errsOut, warns...), log.String()
+}
+
+// lockedBuffer is a bytes.Buffer safe for the two writers terraform-exec
+// runs at once (stdout and stderr).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -167,11 +167,17 @@ func (e *provEnv) streams() map[string][]string {
 	return out
 }
 
+// dump, when set, logs the state of the test when a wait times out.
+var dump func()
+
 func waitUntil(t *testing.T, what string, d time.Duration, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !ok() {
 		if time.Now().After(deadline) {
+			if dump != nil {
+				dump()
+			}
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -190,6 +196,13 @@ func has(types []string, t string) int {
 
 func TestProvisioner_local_runners_come_and_go_Integration(t *testing.T) {
 	e := newProvEnv(t, "web", "sleep 600")
+	dump = func() {
+		for s, types := range e.streams() {
+			t.Logf("%s: %v", s, types)
+		}
+		t.Logf("processes: %v", e.processes())
+	}
+	defer func() { dump = nil }()
 	var peak atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -148,7 +148,9 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable string
 	add := func(a Action) { a.Egg = egg.Name; out = append(out, a) }
 	live := 0
 	for _, r := range rs {
-		if r.live() {
+		// A busy waiting request is one being provisioned whose own
+		// assignment is not folded yet: it counts (erring on the safe side).
+		if r.live() || (in.Busy[r.ID] && r.waiting()) {
 			live++
 		}
 	}

@@ -122,6 +122,12 @@ func TestDecide(t *testing.T) {
 					t.Fatalf("got %+v", k)
 				}
 			}},
+		{"request_being_provisioned_counts_against_max", concat(egg(1, 2, 1, "h1"), deployed("w1", "ACTIVE"), request("web-job-1", 1), request("web-job-2", 2)),
+			map[string]bool{"web-job-1": true}, func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Provision]) != 0 || len(k[provisioner.Queue]) != 1 || k[provisioner.Queue][0].Runner != "web-job-2" {
+					t.Fatalf("got %+v", k)
+				}
+			}},
 		{"changed_config_replaces_one_idle_runner_at_a_time", concat(egg(2, 3, 1, "h1"), deployed("w1", "IDLE"), deployed("w2", "IDLE"), deployed("w3", "BUSY"), egg(2, 3, 1, "h2")), nil,
 			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
 				d := k[provisioner.Destroy]

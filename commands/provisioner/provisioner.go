@@ -45,8 +45,9 @@ type Provisioner struct {
 	log *slog.Logger
 
 	model *Model
-	mu    sync.Mutex      // guards busy
-	busy  map[string]bool // runners with a running action
+	mu    sync.Mutex        // guards busy and until
+	busy  map[string]bool   // runners with a running action, or whose action's events are not folded yet
+	until map[string]uint64 // finished actions: the log head after their last append
 	slots chan struct{}
 	done  chan struct{} // an action finished: decide again
 	next  int           // round-robin offset over eggs
@@ -89,7 +90,7 @@ func New(cfg Config) (*Provisioner, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Policy = cfg.Policy.withDefaults()
-	return &Provisioner{cfg: cfg, log: cfg.Logger, model: NewModel(), busy: map[string]bool{},
+	return &Provisioner{cfg: cfg, log: cfg.Logger, model: NewModel(), busy: map[string]bool{}, until: map[string]uint64{},
 		slots: make(chan struct{}, cfg.MaxApplies), done: make(chan struct{}, 1), peak: map[string]int{}}, nil
 }
 
@@ -141,6 +142,14 @@ func (p *Provisioner) Step(ctx context.Context) error {
 			return err
 		}
 		p.mu.Lock()
+		for id, pos := range p.until {
+			// A finished action stays busy until the model holds its events,
+			// so that it is not decided again on what it already changed.
+			if p.model.Position >= pos {
+				delete(p.busy, id)
+				delete(p.until, id)
+			}
+		}
 		busy := maps.Clone(p.busy)
 		p.mu.Unlock()
 		acts := Decide(p.model, Inputs{Now: p.cfg.Clock(), Busy: busy, Unavailable: p.cfg.Compute.Unavailable, Policy: p.cfg.Policy})
@@ -298,8 +307,13 @@ func (p *Provisioner) dispatch(ctx context.Context, acts []Action) {
 				defer p.wg.Done()
 				defer func() {
 					<-p.slots
+					head, err := p.cfg.Store.Head(context.WithoutCancel(ctx))
 					p.mu.Lock()
-					delete(p.busy, a.Runner)
+					if err != nil {
+						delete(p.busy, a.Runner)
+					} else {
+						p.until[a.Runner] = head
+					}
 					p.mu.Unlock()
 					select {
 					case p.done <- struct{}{}:
