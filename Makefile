@@ -29,8 +29,13 @@ run: build ## run MotherGoose on the embedded SQLite store in .data/, syncing th
 	@echo "Then: $(BIN)/mothergoose --store $(STORE) events --limit 20, or the API:"
 	@echo "  curl localhost:8080/health; curl -H 'Authorization: Bearer dev-api-token' localhost:8080/eggs"
 	@echo "  curl -X POST -H 'X-Trigger-Auth: dev-trigger-token' localhost:8080/internal/sync-git"
+	@echo "The provisioner keeps each local egg's apex min_count runner processes (curl -H 'Authorization: Bearer dev-api-token' localhost:8080/runners)."
+	@echo "A pending job makes a second runner (PROJECT_ID and WEBHOOK_SECRET: the example egg's project id and webhook secret value):"
+	@echo "  scripts/send-job-hook.sh PROJECT_ID WEBHOOK_SECRET pending 1001"
+	@echo "Remove the egg to watch both terminate: git -C $(DATA)/nest rm -r Eggs/EGG && git -C $(DATA)/nest commit -m 'remove EGG', then wait for the next sync."
 	$(BIN)/mothergoose serve --store $(STORE) --nest $(DATA)/nest --data-dir $(DATA) --sync-interval 10s \
-		--listen 127.0.0.1:8080 --api-token dev-api-token --trigger-token dev-trigger-token
+		--listen 127.0.0.1:8080 --api-token dev-api-token --trigger-token dev-trigger-token \
+		--gosling-bin $(BIN)/gosling $$([[ -x $(TOFU) ]] && echo --tofu $(TOFU))
 
 tools: ## install what the tests need (DynamoDB Local, OpenTofu into .tools/bin)
 	scripts/dynamodb-local.sh install

@@ -72,6 +72,8 @@ type DeployRunner struct {
 	Address        string `json:"address,omitempty"`
 	Hostname       string `json:"hostname,omitempty"`
 	GoslingVersion string `json:"gosling_version,omitempty"`
+	// CredentialSHA256 is the hex SHA-256 of the runner's credential (never the credential).
+	CredentialSHA256 string `json:"credential_sha256,omitempty"`
 }
 
 func (DeployRunner) CommandName() string { return "runner.deploy" }
@@ -105,6 +107,36 @@ type ChangeRunnerPool struct {
 }
 
 func (ChangeRunnerPool) CommandName() string { return "runner.change_pool" }
+
+// AssignJob gives a GitLab job to a runner (the provisioner's decision).
+type AssignJob struct {
+	Meta      `json:"-"`
+	RunnerID  string `json:"runner_id"`
+	JobID     int64  `json:"job_id"`
+	RequestID string `json:"request_id"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+func (AssignJob) CommandName() string { return "runner.assign_job" }
+
+// QueueRunner records that a requested runner waits for capacity.
+type QueueRunner struct {
+	Meta     `json:"-"`
+	RunnerID string `json:"runner_id"`
+	JobID    int64  `json:"job_id,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func (QueueRunner) CommandName() string { return "runner.queue" }
+
+// AskTermination asks for a runner to be destroyed (the provisioner does it).
+type AskTermination struct {
+	Meta     `json:"-"`
+	RunnerID string `json:"runner_id"`
+	Reason   string `json:"reason"`
+}
+
+func (AskTermination) CommandName() string { return "runner.ask_termination" }
 
 // TerminateRunner ends a runner for good.
 type TerminateRunner struct {

@@ -37,6 +37,7 @@ func (h *Handlers) Routes() []Route {
 	return []Route{
 		route(h.RequestRunner), route(h.DeployRunner), route(h.ChangeRunnerState),
 		route(h.RecordHeartbeatMissed), route(h.ChangeRunnerPool), route(h.TerminateRunner),
+		route(h.AssignJob), route(h.QueueRunner), route(h.AskTermination),
 		route(h.CreatePlan), route(h.ApplyPlan), route(h.FailPlan), route(h.RollBackPlan),
 		route(h.SyncEgg), route(h.RemoveEgg), route(h.SyncJob), route(h.SyncUglyFoxConfig),
 		route(h.RecordNestSync), route(h.RecordNestSyncFailed), route(h.RecordNestSyncFailureRepeated),

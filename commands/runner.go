@@ -49,8 +49,22 @@ func (h *Handlers) DeployRunner(ctx context.Context, cmd DeployRunner) (ports.Ap
 	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
 		return r.Deploy(events.RunnerDeployed{
 			PlanID: cmd.PlanID, InstanceID: cmd.InstanceID, Address: cmd.Address,
-			Hostname: cmd.Hostname, GoslingVersion: cmd.GoslingVersion,
+			Hostname: cmd.Hostname, GoslingVersion: cmd.GoslingVersion, CredentialSHA256: cmd.CredentialSHA256,
 		})
+	})
+}
+
+// AssignJob gives a GitLab job to a runner.
+func (h *Handlers) AssignJob(ctx context.Context, cmd AssignJob) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.AssignJob(cmd.JobID, cmd.RequestID, cmd.Reason)
+	})
+}
+
+// QueueRunner records that a requested runner waits for capacity.
+func (h *Handlers) QueueRunner(ctx context.Context, cmd QueueRunner) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.Queue(cmd.JobID, cmd.Reason)
 	})
 }
 
@@ -87,5 +101,12 @@ func (h *Handlers) ChangeRunnerPool(ctx context.Context, cmd ChangeRunnerPool) (
 func (h *Handlers) TerminateRunner(ctx context.Context, cmd TerminateRunner) (ports.AppendResult, error) {
 	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
 		return r.Terminate(cmd.Reason)
+	})
+}
+
+// AskTermination asks for a runner to be destroyed.
+func (h *Handlers) AskTermination(ctx context.Context, cmd AskTermination) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.AskTermination(cmd.Reason)
 	})
 }

@@ -207,6 +207,54 @@ func (r *Runner) ChangePool(to RunnerType, reason string) ([]events.Event, error
 	return []events.Event{events.RunnerPoolChanged{RunnerID: r.id.String(), From: r.typ.String(), To: to.String(), Reason: reason}}, nil
 }
 
+// AssignJob gives GitLab job jobID, requested by the runner stream
+// requestID, to this runner. A runner takes jobs only while it exists:
+// PROVISIONING (the runner provisioned for the job it was requested for),
+// ACTIVE, IDLE or BUSY; how many it holds at once is the provisioner's
+// decision (the egg's concurrent).
+func (r *Runner) AssignJob(jobID int64, requestID, reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if jobID <= 0 {
+		return nil, invalid("runner %s: job id %d is not positive", r.id, jobID)
+	}
+	if _, err := NewRunnerID(requestID); err != nil {
+		return nil, err
+	}
+	if r.state == StateFailed {
+		return nil, conflict("runner %s is FAILED and takes no job", r.id)
+	}
+	return []events.Event{events.RunnerJobAssigned{RunnerID: r.id.String(), JobID: jobID, RequestID: requestID, Reason: reason}}, nil
+}
+
+// Queue records that a requested runner waits for capacity. Only a
+// PROVISIONING runner (nothing planned yet) waits.
+func (r *Runner) Queue(jobID int64, reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if r.state != StateProvisioning {
+		return nil, conflict("runner %s is %s; only a PROVISIONING runner waits for capacity", r.id, r.state)
+	}
+	if reason == "" {
+		return nil, invalid("runner %s: queued without a reason", r.id)
+	}
+	return []events.Event{events.RunnerQueued{RunnerID: r.id.String(), JobID: jobID, Reason: reason}}, nil
+}
+
+// AskTermination records that the runner should be destroyed (the
+// provisioner does it, never under a BUSY runner's job).
+func (r *Runner) AskTermination(reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		return nil, invalid("runner %s: termination asked without a reason", r.id)
+	}
+	return []events.Event{events.RunnerTerminationAsked{RunnerID: r.id.String(), Reason: reason}}, nil
+}
+
 // Terminate ends the runner for good, from any state.
 func (r *Runner) Terminate(reason string) ([]events.Event, error) {
 	if err := r.mustExist(); err != nil {
@@ -250,6 +298,8 @@ func (r *Runner) apply(ev events.Event) error {
 		r.typ = to
 	case events.RunnerTerminated:
 		r.state = StateTerminated
+	case events.RunnerJobAssigned, events.RunnerQueued, events.RunnerTerminationAsked:
+		// Bookkeeping of the provisioner; the state machine does not move.
 	default:
 		return unknownEvent("runner "+r.id.String(), ev)
 	}

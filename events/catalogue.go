@@ -23,6 +23,9 @@ const (
 	RunnerHeartbeatMissedV1   = "runner.heartbeat_missed.v1"
 	RunnerPoolChangedV1       = "runner.pool_changed.v1"
 	RunnerTerminatedV1        = "runner.terminated.v1"
+	RunnerJobAssignedV1       = "runner.job_assigned.v1"
+	RunnerQueuedV1            = "runner.queued.v1"
+	RunnerTerminationAskedV1  = "runner.termination_asked.v1"
 	BinaryVersionRegisteredV1 = "binary.version_registered.v1"
 	BinaryVersionActivatedV1  = "binary.version_activated.v1"
 	SecretAccessedV1          = "secret.accessed.v1"
@@ -38,7 +41,7 @@ func NewRegistry() *Registry {
 		PlanApplied{}, PlanFailed{}, PlanRolledBack{}, RunnerDeployed{},
 		RunnerStateChanged{}, RunnerHeartbeatMissed{}, RunnerPoolChanged{},
 		RunnerTerminated{}, BinaryVersionRegistered{}, BinaryVersionActivated{},
-		SecretAccessed{},
+		SecretAccessed{}, RunnerJobAssigned{}, RunnerQueued{}, RunnerTerminationAsked{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -123,27 +126,31 @@ func (NestSyncFailureRepeated) EventName() string { return NestSyncFailureRepeat
 // EggSynced: an Egg or EggsBucket file's configuration as of a Nest commit
 // (egg_configs). Secrets appear as URIs only.
 type EggSynced struct {
-	Name             string   `json:"name"`
-	Kind             string   `json:"kind"`        // egg, bucket
-	RunnerType       string   `json:"runner_type"` // serverless, apex (a vm egg)
-	Provider         string   `json:"provider"`    // yandex, aws
-	Region           string   `json:"region"`
-	GitLabServer     string   `json:"gitlab_server"`
-	ProjectIDs       []int64  `json:"project_ids,omitempty"`
-	GroupIDs         []int64  `json:"group_ids,omitempty"`
-	Tags             []string `json:"tags,omitempty"`
-	CPU              int      `json:"cpu"`
-	MemoryGB         int      `json:"memory_gb"`
-	DiskGB           int      `json:"disk_gb,omitempty"`
-	Image            string   `json:"image,omitempty"`
-	MinApex          int      `json:"min_apex"`
-	MaxApex          int      `json:"max_apex"`
-	MinNadir         int      `json:"min_nadir"`
-	TokenSecretURI   string   `json:"token_secret_uri,omitempty"`
-	WebhookSecretURI string   `json:"webhook_secret_uri,omitempty"`
-	ConfigHash       string   `json:"config_hash"`
-	Commit           string   `json:"commit"`
-	Path             string   `json:"path"`
+	Name         string   `json:"name"`
+	Kind         string   `json:"kind"`        // egg, bucket
+	RunnerType   string   `json:"runner_type"` // serverless, apex (a vm egg)
+	Provider     string   `json:"provider"`    // yandex, aws
+	Region       string   `json:"region"`
+	GitLabServer string   `json:"gitlab_server"`
+	ProjectIDs   []int64  `json:"project_ids,omitempty"`
+	GroupIDs     []int64  `json:"group_ids,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
+	CPU          int      `json:"cpu"`
+	MemoryGB     int      `json:"memory_gb"`
+	DiskGB       int      `json:"disk_gb,omitempty"`
+	Image        string   `json:"image,omitempty"`
+	MinApex      int      `json:"min_apex"`
+	MaxApex      int      `json:"max_apex"`
+	MinNadir     int      `json:"min_nadir"`
+	// Concurrent is how many jobs one runner takes at once (the egg's
+	// runner.concurrent). Added after v1 was published; older events
+	// decode with 0, which means 1.
+	Concurrent       int    `json:"concurrent,omitempty"`
+	TokenSecretURI   string `json:"token_secret_uri,omitempty"`
+	WebhookSecretURI string `json:"webhook_secret_uri,omitempty"`
+	ConfigHash       string `json:"config_hash"`
+	Commit           string `json:"commit"`
+	Path             string `json:"path"`
 }
 
 func (EggSynced) EventName() string { return EggSyncedV1 }
@@ -329,6 +336,42 @@ type RunnerTerminated struct {
 }
 
 func (RunnerTerminated) EventName() string { return RunnerTerminatedV1 }
+
+// RunnerJobAssigned: the provisioner gave GitLab job JobID to this runner,
+// which holds it (one of its egg's concurrent slots) until a Job Hook says
+// the job finished. RequestID is the runner stream the webhook's
+// runner.requested opened for the job: this runner's own id when the job
+// got a new runner, another's when an existing one took it.
+type RunnerJobAssigned struct {
+	RunnerID  string `json:"runner_id"`
+	JobID     int64  `json:"job_id"`
+	RequestID string `json:"request_id"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+func (RunnerJobAssigned) EventName() string { return RunnerJobAssignedV1 }
+
+// RunnerQueued: a requested runner (still PROVISIONING, nothing planned)
+// waits for capacity, for Reason (the egg is at its max_count, no tofu
+// binary, ...). It is provisioned or its job assigned when capacity frees;
+// a later runner.queued with another reason supersedes this one.
+type RunnerQueued struct {
+	RunnerID string `json:"runner_id"`
+	JobID    int64  `json:"job_id,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func (RunnerQueued) EventName() string { return RunnerQueuedV1 }
+
+// RunnerTerminationAsked: someone (an operator through the API, later
+// UglyFox) asked for the runner to go. The provisioner destroys it with a
+// destroy plan, ending in runner.terminated, once it is not BUSY.
+type RunnerTerminationAsked struct {
+	RunnerID string `json:"runner_id"`
+	Reason   string `json:"reason"`
+}
+
+func (RunnerTerminationAsked) EventName() string { return RunnerTerminationAskedV1 }
 
 // BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
 type BinaryVersionRegistered struct {

@@ -51,6 +51,9 @@ var samples = map[string]events.Event{
 	events.RunnerTerminatedV1:        events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1"},
 	events.BinaryVersionRegisteredV1: events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64", SHA256: "0f3c", Source: "go module"},
 	events.BinaryVersionActivatedV1:  events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"},
+	events.RunnerJobAssignedV1:       events.RunnerJobAssigned{RunnerID: "r-01", JobID: 1977, RequestID: "web-job-1977", Reason: "runner r-01 is IDLE with a free slot"},
+	events.RunnerQueuedV1:            events.RunnerQueued{RunnerID: "web-job-1977", JobID: 1977, Reason: "egg web is at its apex max_count of 2 runners"},
+	events.RunnerTerminationAskedV1:  events.RunnerTerminationAsked{RunnerID: "r-01", Reason: "operator alice: POST /runners/r-01/terminate"},
 	events.SecretAccessedV1:          events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
 }
 
@@ -67,8 +70,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 21 {
-		t.Fatalf("catalogue has %d types, want the 21 of the product", len(names))
+	if len(names) != 24 {
+		t.Fatalf("catalogue has %d types, want the 24 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {

@@ -143,10 +143,15 @@ type RunnerRow struct {
 	MissedHeartbeats int       `db:"missed_heartbeats" json:"missed_heartbeats"`
 	LastSeenAt       time.Time `db:"last_seen_at" json:"last_seen_at,omitzero"`
 	StateReason      string    `db:"state_reason" json:"state_reason,omitempty"`
-	CreatedAt        time.Time `db:"created_at" json:"created_at"`
-	UpdatedAt        time.Time `db:"updated_at" json:"updated_at"`
-	TerminatedAt     time.Time `db:"terminated_at" json:"terminated_at,omitzero"`
-	Version          uint64    `db:"version" json:"version"`
+	// QueueReason says why a requested runner waits for capacity (runner.queued);
+	// empty once it is provisioned, its job assigned elsewhere, or it ends.
+	QueueReason string `db:"queue_reason" json:"queue_reason,omitempty"`
+	// AssignedJobs counts the jobs the provisioner gave this runner (runner.job_assigned).
+	AssignedJobs int       `db:"assigned_jobs" json:"assigned_jobs,omitempty"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
+	TerminatedAt time.Time `db:"terminated_at" json:"terminated_at,omitzero"`
+	Version      uint64    `db:"version" json:"version"`
 }
 
 func (r RunnerRow) RowKey() string     { return r.ID }

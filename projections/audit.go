@@ -97,6 +97,12 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("runner %s missed heartbeat %d in a row (threshold %s)", e.RunnerID, e.Missed, time.Duration(e.ThresholdMS)*time.Millisecond)
 	case events.RunnerPoolChanged:
 		return fmt.Sprintf("runner %s moved from %s to %s pool%s", e.RunnerID, e.From, e.To, because(e.Reason))
+	case events.RunnerJobAssigned:
+		return fmt.Sprintf("job %d (request %s) assigned to runner %s%s", e.JobID, e.RequestID, e.RunnerID, because(e.Reason))
+	case events.RunnerTerminationAsked:
+		return fmt.Sprintf("termination of runner %s asked%s", e.RunnerID, because(e.Reason))
+	case events.RunnerQueued:
+		return fmt.Sprintf("runner %s queued%s", e.RunnerID, because(e.Reason))
 	case events.RunnerTerminated:
 		return fmt.Sprintf("runner %s terminated%s", e.RunnerID, because(e.Reason))
 	case events.BinaryVersionRegistered:

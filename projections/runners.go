@@ -49,6 +49,7 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 			r.PlanID, r.InstanceID, r.Address, r.Hostname, r.GoslingVersion = e.PlanID, e.InstanceID, e.Address, e.Hostname, e.GoslingVersion
 			r.CredentialSHA256 = e.CredentialSHA256
 			r.State, r.StateReason, r.MissedHeartbeats = stateActive, "deployed by plan "+e.PlanID, 0
+			r.QueueReason = ""
 		case events.RunnerStateChanged:
 			r.State, r.StateReason = e.To, e.Reason
 			if e.To == stateActive || e.To == stateIdle || e.To == stateBusy {
@@ -61,8 +62,19 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 			r.LastSeenAt = utc(e.LastSeenAt)
 		case events.RunnerPoolChanged:
 			r.Type = e.To
+		case events.RunnerTerminationAsked:
+			r.StateReason = "termination asked: " + e.Reason
+		case events.RunnerQueued:
+			r.QueueReason = e.Reason
+		case events.RunnerJobAssigned:
+			r.QueueReason = ""
+			r.AssignedJobs++
+			if e.Reason != "" {
+				r.StateReason = e.Reason
+			}
 		case events.RunnerTerminated:
 			r.State, r.StateReason, r.TerminatedAt = stateTerminated, e.Reason, at
+			r.QueueReason = ""
 			setIfGiven(&r.InstanceID, e.InstanceID)
 		}
 		// Other events of the stream (future types) only advance the version.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -238,6 +239,27 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
 	if row, ok := get(s, w, r, ports.Runners.In(s.cfg.Views.Read()), "runner", "id"); ok {
+		writeJSON(w, http.StatusOK, row)
+	}
+}
+
+// terminateRunner asks for the runner to be destroyed; the provisioner
+// destroys it (a destroy plan, then runner.terminated), never under a BUSY
+// runner's job. 202: the ask is recorded.
+func (s *server) terminateRunner(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	res, err := s.cfg.Handlers.AskTermination(r.Context(), commands.AskTermination{
+		Meta: commands.Meta{Actor: "api"}, RunnerID: id, Reason: "terminate asked through the API",
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"runner_id": id, "status": "terminating", "version": res.LastVersion})
+}
+
+func (s *server) getPlan(w http.ResponseWriter, r *http.Request) {
+	if row, ok := get(s, w, r, ports.DeploymentPlans.In(s.cfg.Views.Read()), "plan", "id"); ok {
 		writeJSON(w, http.StatusOK, row)
 	}
 }

@@ -266,7 +266,9 @@ func (w *Workspace) Init(ctx context.Context) error {
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var out bytes.Buffer
+	// terraform-exec copies stdout and stderr from two goroutines: one
+	// buffer for both must be locked.
+	var out lockedBuffer
 	w.tf.SetStdout(&out)
 	w.tf.SetStderr(&out)
 	if err := w.tf.Init(ctx); err != nil {
@@ -286,7 +288,10 @@ type Plan struct {
 
 // Plan runs `tofu plan -out`. On failure the plan file is removed and the
 // PlanError carries OpenTofu's diagnostics.
-func (w *Workspace) Plan(ctx context.Context) (*Plan, error) {
+func (w *Workspace) Plan(ctx context.Context) (*Plan, error) { return w.planWith(ctx) }
+
+// planWith is Plan with extra plan options (tfexec.Destroy).
+func (w *Workspace) planWith(ctx context.Context, opts ...tfexec.PlanOption) (*Plan, error) {
 	w.h.mu.Lock()
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
@@ -294,7 +299,7 @@ func (w *Workspace) Plan(ctx context.Context) (*Plan, error) {
 	file := filepath.Join(w.Dir, PlanFile)
 	var stdout, stderr bytes.Buffer
 	w.tf.SetStderr(&stderr)
-	changed, err := w.tf.PlanJSON(ctx, &stdout, tfexec.Out(file))
+	changed, err := w.tf.PlanJSON(ctx, &stdout, append([]tfexec.PlanOption{tfexec.Out(file)}, opts...)...)
 	diags, log := parseStream(stdout.Bytes())
 	if err != nil {
 		_ = os.Remove(file)
@@ -336,7 +341,9 @@ func (w *Workspace) Apply(ctx context.Context, p *Plan) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var out bytes.Buffer
+	// terraform-exec copies stdout and stderr from two goroutines: one
+	// buffer for both must be locked.
+	var out lockedBuffer
 	w.tf.SetStdout(&out)
 	w.tf.SetStderr(&out)
 	err := w.tf.Apply(ctx, tfexec.DirOrPlan(p.File))
@@ -353,7 +360,9 @@ func (w *Workspace) Destroy(ctx context.Context) error {
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var out bytes.Buffer
+	// terraform-exec copies stdout and stderr from two goroutines: one
+	// buffer for both must be locked.
+	var out lockedBuffer
 	w.tf.SetStdout(&out)
 	w.tf.SetStderr(&out)
 	if err := w.tf.Destroy(ctx); err != nil {
@@ -558,4 +567,23 @@ func parseStream(stream []byte) ([]Diagnostic, string) {
 		}
 	}
 	return append(errsOut, warns...), log.String()
+}
+
+// lockedBuffer is a bytes.Buffer safe for the two writers terraform-exec
+// runs at once (stdout and stderr).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/watermill"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/commands/nestsync"
+	"github.com/polar-gosling/polar-gosling/commands/provisioner"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -181,6 +182,7 @@ type Main struct {
 	Projections *projections.Loop
 	nestRepo    *gitrepo.Repo
 	Sync        *nestsync.Syncer // nil when no Nest is configured
+	Provisioner *provisioner.Provisioner
 	Registry    *prometheus.Registry
 	metrics     *httpapi.Metrics
 	log         *slog.Logger
@@ -246,7 +248,10 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
-	return m.openHTTP(st, log)
+	if err := m.openHTTP(st, log); err != nil {
+		return err
+	}
+	return m.openProvisioner(ctx, st, codec)
 }
 
 // openHTTP builds the API handler and binds the listener, so that Addr is
@@ -358,8 +363,9 @@ func (m *Main) Run(ctx context.Context) error {
 	log := m.log
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	workers := 3
-	errc := make(chan error, 4)
+	workers := 4
+	errc := make(chan error, 5)
+	go func() { errc <- m.Provisioner.Run(work) }()
 	go func() { errc <- m.Bus.Run(work) }()
 	go func() { errc <- m.Projections.Run(work) }()
 	// Eggs known at start are checked once the views have caught up;

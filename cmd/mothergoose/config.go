@@ -49,6 +49,15 @@ type Config struct {
 	UnauthTotalRate  float64 // over all sources, per second
 	UnauthTotalBurst int     // over all sources, at once
 	UnauthSources    int     // source addresses tracked at once
+
+	// The provisioner.
+	Tofu          string        // the tofu binary; "": $MOTHERGOOSE_TOFU, tofu on PATH, .tools/bin/tofu
+	WorkDir       string        // per-runner workspaces; "": DATA/work
+	PublicURL     string        // the URL runners reach MotherGoose at; "": from --listen
+	MaxApplies    int           // OpenTofu runs at once
+	GoslingBin    string        // the gosling binary local runners run; "": beside mothergoose, then PATH
+	RunnerCommand string        // the local target's runner_command; "": "<gosling-bin> runner"
+	TofuTimeout   time.Duration // bound of one OpenTofu command
 }
 
 func defaultConfig() Config {
@@ -66,6 +75,9 @@ func defaultConfig() Config {
 		UnauthTotalRate:  httpapi.DefaultUnauthenticatedLimits.Total,
 		UnauthTotalBurst: httpapi.DefaultUnauthenticatedLimits.TotalBurst,
 		UnauthSources:    httpapi.DefaultUnauthenticatedLimits.MaxSources,
+
+		MaxApplies:  4,
+		TofuTimeout: 10 * time.Minute,
 	}
 }
 
@@ -106,6 +118,13 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.IntVar(&c.UnauthBurst, "unauth-burst", envInt("MOTHERGOOSE_UNAUTH_BURST", c.UnauthBurst), "how many such deliveries one source address may send at once (env MOTHERGOOSE_UNAUTH_BURST)")
 	f.Float64Var(&c.UnauthTotalRate, "unauth-total-rate", envFloat("MOTHERGOOSE_UNAUTH_TOTAL_RATE", c.UnauthTotalRate), "such deliveries per second over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_RATE)")
 	f.IntVar(&c.UnauthTotalBurst, "unauth-total-burst", envInt("MOTHERGOOSE_UNAUTH_TOTAL_BURST", c.UnauthTotalBurst), "such deliveries at once over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_BURST)")
+	f.StringVar(&c.Tofu, "tofu", env("MOTHERGOOSE_TOFU", c.Tofu), "the OpenTofu binary the provisioner runs (default: $MOTHERGOOSE_TOFU, then tofu on PATH, then .tools/bin/tofu); without one, requested runners are queued with that reason")
+	f.StringVar(&c.WorkDir, "work-dir", env("MOTHERGOOSE_WORK_DIR", c.WorkDir), "per-runner OpenTofu workspaces and credentials (default <data-dir>/work; env MOTHERGOOSE_WORK_DIR)")
+	f.StringVar(&c.PublicURL, "public-url", env("MOTHERGOOSE_PUBLIC_URL", c.PublicURL), "the URL runners reach MotherGoose at (default http://<listen address>; env MOTHERGOOSE_PUBLIC_URL)")
+	f.IntVar(&c.MaxApplies, "max-applies", envInt("MOTHERGOOSE_MAX_APPLIES", c.MaxApplies), "OpenTofu runs at once, shared round robin by the eggs (env MOTHERGOOSE_MAX_APPLIES)")
+	f.StringVar(&c.GoslingBin, "gosling-bin", env("MOTHERGOOSE_GOSLING_BIN", c.GoslingBin), "the gosling binary local runners run as `gosling runner` (default: gosling beside mothergoose, then on PATH; env MOTHERGOOSE_GOSLING_BIN)")
+	f.StringVar(&c.RunnerCommand, "runner-command", env("MOTHERGOOSE_RUNNER_COMMAND", c.RunnerCommand), "the command local runners run (default \"<gosling-bin> runner\"; env MOTHERGOOSE_RUNNER_COMMAND)")
+	f.DurationVar(&c.TofuTimeout, "tofu-timeout", envDuration("MOTHERGOOSE_TOFU_TIMEOUT", c.TofuTimeout), "bound of one OpenTofu command (init, plan, apply) (env MOTHERGOOSE_TOFU_TIMEOUT)")
 	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 }
 
@@ -226,6 +245,8 @@ func (c Config) validate(serving bool) error {
 			{"--unauth-total-rate (or MOTHERGOOSE_UNAUTH_TOTAL_RATE)", c.UnauthTotalRate},
 			{"--unauth-total-burst (or MOTHERGOOSE_UNAUTH_TOTAL_BURST)", float64(c.UnauthTotalBurst)},
 			{"--unauth-sources (or MOTHERGOOSE_UNAUTH_SOURCES)", float64(c.UnauthSources)},
+			{"--max-applies (or MOTHERGOOSE_MAX_APPLIES)", float64(c.MaxApplies)},
+			{"--tofu-timeout (or MOTHERGOOSE_TOFU_TIMEOUT)", c.TofuTimeout.Seconds()},
 		} {
 			if !(f.v > 0) || math.IsInf(f.v, 0) {
 				problems = append(problems, f.flag+" must be a positive number")

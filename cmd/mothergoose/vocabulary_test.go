@@ -88,7 +88,7 @@ func TestServe_one_vocabulary(t *testing.T) {
 			t.Fatalf("pending job of %s: %d %v", tc.egg, status, body)
 		}
 		id := fmt.Sprintf("%s-job-%d", tc.egg, 100+i)
-		payload = lastPayload(t, c, "runner-"+id)
+		payload = firstPayload(t, c, "runner-"+id) // runner.requested; the provisioner may append more
 		if payload["provider"] != tc.provider.String() || payload["runner_type"] != runnerType {
 			t.Fatalf("runner.requested of %s: %v", id, payload)
 		}
@@ -122,5 +122,15 @@ func lastPayload(t *testing.T, c apiClient, stream string) map[string]any {
 		t.Fatalf("stream %s has no events", stream)
 	}
 	p, _ := evs[len(evs)-1].(map[string]any)["payload"].(map[string]any)
+	return p
+}
+
+func firstPayload(t *testing.T, c apiClient, stream string) map[string]any {
+	t.Helper()
+	evs, _ := c.get("/events?stream=" + stream)["events"].([]any)
+	if len(evs) == 0 {
+		t.Fatalf("stream %s has no events", stream)
+	}
+	p, _ := evs[0].(map[string]any)["payload"].(map[string]any)
 	return p
 }

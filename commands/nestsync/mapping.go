@@ -123,7 +123,7 @@ func specEvent(name, kind string, spec domain.EggSpec, b [3]int, commit, path st
 		Name: name, Kind: kind, RunnerType: spec.Type.RunnerType().String(), Provider: spec.Cloud.Provider.String(), Region: spec.Cloud.Region,
 		Tags: spec.Runner.Tags, CPU: spec.Resources.CPU, MemoryGB: (spec.Resources.Memory + 1023) / 1024,
 		DiskGB: spec.Resources.Disk, Image: spec.Runner.Image,
-		MinApex: b[0], MaxApex: b[1], MinNadir: b[2], Commit: commit, Path: path,
+		MinApex: b[0], MaxApex: b[1], MinNadir: b[2], Concurrent: spec.Runner.Concurrent, Commit: commit, Path: path,
 	}
 	if spec.Type == domain.EggServerless {
 		ev.DiskGB = 0

@@ -1,0 +1,344 @@
+package tofu
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/polar-gosling/polar-gosling/commands/provisioner"
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// ComputeConfig configures Compute, the provisioner's port over the Executor.
+type ComputeConfig struct {
+	// Executor runs OpenTofu; nil when no tofu binary was found, and
+	// Missing says why (every runner is then queued with that reason).
+	Executor *Executor
+	Missing  string
+	// PlansDir keeps every saved plan by its SHA-256 (DATA/plans).
+	PlansDir string
+	// MotherGooseURL is where runners reach MotherGoose.
+	MotherGooseURL string
+	// RunnerCommand is the local target's runner_command ("<gosling> runner").
+	RunnerCommand string
+}
+
+// Compute implements provisioner.Compute for the local target (the cloud
+// targets need target inputs no egg carries yet: their runners are queued
+// with that reason).
+type Compute struct{ cfg ComputeConfig }
+
+var _ provisioner.Compute = (*Compute)(nil)
+
+// credentialFile is the per-runner credential inside its workspace.
+const credentialFile = "credential"
+
+// NewCompute returns the port. With an Executor it removes the state locks
+// a killed MotherGoose left in the workspaces (only one MotherGoose uses a
+// work dir, and nothing runs before this).
+func NewCompute(cfg ComputeConfig) (*Compute, error) {
+	if cfg.Executor != nil {
+		locks, _ := filepath.Glob(filepath.Join(cfg.Executor.cfg.WorkRoot, "*", ".terraform.tfstate.lock.info"))
+		for _, l := range locks {
+			if err := os.Remove(l); err != nil {
+				return nil, fmt.Errorf("tofu: remove stale state lock %s: %w", l, err)
+			}
+		}
+		if cfg.PlansDir == "" {
+			return nil, errors.New("tofu: compute needs a plans directory")
+		}
+		if err := os.MkdirAll(cfg.PlansDir, 0o750); err != nil {
+			return nil, err
+		}
+	} else if cfg.Missing == "" {
+		cfg.Missing = "no tofu binary"
+	}
+	return &Compute{cfg: cfg}, nil
+}
+
+// Unavailable implements provisioner.Compute.
+func (c *Compute) Unavailable(provider string) string {
+	switch {
+	case c.cfg.Executor == nil:
+		return c.cfg.Missing
+	case provider != string(TargetLocal):
+		return fmt.Sprintf("provider %s: this MotherGoose provisions local runners only; the %s target's inputs (network, account) are not configured", provider, provider)
+	}
+	return ""
+}
+
+func (c *Compute) dir(runnerID string) string { return c.cfg.Executor.Dir(runnerID) }
+
+// Credential implements provisioner.Compute: 32 random bytes in hex, in a
+// 0600 file of the runner's workspace, minted once.
+func (c *Compute) Credential(_ context.Context, runnerID string) (string, string, error) {
+	if c.cfg.Executor == nil {
+		return "", "", errors.New(c.cfg.Missing)
+	}
+	if !labelRe.MatchString(runnerID) {
+		return "", "", fmt.Errorf("tofu: runner id %q is not a workspace name", runnerID)
+	}
+	dir := c.dir(runnerID)
+	path := filepath.Join(dir, credentialFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return "", "", err
+		}
+		b = []byte(hex.EncodeToString(raw))
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return "", "", err
+		}
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			return "", "", err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return "", "", err
+		}
+	} else if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(b)
+	return "file://" + path, hex.EncodeToString(sum[:]), nil
+}
+
+func (c *Compute) runnerSpec(s provisioner.Spec) RunnerSpec {
+	image := s.Image
+	if image == "" {
+		image = "local"
+	}
+	return RunnerSpec{
+		Target: Target(s.Provider), Name: s.RunnerID, Egg: s.Egg, RunnerID: s.RunnerID, RunnerType: RunnerType(s.RunnerType),
+		CPU: orDefault(s.CPU, 2), MemoryMB: orDefault(s.MemoryMB, 4096), DiskGB: max(orDefault(s.DiskGB, 20), 10), Region: s.Region,
+		Image: image, MotherGooseURL: c.cfg.MotherGooseURL, SecretURIs: s.SecretURIs,
+		Local: &LocalTarget{WorkDir: filepath.Join(c.dir(s.RunnerID), "run"), RunnerCommand: c.cfg.RunnerCommand},
+	}
+}
+
+func orDefault(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// inputs are the module arguments as strings, the secret URIs apart.
+func inputs(spec RunnerSpec) (map[string]string, map[string]string) {
+	in := map[string]string{}
+	for _, a := range moduleArgs(spec) {
+		if a.name == "secret_uris" {
+			continue
+		}
+		if a.value.Type() == cty.String {
+			in[a.name] = a.value.AsString()
+			continue
+		}
+		b, err := ctyjson.Marshal(a.value, a.value.Type())
+		if err == nil {
+			in[a.name] = string(b)
+		}
+	}
+	return in, spec.SecretURIs
+}
+
+// Plan implements provisioner.Compute.
+func (c *Compute) Plan(ctx context.Context, s provisioner.Spec, destroy bool) (provisioner.PlanResult, error) {
+	if c.cfg.Executor == nil {
+		return provisioner.PlanResult{}, &provisioner.StageError{Stage: "init", Message: c.cfg.Missing}
+	}
+	spec := c.runnerSpec(s)
+	in, secrets := inputs(spec)
+	res := provisioner.PlanResult{Module: string(spec.Target), Inputs: in, SecretURIs: secrets, TofuVersion: c.cfg.Executor.Version()}
+	ws, err := c.cfg.Executor.Prepare(ctx, spec)
+	if err != nil {
+		return res, &provisioner.StageError{Stage: "init", Message: err.Error()}
+	}
+	res.ConfigHash = ws.Hash
+	if err := ws.Init(ctx); err != nil {
+		return res, stageError("init", err)
+	}
+	p, err := ws.plan(ctx, destroy)
+	if err != nil {
+		return res, stageError("plan", err)
+	}
+	keep := filepath.Join(c.cfg.PlansDir, p.Sum+".tfplan")
+	if _, err := os.Stat(keep); err != nil {
+		b, err := os.ReadFile(p.File)
+		if err != nil {
+			return res, &provisioner.StageError{Stage: "plan", Message: err.Error()}
+		}
+		if err := writeFileAtomic(keep, b); err != nil {
+			return res, &provisioner.StageError{Stage: "plan", Message: err.Error()}
+		}
+	}
+	res.PlanFile, res.PlanSHA256 = keep, p.Sum
+	return res, nil
+}
+
+// Apply implements provisioner.Compute: the content-addressed plan is
+// checked against its SHA-256 and applied in the runner's workspace.
+func (c *Compute) Apply(ctx context.Context, runnerID string, p provisioner.PlanResult) (provisioner.Deployment, error) {
+	if c.cfg.Executor == nil {
+		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: c.cfg.Missing}
+	}
+	ws, err := c.cfg.Executor.open(runnerID, p.ConfigHash)
+	if err != nil {
+		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: err.Error()}
+	}
+	plan := &Plan{File: filepath.Join(ws.Dir, PlanFile), ConfigHash: p.ConfigHash, Sum: p.PlanSHA256}
+	if err := ws.Apply(ctx, plan); err != nil {
+		return provisioner.Deployment{}, stageError("apply", err)
+	}
+	dep, _, err := c.deployed(ctx, ws)
+	if err != nil {
+		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: err.Error()}
+	}
+	return dep, nil
+}
+
+// Deployed implements provisioner.Compute: whether the state holds a
+// resource that is not tainted.
+func (c *Compute) Deployed(ctx context.Context, runnerID string) (provisioner.Deployment, bool, error) {
+	if c.cfg.Executor == nil {
+		return provisioner.Deployment{}, false, errors.New(c.cfg.Missing)
+	}
+	if _, err := os.Stat(filepath.Join(c.dir(runnerID), StateFile)); errors.Is(err, fs.ErrNotExist) {
+		return provisioner.Deployment{}, false, nil
+	}
+	ws, err := c.cfg.Executor.open(runnerID, "")
+	if err != nil {
+		return provisioner.Deployment{}, false, err
+	}
+	return c.deployed(ctx, ws)
+}
+
+func (c *Compute) deployed(ctx context.Context, ws *Workspace) (provisioner.Deployment, bool, error) {
+	exists, err := ws.hasResources(ctx)
+	if err != nil || !exists {
+		return provisioner.Deployment{}, false, err
+	}
+	o, err := ws.Outputs(ctx)
+	if err != nil {
+		return provisioner.Deployment{}, true, err
+	}
+	return provisioner.Deployment{InstanceID: o.InstanceID, Address: o.Address, Hostname: o.Hostname,
+		Outputs: map[string]string{"instance_id": o.InstanceID, "address": o.Address, "public_address": o.PublicAddress, "hostname": o.Hostname}}, true, nil
+}
+
+// Workspaces implements provisioner.Compute.
+func (c *Compute) Workspaces(context.Context) ([]string, error) {
+	if c.cfg.Executor == nil {
+		return nil, nil
+	}
+	entries, err := os.ReadDir(c.cfg.Executor.cfg.WorkRoot)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && labelRe.MatchString(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// Forget implements provisioner.Compute.
+func (c *Compute) Forget(_ context.Context, runnerID string) error {
+	if c.cfg.Executor == nil || !labelRe.MatchString(runnerID) {
+		return nil
+	}
+	dir := c.dir(runnerID)
+	c.cfg.Executor.mu.Lock()
+	delete(c.cfg.Executor.handles, dir)
+	c.cfg.Executor.mu.Unlock()
+	return os.RemoveAll(dir)
+}
+
+// stageError turns the Executor's typed errors into the provisioner's,
+// diagnostics included.
+func stageError(stage string, err error) error {
+	se := &provisioner.StageError{Stage: stage, Message: err.Error()}
+	var pe *PlanError
+	if errors.As(err, &pe) {
+		for _, d := range pe.Diagnostics {
+			se.Diagnostics = append(se.Diagnostics, events.Diagnostic{File: d.File, Line: d.Line, Column: d.Column, Severity: d.Severity, Summary: d.Summary, Detail: d.Detail})
+		}
+	}
+	var ae *ApplyError
+	if errors.As(err, &ae) {
+		for _, line := range strings.Split(ae.Output, "\n") {
+			if t := strings.TrimSpace(line); strings.HasPrefix(t, "Error:") || strings.Contains(t, "exited at once") {
+				se.Diagnostics = append(se.Diagnostics, events.Diagnostic{Severity: "error", Summary: t})
+			}
+		}
+	}
+	if len(se.Message) > 4000 {
+		se.Message = se.Message[:4000] + " ..."
+	}
+	return se
+}
+
+// open returns the workspace of an existing runner directory, as last
+// prepared with config hash hash.
+func (e *Executor) open(runnerID, hash string) (*Workspace, error) {
+	if !labelRe.MatchString(runnerID) {
+		return nil, fmt.Errorf("tofu: runner id %q is not a workspace name", runnerID)
+	}
+	dir := e.Dir(runnerID)
+	h, err := e.handleFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Workspace{Dir: dir, Hash: hash, h: h, tf: h.tf, timeout: e.cfg.Timeout}, nil
+}
+
+// hasResources reports whether the state holds a managed resource that is
+// not tainted.
+func (w *Workspace) hasResources(ctx context.Context) (bool, error) {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	st, err := w.tf.Show(ctx)
+	if err != nil {
+		return false, err
+	}
+	if st == nil || st.Values == nil || st.Values.RootModule == nil {
+		return false, nil
+	}
+	mods := []*tfjson.StateModule{st.Values.RootModule}
+	for len(mods) > 0 {
+		m := mods[0]
+		mods = mods[1:]
+		for _, r := range m.Resources {
+			if r.Mode == "managed" && !r.Tainted {
+				return true, nil
+			}
+		}
+		mods = append(mods, m.ChildModules...)
+	}
+	return false, nil
+}
+
+// plan runs plan -out, a destroy plan when destroy.
+func (w *Workspace) plan(ctx context.Context, destroy bool) (*Plan, error) {
+	if !destroy {
+		return w.Plan(ctx)
+	}
+	return w.planWith(ctx, tfexec.Destroy(true))
+}

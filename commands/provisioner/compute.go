@@ -1,0 +1,77 @@
+package provisioner
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// Spec is one runner as the compute target is asked to make it. Secrets
+// appear as URIs only.
+type Spec struct {
+	RunnerID   string
+	Egg        string
+	RunnerType string // serverless, apex, nadir
+	Provider   string // local, yandex, aws
+	Region     string
+	CPU        int
+	MemoryMB   int
+	DiskGB     int
+	Image      string
+	SecretURIs map[string]string // env name => secret URI
+}
+
+// PlanResult is a saved plan, as recorded in plan.created. Inputs hold no
+// secret value.
+type PlanResult struct {
+	Module      string
+	Inputs      map[string]string
+	SecretURIs  map[string]string
+	ConfigHash  string
+	PlanFile    string // content-addressed copy of the saved plan
+	PlanSHA256  string
+	TofuVersion string
+}
+
+// Deployment is a runner's infrastructure as its state shows it.
+type Deployment struct {
+	InstanceID, Address, Hostname string
+	Outputs                       map[string]string
+}
+
+// StageError is a failed stage of a plan (init, plan, apply) with the
+// tool's diagnostics.
+type StageError struct {
+	Stage       string
+	Message     string
+	Diagnostics []events.Diagnostic
+}
+
+func (e *StageError) Error() string { return fmt.Sprintf("%s: %s", e.Stage, e.Message) }
+
+// Compute is the port to the compute target (adapters/tofu implements it).
+// Every call for one runner id is made by one goroutine at a time.
+type Compute interface {
+	// Unavailable says why runners of provider cannot be provisioned
+	// ("" when they can): no tofu binary, the target is not configured.
+	Unavailable(provider string) string
+	// Credential mints the runner's credential, or returns the one minted
+	// before: the secret URI the agent reads it from and its hex SHA-256.
+	// The value never leaves the adapter.
+	Credential(ctx context.Context, runnerID string) (uri, sha256hex string, err error)
+	// Plan renders spec and runs init and plan -out (destroy: a destroy
+	// plan). On failure the result holds what was rendered and the error is
+	// a *StageError.
+	Plan(ctx context.Context, spec Spec, destroy bool) (PlanResult, error)
+	// Apply applies the saved plan p (checked against its SHA-256) and
+	// returns the deployment (empty after a destroy). A failure is a *StageError.
+	Apply(ctx context.Context, runnerID string, p PlanResult) (Deployment, error)
+	// Deployed reads the runner's workspace state: whether its
+	// infrastructure exists, and its outputs.
+	Deployed(ctx context.Context, runnerID string) (Deployment, bool, error)
+	// Workspaces lists the runner ids that have a workspace.
+	Workspaces(ctx context.Context) ([]string, error)
+	// Forget removes a destroyed runner's workspace (its credential included).
+	Forget(ctx context.Context, runnerID string) error
+}

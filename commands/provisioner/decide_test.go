@@ -1,0 +1,204 @@
+package provisioner_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/commands/provisioner"
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+var now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// mustModel folds evs (one position each) into a model.
+func mustModel(t *testing.T, evs ...events.Event) *provisioner.Model {
+	t.Helper()
+	m := provisioner.NewModel()
+	for i, ev := range evs {
+		m.Apply(events.Envelope{Metadata: events.Metadata{OccurredAt: now}, Position: events.Position{GlobalPosition: uint64(i + 1)}, Payload: ev})
+	}
+	return m
+}
+
+func egg(minApex, maxApex, concurrent int, hash string) events.EggSynced {
+	return events.EggSynced{Name: "web", RunnerType: "apex", Provider: "local", Region: "local", MinApex: minApex, MaxApex: maxApex, Concurrent: concurrent, ConfigHash: hash}
+}
+
+func request(id string, job int64) events.RunnerRequested {
+	return events.RunnerRequested{RunnerID: id, Egg: "web", RunnerType: "apex", Provider: "local", Region: "local", JobID: job}
+}
+
+// deployed is a runner requested, planned (under the egg hash in force), applied, deployed and in state.
+func deployed(id, state string) []events.Event {
+	evs := []events.Event{
+		events.RunnerRequested{RunnerID: id, Egg: "web", RunnerType: "apex", Provider: "local", Region: "local"},
+		events.PlanCreated{PlanID: "p-" + id, RunnerID: id, Egg: "web", Action: "create", ConfigHash: "c"},
+		events.PlanApplied{PlanID: "p-" + id, RunnerID: id},
+		events.RunnerDeployed{RunnerID: id, PlanID: "p-" + id, InstanceID: "i"},
+	}
+	if state != provisioner.StateActive {
+		evs = append(evs, events.RunnerStateChanged{RunnerID: id, From: "ACTIVE", To: state})
+	}
+	return evs
+}
+
+func concat(parts ...any) []events.Event {
+	var out []events.Event
+	for _, p := range parts {
+		switch v := p.(type) {
+		case events.Event:
+			out = append(out, v)
+		case []events.Event:
+			out = append(out, v...)
+		}
+	}
+	return out
+}
+
+func kinds(acts []provisioner.Action) map[provisioner.Kind][]provisioner.Action {
+	out := map[provisioner.Kind][]provisioner.Action{}
+	for _, a := range acts {
+		out[a.Kind] = append(out[a.Kind], a)
+	}
+	return out
+}
+
+func TestDecide(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		evs   []events.Event
+		busy  map[string]bool
+		check func(t *testing.T, k map[provisioner.Kind][]provisioner.Action)
+	}{
+		{"warm_pool_fills_min_count", concat(egg(2, 3, 1, "h1")), nil, func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+			if len(k[provisioner.Warm]) != 2 {
+				t.Fatalf("want 2 warm, got %+v", k)
+			}
+		}},
+		{"pool_runner_is_provisioned", concat(egg(1, 3, 1, "h1"), events.RunnerRequested{RunnerID: "w1", Egg: "web", RunnerType: "apex", Provider: "local", Region: "local"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Provision]) != 1 || k[provisioner.Provision][0].Runner != "w1" || len(k[provisioner.Warm]) != 0 {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"assign_to_idle_runner", concat(egg(1, 2, 1, "h1"), deployed("w1", "IDLE"), request("web-job-1", 1)), nil, func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+			a := k[provisioner.Assign]
+			if len(a) != 1 || a[0].Runner != "w1" || a[0].Request != "web-job-1" || a[0].JobID != 1 || len(k[provisioner.Provision]) != 0 {
+				t.Fatalf("got %+v", k)
+			}
+		}},
+		{"active_runner_never_heard_takes_no_job", concat(egg(1, 2, 1, "h1"), deployed("w1", "ACTIVE"), request("web-job-1", 1)), nil, func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+			if len(k[provisioner.Assign]) != 0 || len(k[provisioner.Provision]) != 1 || k[provisioner.Provision][0].Runner != "web-job-1" {
+				t.Fatalf("got %+v", k)
+			}
+		}},
+		{"concurrent_bounds_one_runner", concat(egg(1, 1, 2, "h1"), deployed("w1", "IDLE"), request("web-job-1", 1), request("web-job-2", 2), request("web-job-3", 3), request("web-job-4", 4)), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Assign]) != 2 || len(k[provisioner.Queue]) != 2 || len(k[provisioner.Provision]) != 0 {
+					t.Fatalf("four jobs on a runner of concurrent 2 at max 1: got %+v", k)
+				}
+				if k[provisioner.Queue][0].Reason == "" {
+					t.Fatal("queued without a reason")
+				}
+			}},
+		{"provision_until_max_then_queue", concat(egg(1, 2, 1, "h1"), deployed("w1", "BUSY"), events.RunnerJobAssigned{RunnerID: "w1", JobID: 9, RequestID: "web-job-9"},
+			request("web-job-1", 1), request("web-job-2", 2), request("web-job-3", 3)), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Provision]) != 1 || k[provisioner.Provision][0].Runner != "web-job-1" || len(k[provisioner.Queue]) != 2 {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"queued_request_served_when_a_job_finishes", concat(egg(1, 1, 1, "h1"), deployed("w1", "IDLE"), events.RunnerJobAssigned{RunnerID: "w1", JobID: 9, RequestID: "web-job-9"},
+			request("web-job-1", 1), events.RunnerQueued{RunnerID: "web-job-1", JobID: 1, Reason: "at max"},
+			events.WebhookReceived{EventKind: "build", Egg: "web", JobID: 9, JobStatus: "success"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if a := k[provisioner.Assign]; len(a) != 1 || a[0].Runner != "w1" || a[0].Request != "web-job-1" {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"served_request_ends", concat(egg(1, 2, 1, "h1"), deployed("w1", "IDLE"), request("web-job-1", 1), events.RunnerJobAssigned{RunnerID: "w1", JobID: 1, RequestID: "web-job-1"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if d := k[provisioner.Destroy]; len(d) != 1 || d[0].Runner != "web-job-1" || len(k[provisioner.Assign]) != 0 {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"request_being_provisioned_counts_against_max", concat(egg(1, 2, 1, "h1"), deployed("w1", "ACTIVE"), request("web-job-1", 1), request("web-job-2", 2)),
+			map[string]bool{"web-job-1": true}, func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Provision]) != 0 || len(k[provisioner.Queue]) != 1 || k[provisioner.Queue][0].Runner != "web-job-2" {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"changed_config_replaces_one_idle_runner_at_a_time", concat(egg(2, 3, 1, "h1"), deployed("w1", "IDLE"), deployed("w2", "IDLE"), deployed("w3", "BUSY"), egg(2, 3, 1, "h2")), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				d := k[provisioner.Destroy]
+				if len(d) != 1 || d[0].Runner != "w1" {
+					t.Fatalf("want w1 replaced alone, got %+v", k)
+				}
+			}},
+		{"replacement_waits_for_the_one_in_progress", concat(egg(2, 3, 1, "h1"), deployed("w1", "IDLE"), deployed("w2", "IDLE"), egg(2, 3, 1, "h2"),
+			events.RunnerTerminationAsked{RunnerID: "w1", Reason: "replaced: the egg's configuration changed"}), map[string]bool{"w1": true},
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Destroy]) != 0 {
+					t.Fatalf("two replacements at once: %+v", k)
+				}
+			}},
+		{"removed_egg_drains_but_never_destroys_busy", concat(egg(1, 3, 1, "h1"), deployed("w1", "IDLE"), deployed("w2", "BUSY"), request("web-job-1", 1),
+			events.RunnerQueued{RunnerID: "web-job-1", JobID: 1, Reason: "at max"}, events.EggRemoved{Name: "web"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				got := map[string]bool{}
+				for _, a := range k[provisioner.Destroy] {
+					got[a.Runner] = true
+				}
+				if !got["w1"] || !got["web-job-1"] || got["w2"] || len(k[provisioner.Warm]) != 0 || len(k[provisioner.Provision]) != 0 {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"terminate_waits_for_busy", concat(egg(0, 3, 1, "h1"), deployed("w1", "BUSY"), events.RunnerTerminationAsked{RunnerID: "w1", Reason: "operator"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Destroy]) != 0 {
+					t.Fatalf("a BUSY runner destroyed: %+v", k)
+				}
+			}},
+		{"serverless_runner_goes_when_its_job_finishes", concat(
+			events.EggSynced{Name: "web", RunnerType: "serverless", Provider: "local", Region: "local", ConfigHash: "h1"},
+			events.RunnerRequested{RunnerID: "web-job-5", Egg: "web", RunnerType: "serverless", Provider: "local", Region: "local", JobID: 5},
+			events.RunnerJobAssigned{RunnerID: "web-job-5", JobID: 5, RequestID: "web-job-5"},
+			events.PlanCreated{PlanID: "p1", RunnerID: "web-job-5", Egg: "web", Action: "create", ConfigHash: "c"}, events.PlanApplied{PlanID: "p1", RunnerID: "web-job-5"},
+			events.RunnerDeployed{RunnerID: "web-job-5", PlanID: "p1", InstanceID: "i"},
+			events.WebhookReceived{EventKind: "build", Egg: "web", JobID: 5, JobStatus: "failed"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if d := k[provisioner.Destroy]; len(d) != 1 || d[0].Runner != "web-job-5" {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"failures_back_off_then_give_up", concat(egg(1, 1, 1, "h1"), request("web-job-1", 1), events.RunnerJobAssigned{RunnerID: "web-job-1", JobID: 1, RequestID: "web-job-1"},
+			events.PlanCreated{PlanID: "p1", RunnerID: "web-job-1", Egg: "web", Action: "create", ConfigHash: "c"}, events.PlanFailed{PlanID: "p1", RunnerID: "web-job-1", Stage: "apply", Error: "x"},
+			events.PlanCreated{PlanID: "p2", RunnerID: "web-job-1", Egg: "web", Action: "create", ConfigHash: "c"}, events.PlanFailed{PlanID: "p2", RunnerID: "web-job-1", Stage: "apply", Error: "x"},
+			events.PlanCreated{PlanID: "p3", RunnerID: "web-job-1", Egg: "web", Action: "create", ConfigHash: "c"}, events.PlanFailed{PlanID: "p3", RunnerID: "web-job-1", Stage: "apply", Error: "x"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if g := k[provisioner.GiveUp]; len(g) != 1 || g[0].Runner != "web-job-1" || len(k[provisioner.Provision]) != 0 {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"plan_without_outcome_is_resumed", concat(egg(1, 1, 1, "h1"), events.RunnerRequested{RunnerID: "w1", Egg: "web", RunnerType: "apex", Provider: "local", Region: "local"},
+			events.PlanCreated{PlanID: "p1", RunnerID: "w1", Egg: "web", Action: "create", ConfigHash: "c"}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if r := k[provisioner.Resume]; len(r) != 1 || r[0].Runner != "w1" || len(k[provisioner.Provision]) != 0 || len(k[provisioner.Warm]) != 0 {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustModel(t, tc.evs...)
+			tc.check(t, kinds(provisioner.Decide(m, provisioner.Inputs{Now: now, Busy: tc.busy})))
+		})
+	}
+}
+
+func TestDecide_without_tofu_queues_with_the_reason(t *testing.T) {
+	m := mustModel(t, egg(0, 2, 1, "h1"), request("web-job-1", 1))
+	acts := provisioner.Decide(m, provisioner.Inputs{Now: now, Unavailable: func(string) string { return "no tofu binary" }})
+	if len(acts) != 1 || acts[0].Kind != provisioner.Queue || acts[0].Reason != "no tofu binary" {
+		t.Fatalf("got %+v", acts)
+	}
+}

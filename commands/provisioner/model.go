@@ -1,0 +1,232 @@
+// Package provisioner is the process manager of the deployment flow: it
+// reads the event log (the projectors' read path, projections.ReadLog), folds
+// it into a model of eggs, runners and their plans, decides what the model
+// lacks (Decide, pure) and carries it out through the command handlers and
+// the Compute port (OpenTofu behind an adapter).
+//
+// Decisions are level-triggered: they are made from the model, not from
+// single events, so a redelivered event, a restart, or a crash between an
+// apply and its event leads to the same decisions. The model is rebuilt from
+// the whole log at start (the fold is cheap; nothing is decided before it is
+// complete), then kept current from an in-memory cursor.
+package provisioner
+
+import (
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/events"
+)
+
+// Runner states (the domain's names).
+const (
+	StateProvisioning = "PROVISIONING"
+	StateActive       = "ACTIVE"
+	StateIdle         = "IDLE"
+	StateBusy         = "BUSY"
+	StateFailed       = "FAILED"
+	StateTerminated   = "TERMINATED"
+)
+
+// Egg is what the provisioner knows of one egg.
+type Egg struct {
+	Name                     string
+	RunnerType               string // serverless, apex
+	Provider, Region         string
+	Tags                     []string
+	CPU, MemoryGB, DiskGB    int
+	Image                    string
+	MinApex, MaxApex         int
+	Concurrent               int // jobs one runner holds at once (>= 1)
+	TokenURI                 string
+	ConfigHash               string
+	Removed                  bool
+	seq                      uint64 // position of its first egg.synced: the round-robin order
+	removedAt, lastSyncedPos uint64
+}
+
+// Serverless reports whether each job gets its own runner.
+func (e *Egg) Serverless() bool { return e.RunnerType == "serverless" }
+
+// Runner is what the provisioner knows of one runner stream.
+type Runner struct {
+	ID, Egg, Type    string
+	Provider, Region string
+	State            string
+	JobID            int64 // the job the webhook requested it for; 0 for a pool runner
+	Seq              uint64
+	Queued           string         // the queue reason, while it waits
+	Jobs             map[int64]bool // assigned jobs not yet finished
+	ServedBy         string         // its job went to this other runner: the request ends
+	EggHash          string         // the egg's config hash of its last create plan
+	Plans            int            // plans created for it (it has a workspace when > 0)
+	PendingPlan      string         // a created plan with no outcome yet
+	PendingAction    string         // create, destroy
+	LastPlan         string         // last applied plan
+	Deployed         bool           // its infrastructure exists (applied create, no applied destroy)
+	Failures         int            // failed plans since the last success
+	LastError        string
+	LastFailureAt    time.Time
+	TerminationAsked string // why it must go
+	JobDone          bool   // serverless: its job finished
+}
+
+// live reports whether the runner counts against its egg's max: it exists
+// or is being provisioned.
+func (r *Runner) live() bool {
+	switch r.State {
+	case StateActive, StateIdle, StateBusy:
+		return true
+	case StateProvisioning:
+		return r.provisioning()
+	}
+	return false
+}
+
+// provisioning: a PROVISIONING runner that is to get infrastructure (a
+// pool runner, or a request that got its own job).
+func (r *Runner) provisioning() bool {
+	return r.State == StateProvisioning && r.ServedBy == "" && (r.JobID == 0 || r.Jobs[r.JobID])
+}
+
+// waiting: a request with no decision yet or queued.
+func (r *Runner) waiting() bool {
+	return r.State == StateProvisioning && r.ServedBy == "" && r.JobID != 0 && !r.Jobs[r.JobID]
+}
+
+// Model is the fold of the log.
+type Model struct {
+	Eggs     map[string]*Egg
+	Runners  map[string]*Runner
+	plans    map[string]string         // plan id -> runner id
+	actions  map[string]string         // plan id -> action
+	finished map[string]map[int64]bool // egg -> jobs a Job Hook said finished
+	Position uint64
+}
+
+// NewModel returns an empty model.
+func NewModel() *Model {
+	return &Model{Eggs: map[string]*Egg{}, Runners: map[string]*Runner{}, plans: map[string]string{}, actions: map[string]string{}, finished: map[string]map[int64]bool{}}
+}
+
+// finishedStatuses are the Job Hook statuses that end a job.
+var finishedStatuses = []string{"success", "failed", "canceled", "cancelled", "skipped"}
+
+// Apply folds one event into the model.
+func (m *Model) Apply(env events.Envelope) {
+	if env.GlobalPosition > m.Position {
+		m.Position = env.GlobalPosition
+	}
+	switch e := payloadOf(env).(type) {
+	case events.EggSynced:
+		egg := m.Eggs[e.Name]
+		if egg == nil {
+			egg = &Egg{Name: e.Name, seq: env.GlobalPosition}
+			m.Eggs[e.Name] = egg
+		}
+		egg.RunnerType, egg.Provider, egg.Region = e.RunnerType, e.Provider, e.Region
+		egg.Tags, egg.CPU, egg.MemoryGB, egg.DiskGB, egg.Image = slices.Clone(e.Tags), e.CPU, e.MemoryGB, e.DiskGB, e.Image
+		egg.MinApex, egg.MaxApex, egg.Concurrent = e.MinApex, e.MaxApex, max(1, e.Concurrent)
+		egg.TokenURI, egg.ConfigHash, egg.Removed, egg.lastSyncedPos = e.TokenSecretURI, e.ConfigHash, false, env.GlobalPosition
+	case events.EggRemoved:
+		if egg := m.Eggs[e.Name]; egg != nil {
+			egg.Removed, egg.removedAt = true, env.GlobalPosition
+		}
+	case events.RunnerRequested:
+		r := &Runner{ID: e.RunnerID, Egg: e.Egg, Type: e.RunnerType, Provider: e.Provider, Region: e.Region,
+			State: StateProvisioning, JobID: e.JobID, Seq: env.GlobalPosition, Jobs: map[int64]bool{}}
+		m.Runners[r.ID] = r
+		if e.JobID != 0 && m.finished[e.Egg][e.JobID] {
+			r.JobDone = true
+		}
+	case events.RunnerQueued:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.Queued = e.Reason
+		}
+	case events.RunnerJobAssigned:
+		if r := m.Runners[e.RunnerID]; r != nil && !m.finished[r.Egg][e.JobID] {
+			r.Jobs[e.JobID] = true
+		}
+		if req := m.Runners[e.RequestID]; req != nil {
+			req.Queued = ""
+			if e.RequestID != e.RunnerID {
+				req.ServedBy = e.RunnerID
+			}
+		}
+	case events.RunnerTerminationAsked:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.TerminationAsked = e.Reason
+		}
+	case events.PlanCreated:
+		m.plans[e.PlanID], m.actions[e.PlanID] = e.RunnerID, e.Action
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.Plans++
+			r.PendingPlan, r.PendingAction = e.PlanID, e.Action
+			if e.Action != "destroy" {
+				if egg := m.Eggs[r.Egg]; egg != nil {
+					r.EggHash = egg.ConfigHash
+				}
+			}
+		}
+	case events.PlanApplied:
+		if r := m.Runners[m.plans[e.PlanID]]; r != nil {
+			if r.PendingPlan == e.PlanID {
+				r.PendingPlan, r.PendingAction = "", ""
+			}
+			r.LastPlan, r.Failures, r.LastError = e.PlanID, 0, ""
+			r.Deployed = m.actions[e.PlanID] != "destroy"
+		}
+	case events.PlanFailed:
+		if r := m.Runners[m.plans[e.PlanID]]; r != nil {
+			if r.PendingPlan == e.PlanID {
+				r.PendingPlan, r.PendingAction = "", ""
+			}
+			r.Failures++
+			r.LastError, r.LastFailureAt = e.Stage+": "+e.Error, env.OccurredAt
+		}
+	case events.RunnerDeployed:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.State, r.Deployed = StateActive, true
+		}
+	case events.RunnerStateChanged:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.State = e.To
+		}
+	case events.RunnerTerminated:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.State, r.Jobs, r.Queued = StateTerminated, map[int64]bool{}, ""
+		}
+	case events.WebhookReceived:
+		if e.EventKind != "build" || e.Egg == "" || e.JobID <= 0 || !slices.Contains(finishedStatuses, e.JobStatus) {
+			return
+		}
+		if m.finished[e.Egg] == nil {
+			m.finished[e.Egg] = map[int64]bool{}
+		}
+		m.finished[e.Egg][e.JobID] = true
+		for _, r := range m.Runners {
+			if r.Egg != e.Egg {
+				continue
+			}
+			if r.Jobs[e.JobID] {
+				delete(r.Jobs, e.JobID)
+				if r.JobID == e.JobID {
+					r.JobDone = true
+				}
+			} else if r.JobID == e.JobID {
+				r.JobDone = true
+			}
+		}
+	}
+}
+
+func payloadOf(env events.Envelope) events.Event {
+	v := reflect.ValueOf(env.Payload)
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		if ev, ok := v.Elem().Interface().(events.Event); ok {
+			return ev
+		}
+	}
+	return env.Payload
+}
