@@ -223,10 +223,12 @@ func TestNewHeartbeats_refuses_nil_dependencies(t *testing.T) {
 	defer db.Close()
 	h := mustHandlers(t, db.Events())
 	for name, build := range map[string]func() (*commands.Heartbeats, error){
-		"handlers": func() (*commands.Heartbeats, error) { return commands.NewHeartbeats(nil, db.Views(), db.LastSeen(), clock) },
-		"views":    func() (*commands.Heartbeats, error) { return commands.NewHeartbeats(h, nil, db.LastSeen(), clock) },
-		"seen":     func() (*commands.Heartbeats, error) { return commands.NewHeartbeats(h, db.Views(), nil, clock) },
-		"clock":    func() (*commands.Heartbeats, error) { return commands.NewHeartbeats(h, db.Views(), db.LastSeen(), nil) },
+		"handlers": func() (*commands.Heartbeats, error) {
+			return commands.NewHeartbeats(nil, db.Views(), db.LastSeen(), clock)
+		},
+		"views": func() (*commands.Heartbeats, error) { return commands.NewHeartbeats(h, nil, db.LastSeen(), clock) },
+		"seen":  func() (*commands.Heartbeats, error) { return commands.NewHeartbeats(h, db.Views(), nil, clock) },
+		"clock": func() (*commands.Heartbeats, error) { return commands.NewHeartbeats(h, db.Views(), db.LastSeen(), nil) },
 	} {
 		if _, err := build(); err == nil {
 			t.Errorf("nil %s accepted", name)
