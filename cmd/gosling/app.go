@@ -114,7 +114,7 @@ func message(err error) string {
 func newRootCommand(a *App) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gosling",
-		Short: "Polar Gosling operator CLI: create and check a Nest of .fly files",
+		Short: "Polar Gosling operator CLI (create and check a Nest of .fly files) and runner agent",
 		Long: `gosling manages a Nest, the Git repository that describes GitLab runners as code:
 
   Eggs/<name>/config.fly   one egg or eggsbucket

@@ -46,7 +46,10 @@ func initCommand(a *App) *cobra.Command {
 		Long: `init writes a Nest into DIR (default: the current directory, created if
 missing): Eggs/example-egg/config.fly, Jobs/check-nest.fly,
 UF/config.fly and MG/config.fly with comments, a README.md and a .gitignore.
-The examples validate as they are. It then runs the equivalent of git init
+The examples validate as they are. The example egg is a local egg (its runners
+are processes on the MotherGoose machine) whose webhook secret and runner
+token are files in DIR/.secrets/, which init writes with random values (0600)
+unless they exist; .secrets/ is in the .gitignore and never committed. It then runs the equivalent of git init
 (branch main, unless DIR is already a repository) and commits the files as
 "gosling init", authored by your Git user.name/user.email or
 gosling <gosling@localhost>.
