@@ -87,7 +87,7 @@ func TableNames(prefix string) []string { return Config{TablePrefix: prefix}.Tab
 
 // TableNames lists every table Migrate creates for c.
 func (c Config) TableNames() []string {
-	names := []string{c.TablePrefix + eventsTable, c.TablePrefix + checkpointsTable}
+	names := []string{c.TablePrefix + eventsTable, c.TablePrefix + checkpointsTable, c.TablePrefix + lastSeenTable}
 	for _, v := range c.views().All() {
 		names = append(names, c.TablePrefix+v.Name())
 	}

@@ -48,6 +48,9 @@ var migrations = []migration{
 	{1, "log tables: events (stream, log, counter, idempotency and id items) and checkpoints", func(ctx context.Context, c Config) error {
 		return createTables(ctx, c.Client, logTableDefinitions(c.TablePrefix))
 	}},
+	{2, "last_seen: each runner's last heartbeat (state, not a view)", func(ctx context.Context, c Config) error {
+		return createTables(ctx, c.Client, []*dynamodb.CreateTableInput{stringKeyTable(c.TablePrefix + lastSeenTable)})
+	}},
 }
 
 // layoutRev is the revision of how this package lays out a view's table:

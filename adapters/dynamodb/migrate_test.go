@@ -87,7 +87,9 @@ func TestMigrate_tables_of_the_previous_release_are_rebuilt_Integration(t *testi
 			}
 		}
 	}
-	mustDelete(t, client, prefix+"events", map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "migration"}, "sk": &types.AttributeValueMemberN{Value: "1"}})
+	for _, step := range []string{"1", "2"} { // the previous release recorded none
+		mustDelete(t, client, prefix+"events", map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "migration"}, "sk": &types.AttributeValueMemberN{Value: step}})
+	}
 	for _, v := range ports.AllViews {
 		mustDelete(t, client, prefix+"checkpoints", map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: "shape#" + v}})
 		mustPut(t, client, prefix+"checkpoints", map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: v}, "position": &types.AttributeValueMemberN{Value: fmt.Sprint(seq)}})

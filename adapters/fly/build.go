@@ -221,6 +221,14 @@ func (fc *fileCtx) buildCloud(c *node) domain.CloudConfig {
 	if len(cc.SecurityGroupIDs) == 0 {
 		cc.SecurityGroupIDs = nil
 	}
+	if !c.present("region") && c.block != nil {
+		// Required but for the local provider, whose one region is "local".
+		if cc.Provider == domain.ProviderLocal {
+			cc.Region = "local"
+		} else {
+			fc.errorf(c.rng, "Missing required argument", "The argument \"region\" is required in the cloud block, but no definition was found.")
+		}
+	}
 	if !c.ok("provider") {
 		return cc
 	}

@@ -218,7 +218,7 @@ func checkDatabaseEndpoint(s string) error {
 var (
 	cloudSpec = body(
 		attr("provider", tEnum).req().oneOf(domain.Spellings(domain.CloudProviders)...),
-		attr("region", tString).req().notes("a region or zone of the provider, from the Regions table below"),
+		attr("region", tString).notes(`a region or zone of the provider, from the Regions table below; required for yandex and aws, optional for local (always "local")`),
 		attr("folder_id", tString).checked("no white space", checkNoSpace).
 			notes(`yandex only: the folder of the resources; eggs default to the folder of MotherGoose, mothergoose requires it`),
 		attr("subnet_id", tString).checked("no white space", checkNoSpace).notes("yandex and aws: the subnet of the runners"),

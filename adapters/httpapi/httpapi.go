@@ -75,6 +75,12 @@ type Config struct {
 	// project no egg owns) per source and in total; zero fields take
 	// DefaultUnauthenticatedLimits.
 	Unauthenticated UnauthenticatedLimits
+	// LastSeen keeps each runner's last heartbeat: POST
+	// /runners/{id}/heartbeat records there (nil: that route answers 503),
+	// and /runners shows it (last_heartbeat_at).
+	LastSeen ports.LastSeen
+	// Now is the clock of heartbeats (default time.Now).
+	Now func() time.Time
 	// Ready reports whether the store is reachable (nil: always).
 	Ready func(context.Context) error
 	// Lag reports per projector how far its checkpoint is behind the log
@@ -90,10 +96,11 @@ type Config struct {
 }
 
 type server struct {
-	cfg      Config
-	log      *slog.Logger
-	metrics  *Metrics
-	webhooks *commands.Webhooks
+	cfg        Config
+	log        *slog.Logger
+	metrics    *Metrics
+	webhooks   *commands.Webhooks
+	heartbeats *commands.Heartbeats // nil without a LastSeen
 }
 
 // New returns the API's handler.
@@ -151,7 +158,15 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &server{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, webhooks: webhooks}
+	if cfg.LastSeen != nil {
+		if s.heartbeats, err = commands.NewHeartbeats(cfg.Handlers, cfg.Views, cfg.LastSeen, cfg.Now); err != nil {
+			return nil, err
+		}
+	}
 
 	r := mux.NewRouter()
 	r.Use(s.instrument)
@@ -168,6 +183,8 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.Handle("/webhooks/gitlab", http.HandlerFunc(s.gitlabWebhook)).Methods(http.MethodPost)
 	r.Handle("/internal/sync-git", s.triggerAuth(http.HandlerFunc(s.syncGit))).Methods(http.MethodPost)
+	// The agent's own credential authenticates it, not the API token.
+	r.Handle("/runners/{id}/heartbeat", http.HandlerFunc(s.heartbeat)).Methods(http.MethodPost)
 
 	api := r.NewRoute().Subrouter()
 	api.Use(s.bearerAuth)
@@ -212,12 +229,18 @@ type errorBody struct {
 
 // writeError answers err with its code's status; EINTERNAL is logged with
 // detail. A rate-limited delivery (EUNAVAILABLE too) is 429 with
-// Retry-After.
+// Retry-After; a heartbeat of a terminated runner (ECONFLICT) is 410 Gone,
+// which tells its agent to stop.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var limited *commands.RateLimitedError
 	if errors.As(err, &limited) {
 		w.Header().Set("Retry-After", strconv.Itoa(limited.RetryAfterSeconds()))
 		writeJSONError(w, http.StatusTooManyRequests, errs.EUNAVAILABLE, limited.Error())
+		return
+	}
+	var gone *commands.RunnerTerminatedError
+	if errors.As(err, &gone) {
+		writeJSONError(w, http.StatusGone, errs.ECONFLICT, gone.Error())
 		return
 	}
 	code := errs.Code(err)

@@ -50,6 +50,7 @@ func (f *fakeSync) triggers() []string {
 
 type env struct {
 	t        testing.TB
+	core     *sqlitetest.Core
 	db       *sqlite.DB
 	handlers *commands.Handlers
 	proj     *projections.Loop
@@ -64,14 +65,14 @@ func newEnv(t testing.TB, opts ...func(*httpapi.Config)) *env {
 	t.Helper()
 	core := sqlitetest.NewCore(t)
 	db, h, proj := core.DB, core.Handlers, core.Projections
-	e := &env{t: t, db: db, handlers: h, proj: proj, sync: &fakeSync{}}
+	e := &env{t: t, core: core, db: db, handlers: h, proj: proj, sync: &fakeSync{}}
 	e.lag = proj.Lag
 	t.Setenv("HTTPAPI_TEST_SECRET", hookSecret)
 	cfg := httpapi.Config{
 		Handlers: h, Views: db.Views(), Events: db.Events(), Secrets: secrets.NewLocal(), Sync: e.sync,
 		APIToken: apiToken, TriggerToken: triggerToken, MaxBody: 64 << 10,
 		Ready: db.Ping, Lag: func(ctx context.Context) (map[string]uint64, error) { return e.lag(ctx) },
-		Registry: prometheus.NewRegistry(),
+		Registry: prometheus.NewRegistry(), LastSeen: db.LastSeen(),
 	}
 	for _, o := range opts {
 		o(&cfg)

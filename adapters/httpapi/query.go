@@ -234,13 +234,39 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Eq["type"] = typ.String()
 	}
-	listPage(s, w, r, "runners", "runners", ports.Runners.In(s.cfg.Views.Read()), q)
+	q, err := pageQuery(r, "runners", q, false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pg, err := ports.Runners.In(s.cfg.Views.Read()).ListPage(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rows, err := s.runnersWithHeartbeats(r, pg.Rows)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := map[string]any{"runners": rows}
+	if pg.Next != "" {
+		body["next"] = cursor{List: "runners", Key: pg.Next}.encode()
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *server) getRunner(w http.ResponseWriter, r *http.Request) {
-	if row, ok := get(s, w, r, ports.Runners.In(s.cfg.Views.Read()), "runner", "id"); ok {
-		writeJSON(w, http.StatusOK, row)
+	row, ok := get(s, w, r, ports.Runners.In(s.cfg.Views.Read()), "runner", "id")
+	if !ok {
+		return
 	}
+	rows, err := s.runnersWithHeartbeats(r, []ports.RunnerRow{row})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rows[0])
 }
 
 // terminateRunner asks for the runner to be destroyed; the provisioner

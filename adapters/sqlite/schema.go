@@ -82,6 +82,16 @@ var migrations = []migration{
 		updated_at TEXT NOT NULL
 	) WITHOUT ROWID`,
 	}},
+	{3, "last_seen: each runner's last heartbeat (state, not a projection)", []string{
+		// at is unix nanoseconds, UTC; running_jobs a JSON array.
+		`CREATE TABLE IF NOT EXISTS last_seen (
+		runner_id    TEXT PRIMARY KEY,
+		at           INTEGER NOT NULL,
+		state        TEXT    NOT NULL,
+		running_jobs TEXT    NOT NULL DEFAULT '[]',
+		version      TEXT    NOT NULL DEFAULT ''
+	) WITHOUT ROWID`,
+	}},
 }
 
 const migrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (

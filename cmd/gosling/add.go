@@ -36,7 +36,7 @@ var (
 	defaultRunnerType = domain.EggServerless.String()
 	defaultProvider   = domain.ProviderYandex.String()
 	// defaultRegion is the default region (or zone) per provider.
-	defaultRegion = map[string]string{domain.ProviderYandex.String(): "ru-central1-a", domain.ProviderAWS.String(): "eu-central-1"}
+	defaultRegion = map[string]string{domain.ProviderYandex.String(): "ru-central1-a", domain.ProviderAWS.String(): "eu-central-1", domain.ProviderLocal.String(): "local"}
 )
 
 // checkLabel checks a name given on the command line the way the parser
@@ -186,8 +186,8 @@ func addEggCommand(a *App, bucket bool) *cobra.Command {
 	f.bind(c)
 	fl := c.Flags()
 	fl.StringVar(&f.typ, "type", "", "runner type: serverless or vm (default serverless)")
-	fl.StringVar(&f.provider, "provider", "", "cloud: yandex or aws (default yandex)")
-	fl.StringVar(&f.region, "region", "", "region or zone (default ru-central1-a for yandex, eu-central-1 for aws)")
+	fl.StringVar(&f.provider, "provider", "", "cloud: yandex, aws or local (processes on the MotherGoose machine) (default yandex)")
+	fl.StringVar(&f.region, "region", "", "region or zone (default ru-central1-a for yandex, eu-central-1 for aws; always local for local)")
 	fl.IntVar(&f.cpu, "cpu", defaultCPU, "vCPUs per runner")
 	fl.IntVar(&f.memory, "memory", defaultMemory, "memory per runner, MiB")
 	fl.IntVar(&f.disk, "disk", defaultDisk, "disk per runner, GiB (vm only)")
@@ -240,7 +240,7 @@ func (a *App) runAddEgg(cmd *cobra.Command, name string, f *eggFlags, bucket boo
 	if s.Type, err = r.str("type", f.typ, "Runner type (serverless|vm)", defaultType, oneOf(eggTypes...)); err != nil {
 		return err
 	}
-	if s.Provider, err = r.str("provider", f.provider, "Cloud provider (yandex|aws)", defaultProvider, oneOf(providers...)); err != nil {
+	if s.Provider, err = r.str("provider", f.provider, "Cloud provider (yandex|aws|local)", defaultProvider, oneOf(providers...)); err != nil {
 		return err
 	}
 	if s.Region, err = r.str("region", f.region, "Region or zone", defaultRegion[s.Provider], checkWith(func(v string) error {

@@ -40,6 +40,9 @@ type App struct {
 	Dir string
 	// Now is the clock (commit times of `init`).
 	Now func() time.Time
+	// LookupEnv reads the environment (`runner`'s GOSLING_* variables and
+	// env:// secrets); nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
 
 	started bool // a command's own code ran: errors from here on are not cobra's usage errors
 }
@@ -111,7 +114,7 @@ func message(err error) string {
 func newRootCommand(a *App) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gosling",
-		Short: "Polar Gosling operator CLI: create and check a Nest of .fly files",
+		Short: "Polar Gosling operator CLI (create and check a Nest of .fly files) and runner agent",
 		Long: `gosling manages a Nest, the Git repository that describes GitLab runners as code:
 
   Eggs/<name>/config.fly   one egg or eggsbucket
@@ -140,6 +143,7 @@ interrupted (SIGINT, SIGTERM),
 		parseCommand(a),
 		versionCommand(a),
 		statusCommand(a), eventsCommand(a),
+		runnerCommand(a),
 	)
 	// cobra adds its `completion` command itself (bash, zsh, fish, powershell).
 	root.CompletionOptions.DisableDefaultCmd = false

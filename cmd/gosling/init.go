@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
@@ -42,7 +46,10 @@ func initCommand(a *App) *cobra.Command {
 		Long: `init writes a Nest into DIR (default: the current directory, created if
 missing): Eggs/example-egg/config.fly, Jobs/check-nest.fly,
 UF/config.fly and MG/config.fly with comments, a README.md and a .gitignore.
-The examples validate as they are. It then runs the equivalent of git init
+The examples validate as they are. The example egg is a local egg (its runners
+are processes on the MotherGoose machine) whose webhook secret and runner
+token are files in DIR/.secrets/, which init writes with random values (0600)
+unless they exist; .secrets/ is in the .gitignore and never committed. It then runs the equivalent of git init
 (branch main, unless DIR is already a repository) and commits the files as
 "gosling init", authored by your Git user.name/user.email or
 gosling <gosling@localhost>.
@@ -82,6 +89,13 @@ func (a *App) runInit(arg string, force, noGit bool) error {
 	}
 	for _, k := range kept {
 		fmt.Fprintf(a.Stdout, "kept the existing %s\n", k)
+	}
+	made, err := writeExampleSecrets(dir)
+	if err != nil {
+		return fmt.Errorf("the example egg's secrets: %w", err)
+	}
+	for _, m := range made {
+		fmt.Fprintf(a.Stdout, "wrote %s (0600, a random value; not committed: .secrets/ is in .gitignore)\n", filepath.Join(arg, secretsDir, m))
 	}
 	fmt.Fprintf(a.Stdout, "Created a Nest in %s\n", arg)
 	if !noGit {
@@ -130,6 +144,9 @@ func writeSkeleton(dir string, force bool) (written, kept []string, err error) {
 		data, err := fs.ReadFile(root, p)
 		if err != nil {
 			return err
+		}
+		if p == exampleEggFile {
+			data = bytes.ReplaceAll(data, []byte(exampleSecretsPlaceholder), []byte(secretsURIPrefix(dir)))
 		}
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
@@ -186,4 +203,64 @@ func gitSignature(repo *git.Repository) object.Signature {
 		sig.Name, sig.Email = cfg.User.Name, cfg.User.Email
 	}
 	return sig
+}
+
+// The example egg is a local egg whose secrets are files in the Nest's
+// .secrets/ folder: the skeleton names them under a placeholder that init
+// replaces with the Nest's absolute path, and init writes them (0600,
+// random values) unless they exist. .secrets/ is in the skeleton's
+// .gitignore, so they are never committed.
+const (
+	exampleEggFile            = "Eggs/example-egg/config.fly"
+	exampleSecretsPlaceholder = "file:///NEST/.secrets/"
+	secretsDir                = ".secrets"
+)
+
+// exampleSecretFiles are the files of .secrets/ the example egg names.
+var exampleSecretFiles = []string{"example-egg-runner-token", "example-egg-webhook-secret"}
+
+// secretsURIPrefix is "file://<abs dir>/.secrets/"; a directory whose path
+// cannot be spelled in a secret URI or an HCL string keeps the placeholder
+// (validate then accepts the egg, serve says the secrets do not resolve).
+func secretsURIPrefix(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil || !filepath.IsAbs(abs) || filepath.Separator != '/' ||
+		strings.ContainsAny(abs, "\"${}%?# \t\n\r") {
+		return exampleSecretsPlaceholder
+	}
+	return "file://" + filepath.ToSlash(abs) + "/" + secretsDir + "/"
+}
+
+// writeExampleSecrets creates dir/.secrets (0700) and the example egg's
+// secret files that are missing (0600, 32 random bytes in hex); it returns
+// the names it wrote.
+func writeExampleSecrets(dir string) ([]string, error) {
+	sdir := filepath.Join(dir, secretsDir)
+	if err := os.MkdirAll(sdir, 0o700); err != nil {
+		return nil, err
+	}
+	var made []string
+	for _, name := range exampleSecretFiles {
+		p := filepath.Join(sdir, name)
+		if _, err := os.Lstat(p); err == nil {
+			continue
+		}
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		_, werr := f.WriteString(hex.EncodeToString(b)) // no newline: the value is what GitLab is given
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return nil, werr
+		}
+		made = append(made, name)
+	}
+	return made, nil
 }

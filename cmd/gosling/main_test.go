@@ -291,7 +291,7 @@ func TestAddEgg_prompts_on_a_terminal(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("add with prompts:\n%s", r)
 	}
-	for _, want := range []string{"Runner type (serverless|vm) [serverless]: ", `want serverless or vm`, "Cloud provider (yandex|aws) [yandex]: ",
+	for _, want := range []string{"Runner type (serverless|vm) [serverless]: ", `want serverless or vm`, "Cloud provider (yandex|aws|local) [yandex]: ",
 		"Region or zone [eu-central-1]: ", "GitLab server [gitlab.com]: ", "GitLab group ID: "} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("prompts lack %q:\n%s", want, r.stderr)

@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/polar-gosling/polar-gosling/domain"
 )
 
 // The files `add` writes are built with hclwrite, values as cty values
@@ -72,7 +74,9 @@ func renderEgg(s eggSpec, bucket bool) []byte {
 
 	cloud := body.AppendNewBlock("cloud", nil).Body()
 	cloud.SetAttributeValue("provider", cty.StringVal(s.Provider))
-	cloud.SetAttributeValue("region", cty.StringVal(s.Region))
+	if s.Provider != domain.ProviderLocal.String() { // local's one region goes without saying
+		cloud.SetAttributeValue("region", cty.StringVal(s.Region))
+	}
 	body.AppendNewline()
 
 	res := body.AppendNewBlock("resources", nil).Body()

@@ -20,9 +20,12 @@ import (
 type storage struct {
 	Events ports.EventStore
 	Views  ports.ViewStore
-	Wake   func() <-chan struct{}
-	Ready  func(context.Context) error
-	Close  func() error
+	// LastSeen holds each runner's last heartbeat (state, not a view:
+	// replay leaves it alone).
+	LastSeen ports.LastSeen
+	Wake     func() <-chan struct{}
+	Ready    func(context.Context) error
+	Close    func() error
 	// Metrics are the store's own Prometheus collectors (none for DynamoDB).
 	Metrics []prometheus.Collector
 }
@@ -51,8 +54,12 @@ func openStorage(ctx context.Context, raw string, migrate bool, log *slog.Logger
 		if err != nil {
 			return nil, err
 		}
+		seen, err := dynamodb.NewLastSeen(cfg)
+		if err != nil {
+			return nil, err
+		}
 		ready := func(ctx context.Context) error { _, err := es.Head(ctx); return err }
-		return &storage{Events: es, Views: vs, Ready: ready, Close: func() error { return nil }}, nil
+		return &storage{Events: es, Views: vs, LastSeen: seen, Ready: ready, Close: func() error { return nil }}, nil
 	}
 	path, err := sqlite.ParseURL(raw)
 	if err != nil {
@@ -67,7 +74,7 @@ func openStorage(ctx context.Context, raw string, migrate bool, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return &storage{Events: db.Events(), Views: db.Views(), Wake: db.Changed, Ready: db.Ping, Close: db.Close,
+	return &storage{Events: db.Events(), Views: db.Views(), LastSeen: db.LastSeen(), Wake: db.Changed, Ready: db.Ping, Close: db.Close,
 		Metrics: sqliteMetrics(db.Events())}, nil
 }
 

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// heartbeatBody is what the agent sends (POST /runners/{id}/heartbeat).
+type heartbeatBody struct {
+	State       string  `json:"state"`
+	RunningJobs []int64 `json:"running_jobs"`
+	Version     string  `json:"version"`
+}
+
+// observer tells the agent its state: IDLE, or BUSY with the jobs it runs.
+type observer interface {
+	observe(ctx context.Context) (state string, jobs []int64)
+}
+
+type alwaysIdle struct{}
+
+func (alwaysIdle) observe(context.Context) (string, []int64) { return "IDLE", nil }
+
+// errTerminated: MotherGoose answered that the runner is terminated.
+var errTerminated = errors.New("the runner is terminated")
+
+// runAgent heartbeats until ctx ends or MotherGoose says the runner is
+// terminated; both are a clean stop (nil). gitlab-runner, when it runs, is
+// stopped before runAgent returns.
+func runAgent(ctx context.Context, cfg agentConfig) error {
+	log := cfg.Log
+	var obs observer = alwaysIdle{}
+	switch {
+	case cfg.GitLabRunner == "":
+		log.Info("gitlab-runner is not installed (not on PATH, no --gitlab-runner): no jobs run here; reporting IDLE")
+	case cfg.TokenURI == "":
+		log.Info("gitlab-runner found but no runner token is configured ("+secretRunnerToken+" in "+envSecretURIs+"): not started; reporting IDLE", "gitlab_runner", cfg.GitLabRunner)
+	default:
+		token, err := resolveSecret(ctx, cfg.Secrets, cfg.TokenURI)
+		if err != nil {
+			log.Warn("gitlab-runner found but the runner token cannot be resolved: not started; reporting IDLE", "uri", cfg.TokenURI, "error", err)
+			break
+		}
+		gr, err := startGitLabRunner(ctx, cfg, token)
+		if err != nil {
+			log.Error("gitlab-runner did not start; reporting IDLE", "error", err)
+			break
+		}
+		defer gr.stop()
+		obs = gr
+	}
+	client := &http.Client{Timeout: heartbeatTimeout}
+	wait, failures, first := time.Duration(0), 0, true
+	for {
+		if !sleepCtx(ctx, wait) {
+			log.Info("stopping: signal received")
+			return nil
+		}
+		state, jobs := obs.observe(ctx)
+		now, err := sendHeartbeat(ctx, client, cfg, heartbeatBody{State: state, RunningJobs: jobs, Version: cfg.Version})
+		switch {
+		case ctx.Err() != nil:
+			log.Info("stopping: signal received")
+			return nil
+		case errors.Is(err, errTerminated):
+			log.Info("stopping: MotherGoose says the runner is terminated")
+			return nil
+		case err != nil:
+			failures++
+			wait = backoffAfter(cfg.Interval, failures)
+			log.Warn("heartbeat failed; retrying", "error", err, "failures", failures, "retry_in", wait.Round(time.Millisecond))
+			continue
+		}
+		if first || failures > 0 {
+			log.Info("heartbeat accepted", "reported", state, "state", now)
+		}
+		first, failures, wait = false, 0, cfg.Interval
+	}
+}
+
+// sendHeartbeat sends one heartbeat and returns the runner's state as
+// MotherGoose answers it.
+func sendHeartbeat(ctx context.Context, client *http.Client, cfg agentConfig, hb heartbeatBody) (string, error) {
+	if hb.RunningJobs == nil {
+		hb.RunningJobs = []int64{}
+	}
+	body, err := json.Marshal(hb)
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL+"/runners/"+cfg.RunnerID+"/heartbeat", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+cfg.Credential)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err // names the URL, never the header
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var ans struct {
+			State string `json:"state"`
+		}
+		if err := json.Unmarshal(raw, &ans); err != nil {
+			return "", fmt.Errorf("MotherGoose answered 200 with a body that is not a heartbeat answer")
+		}
+		return ans.State, nil
+	case http.StatusGone:
+		return "", errTerminated
+	default:
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		// 401 and 404 are retried too: the runner may not be recorded as
+		// deployed yet (its process starts during the apply).
+		return "", fmt.Errorf("MotherGoose answered %s: %s %s", resp.Status, e.Error.Code, e.Error.Message)
+	}
+}
+
+// backoffAfter is the wait after n consecutive failures: the interval
+// doubled per failure, at most maxHeartbeatBackoff, with jitter.
+func backoffAfter(interval time.Duration, n int) time.Duration {
+	d := interval
+	for i := 1; i < n && d < maxHeartbeatBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxHeartbeatBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleepCtx waits d; false when ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
