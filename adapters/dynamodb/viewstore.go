@@ -92,7 +92,6 @@ func (v *views) Table(view *ports.ViewDef) ports.Table[ports.ViewRow] {
 	return t
 }
 
-
 // checkpointPosAttr is the checkpoint item's position attribute.
 const checkpointPosAttr = "position"
 

@@ -206,7 +206,6 @@ func (v *viewTx) Table(view *ports.ViewDef) ports.Table[ports.ViewRow] {
 	return table{v: v, def: def}
 }
 
-
 var errReadOnly = errs.Errorf(errs.EINVALID, "sqlite views: the views of Read are read-only; write inside Batch")
 
 // query runs a query of this tx, with a statement prepared once per batch,
