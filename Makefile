@@ -14,7 +14,7 @@ TOFU := $(CURDIR)/.tools/bin/tofu
 # provider-free wrapper in tests/offline (their plugins cannot be fetched here).
 TOFU_TEST_DIRS := modules/compute/local modules/compute/aws/tests/offline modules/compute/yandex/tests/offline
 
-.PHONY: help build run test test-race test-modules cross-build bench fuzz lint tools fmt vet clean
+.PHONY: help build run test test-race test-modules fmt-check cross-build bench fuzz lint tools fmt vet clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,7 +41,7 @@ tools: ## install what the tests need (DynamoDB Local, OpenTofu into .tools/bin)
 	scripts/dynamodb-local.sh install
 	scripts/tofu-install.sh
 
-test: tools test-modules cross-build ## run every test, the DynamoDB contract suite against DynamoDB Local
+test: tools fmt-check test-modules cross-build ## run every test, the DynamoDB contract suite against DynamoDB Local
 	if [[ -x $(TOFU) ]]; then export TOFU_BIN=$(TOFU); fi; \
 	scripts/with-dynamodb.sh $(GO) test $(GOTEST_FLAGS) ./...
 
@@ -58,6 +58,9 @@ test-modules: tools ## fmt-check and `tofu test` every compute module (modules/c
 		  $(TOFU) test -no-color "$${args[@]}" ) || exit 1; \
 	done
 
+fmt-check: ## fail when a Go file is not gofmt-formatted
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
 cross-build: ## build every package for macOS (arm64) and Windows (amd64), where operators build too
 	GOOS=darwin GOARCH=arm64 $(GO) build ./...
 	GOOS=windows GOARCH=amd64 $(GO) build ./...
@@ -72,8 +75,7 @@ fuzz: ## fuzz the .fly parser and the webhook handler for 30 s each (CI runs bot
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime 30s ./adapters/fly/
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime 30s ./adapters/httpapi/
 
-lint: vet ## gofmt check, go vet, golangci-lint when installed
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+lint: fmt-check vet ## gofmt check, go vet, golangci-lint when installed
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed (go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest); skipped"; fi
 
 fmt: ## format the code
