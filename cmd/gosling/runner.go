@@ -47,8 +47,8 @@ const (
 	minHeartbeatInterval     = 100 * time.Millisecond
 	maxHeartbeatBackoff      = time.Minute
 	// A new runner's first heartbeats, refused until MotherGoose records
-	// it as deployed, are retried every 100-200 ms for two minutes.
-	notRecordedRetry  = 200 * time.Millisecond
+	// it as deployed, are retried every 50-100 ms for two minutes.
+	notRecordedRetry  = 100 * time.Millisecond
 	notRecordedWindow = 2 * time.Minute
 	heartbeatTimeout  = 10 * time.Second
 )
