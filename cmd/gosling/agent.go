@@ -31,6 +31,14 @@ func (alwaysIdle) observe(context.Context) (string, []int64) { return "IDLE", ni
 // errTerminated: MotherGoose answered that the runner is terminated.
 var errTerminated = errors.New("the runner is terminated")
 
+// notRecordedError is a 401 or 404 answer: MotherGoose does not know the
+// runner as deployed (yet). The compute module starts the agent during the
+// apply, before MotherGoose records runner.deployed with the credential's
+// hash, so the first heartbeats of a new runner are refused this way.
+type notRecordedError struct{ error }
+
+func (e notRecordedError) Unwrap() error { return e.error }
+
 // runAgent heartbeats until ctx ends or MotherGoose says the runner is
 // terminated; both are a clean stop (nil). gitlab-runner, when it runs, is
 // stopped before runAgent returns.
@@ -57,6 +65,7 @@ func runAgent(ctx context.Context, cfg agentConfig) error {
 		obs = gr
 	}
 	client := &http.Client{Timeout: heartbeatTimeout}
+	started := time.Now()
 	wait, failures, first := time.Duration(0), 0, true
 	for {
 		if !sleepCtx(ctx, wait) {
@@ -74,7 +83,7 @@ func runAgent(ctx context.Context, cfg agentConfig) error {
 			return nil
 		case err != nil:
 			failures++
-			wait = backoffAfter(cfg.Interval, failures)
+			wait = retryWait(cfg.Interval, failures, first && errors.As(err, new(notRecordedError)), time.Since(started))
 			log.Warn("heartbeat failed; retrying", "error", err, "failures", failures, "retry_in", wait.Round(time.Millisecond))
 			continue
 		}
@@ -123,10 +132,30 @@ func sendHeartbeat(ctx context.Context, client *http.Client, cfg agentConfig, hb
 			Error struct{ Code, Message string } `json:"error"`
 		}
 		_ = json.Unmarshal(raw, &e)
-		// 401 and 404 are retried too: the runner may not be recorded as
-		// deployed yet (its process starts during the apply).
-		return "", fmt.Errorf("MotherGoose answered %s: %s %s", resp.Status, e.Error.Code, e.Error.Message)
+		err := fmt.Errorf("MotherGoose answered %s: %s %s", resp.Status, e.Error.Code, e.Error.Message)
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusNotFound {
+			// Retried too: the runner may not be recorded as deployed yet
+			// (its process starts during the apply).
+			return "", notRecordedError{err}
+		}
+		return "", err
 	}
+}
+
+// retryWait is the wait before the next heartbeat after n consecutive
+// failures. Until the first heartbeat is accepted, a refusal because the
+// runner is not recorded as deployed yet (notRecorded) is retried after
+// notRecordedRetry (at most the interval), for notRecordedWindow after the
+// agent started: MotherGoose records runner.deployed a few hundred
+// milliseconds after the apply that started the agent, and a new runner takes
+// no job before its first heartbeat. Every other failure backs off
+// (backoffAfter).
+func retryWait(interval time.Duration, n int, notRecorded bool, sinceStart time.Duration) time.Duration {
+	if notRecorded && sinceStart < notRecordedWindow {
+		d := min(interval, notRecordedRetry)
+		return d/2 + rand.N(d/2+1)
+	}
+	return backoffAfter(interval, n)
 }
 
 // backoffAfter is the wait after n consecutive failures: the interval

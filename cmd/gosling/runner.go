@@ -46,7 +46,11 @@ const (
 	defaultHeartbeatInterval = 5 * time.Second
 	minHeartbeatInterval     = 100 * time.Millisecond
 	maxHeartbeatBackoff      = time.Minute
-	heartbeatTimeout         = 10 * time.Second
+	// A new runner's first heartbeats, refused until MotherGoose records
+	// it as deployed, are retried every 50-100 ms for two minutes.
+	notRecordedRetry  = 100 * time.Millisecond
+	notRecordedWindow = 2 * time.Minute
+	heartbeatTimeout  = 10 * time.Second
 )
 
 // runnerFlags are `gosling runner`'s settings: flags, defaulting to the

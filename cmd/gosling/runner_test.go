@@ -373,3 +373,49 @@ func TestRunner_gitlab_runner_without_a_token_is_not_started(t *testing.T) {
 		t.Fatal("gitlab-runner was started without a token")
 	}
 }
+
+// A new runner's agent starts before MotherGoose records it as deployed:
+// those first refusals (401, 404) are retried at once, not after the
+// interval, while any other failure, or a refusal once a heartbeat was
+// accepted, backs off.
+func TestRunner_retries_a_new_runner_soon_until_it_is_recorded(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		n           int
+		notRecorded bool
+		since       time.Duration
+		lo, hi      time.Duration
+	}{
+		{"not_recorded_yet", 3, true, time.Second, notRecordedRetry / 2, notRecordedRetry},
+		{"not_recorded_after_the_window", 3, true, notRecordedWindow, 10 * time.Second, 40 * time.Second},
+		{"other_failure", 1, false, time.Second, 2500 * time.Millisecond, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 50 {
+				if d := retryWait(5*time.Second, tc.n, tc.notRecorded, tc.since); d < tc.lo || d > tc.hi {
+					t.Fatalf("retryWait = %v, want %v..%v", d, tc.lo, tc.hi)
+				}
+			}
+		})
+	}
+	if d := retryWait(50*time.Millisecond, 1, true, 0); d > 50*time.Millisecond {
+		t.Fatalf("a refusal is retried after %v, more than the 50ms interval", d)
+	}
+
+	// Through the agent, with the default 5 s interval: three 401s, then
+	// accepted, well within one interval.
+	mg := newFakeMotherGoose(t, func(n int) int {
+		if n <= 3 {
+			return []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusUnauthorized}[n-1]
+		}
+		return http.StatusOK
+	})
+	start := time.Now()
+	code, log := runAgentUntil(t, agentEnv(mg.srv.URL, map[string]string{envHeartbeatInterval: "5s"}), func(cancel context.CancelFunc, _ func() string) {
+		mg.waitBeats(t, 4)
+		cancel()
+	})
+	if took := time.Since(start); code != 0 || took > 3*time.Second {
+		t.Fatalf("exit %d after %v, want 0 within 3 s (three quick retries)\n%s", code, took, log)
+	}
+}
