@@ -30,9 +30,10 @@ run: build ## run MotherGoose on the embedded SQLite store in .data/, syncing th
 	@echo "  curl localhost:8080/health; curl -H 'Authorization: Bearer dev-api-token' localhost:8080/eggs"
 	@echo "  curl -X POST -H 'X-Trigger-Auth: dev-trigger-token' localhost:8080/internal/sync-git"
 	@echo "The provisioner keeps each local egg's apex min_count runner processes (curl -H 'Authorization: Bearer dev-api-token' localhost:8080/runners)."
-	@echo "A pending job makes a second runner (PROJECT_ID and WEBHOOK_SECRET: the example egg's project id and webhook secret value):"
-	@echo "  scripts/send-job-hook.sh PROJECT_ID WEBHOOK_SECRET pending 1001"
-	@echo "Remove the egg to watch both terminate: git -C $(DATA)/nest rm -r Eggs/EGG && git -C $(DATA)/nest commit -m 'remove EGG', then wait for the next sync."
+	@echo "Each pending job goes to an idle runner or makes a new one (12345: the example egg's project id; send 1001, then 1002):"
+	@echo "  scripts/send-job-hook.sh 12345 \"\$$(cat $(DATA)/nest/.secrets/example-egg-webhook-secret)\" pending 1001"
+	@echo "Remove the egg (its folder and its eggs_entities entry) to watch its runners terminate at the next sync:"
+	@echo "  $(BIN)/gosling remove egg example-egg --nest $(DATA)/nest --yes && git -C $(DATA)/nest commit -am 'remove example-egg'"
 	$(BIN)/mothergoose serve --store $(STORE) --nest $(DATA)/nest --data-dir $(DATA) --sync-interval 10s \
 		--listen 127.0.0.1:8080 --api-token dev-api-token --trigger-token dev-trigger-token \
 		--gosling-bin $(BIN)/gosling $$([[ -x $(TOFU) ]] && echo --tofu $(TOFU))

@@ -138,11 +138,13 @@ type AskTermination struct {
 
 func (AskTermination) CommandName() string { return "runner.ask_termination" }
 
-// TerminateRunner ends a runner for good.
+// TerminateRunner ends a runner for good. ServedBy, when set, ends a job's
+// request whose job went to that existing runner (domain.Runner.EndServed).
 type TerminateRunner struct {
 	Meta     `json:"-"`
 	RunnerID string `json:"runner_id"`
 	Reason   string `json:"reason,omitempty"`
+	ServedBy string `json:"served_by,omitempty"`
 }
 
 func (TerminateRunner) CommandName() string { return "runner.terminate" }

@@ -99,6 +99,15 @@ func (h *Handlers) ChangeRunnerPool(ctx context.Context, cmd ChangeRunnerPool) (
 
 // TerminateRunner ends a runner for good.
 func (h *Handlers) TerminateRunner(ctx context.Context, cmd TerminateRunner) (ports.AppendResult, error) {
+	if cmd.ServedBy != "" {
+		by, err := domain.NewRunnerID(cmd.ServedBy)
+		if err != nil {
+			return ports.AppendResult{}, err
+		}
+		return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+			return r.EndServed(by, cmd.Reason)
+		})
+	}
 	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
 		return r.Terminate(cmd.Reason)
 	})

@@ -317,8 +317,14 @@ func (w *Webhooks) ReceiveDelivery(ctx context.Context, cmd ReceiveDelivery) (De
 		shown, _ := domain.TruncateUTF8(kind, domain.MaxWebhookEventKind)
 		return w.record(ctx, meta, ignored(rec, fmt.Sprintf("event kind %s is not acted on", shown)), nil)
 	case p.BuildStatus != "pending":
+		// Recorded all the same: the provisioner reads an ended job's
+		// delivery from the log to free the job's slot.
 		shown, _ := domain.TruncateUTF8(orUnknown(p.BuildStatus), domain.MaxWebhookJobStatus)
-		return w.record(ctx, meta, ignored(rec, fmt.Sprintf("job %d is %s; only pending jobs ask for capacity", p.BuildID, shown)), nil)
+		reason := fmt.Sprintf("job %d is %s: neither pending (which asks for a runner) nor ended (which frees its runner slot)", p.BuildID, shown)
+		if domain.JobEnded(p.BuildStatus) {
+			reason = fmt.Sprintf("job %d is %s: the job has ended; the provisioner frees its runner slot (or drops its request if it had no runner yet)", p.BuildID, shown)
+		}
+		return w.record(ctx, meta, ignored(rec, reason), nil)
 	case p.BuildID <= 0:
 		return w.record(ctx, meta, ignored(rec, fmt.Sprintf("the pending job has no build_id (%d): no runner can be named after it", p.BuildID)), nil)
 	}

@@ -263,6 +263,24 @@ func (r *Runner) Terminate(reason string) ([]events.Event, error) {
 	return []events.Event{events.RunnerTerminated{RunnerID: r.id.String(), Reason: reason, InstanceID: r.instanceID}}, nil
 }
 
+// EndServed ends a job's request whose job went to another runner, by:
+// the stream never became a runner of its own (nothing was deployed for
+// it), and its runner.terminated says which runner served it.
+func (r *Runner) EndServed(by RunnerID, reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	switch {
+	case by.IsZero():
+		return nil, invalid("runner %s: served by no runner", r.id)
+	case by == r.id:
+		return nil, invalid("runner %s cannot be served by itself", r.id)
+	case r.state != StateProvisioning || r.instanceID != "":
+		return nil, conflict("runner %s is %s: only a request never deployed is served by another runner", r.id, r.state)
+	}
+	return []events.Event{events.RunnerTerminated{RunnerID: r.id.String(), Reason: reason, ServedBy: by.String()}}, nil
+}
+
 func (r *Runner) apply(ev events.Event) error {
 	switch e := ev.(type) {
 	case events.RunnerRequested:

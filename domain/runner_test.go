@@ -294,6 +294,42 @@ func TestRunner_Terminate(t *testing.T) {
 	})
 }
 
+func TestRunner_EndServed(t *testing.T) {
+	pool, err := domain.NewRunnerID("web-pool-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ := domain.NewRunnerID(runnerID)
+	queued := events.RunnerQueued{RunnerID: runnerID, JobID: 7, Reason: "at max"}
+	for _, tc := range []struct {
+		name    string
+		history []events.Event
+		by      domain.RunnerID
+		code    string // "" = ends served
+	}{
+		{"request", runnerHistory(domain.StateProvisioning), pool, ""},
+		{"queued_request", append(runnerHistory(domain.StateProvisioning), queued), pool, ""},
+		{"by_itself", runnerHistory(domain.StateProvisioning), self, errs.EINVALID},
+		{"by_no_runner", runnerHistory(domain.StateProvisioning), domain.RunnerID{}, errs.EINVALID},
+		{"deployed_runner", runnerHistory(domain.StateIdle), pool, errs.ECONFLICT},
+		{"failed_runner", runnerHistory(domain.StateFailed), pool, errs.ECONFLICT},
+		{"terminated", runnerHistory(domain.StateTerminated), pool, errs.ECONFLICT},
+		{"unknown_runner", nil, pool, errs.ENOTFOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := mustRunner(t, tc.history...).EndServed(tc.by, "job 7 went to runner web-pool-1")
+			if tc.code != "" {
+				wantCode(t, err, tc.code)
+				return
+			}
+			wantEvents(t, mustDecide(t)(evs, err), events.RunnerTerminated{RunnerID: runnerID, Reason: "job 7 went to runner web-pool-1", ServedBy: "web-pool-1"})
+			if got := mustRunner(t, append(tc.history, evs...)...).State(); got != domain.StateTerminated {
+				t.Fatalf("after EndServed the request is %s", got)
+			}
+		})
+	}
+}
+
 func TestRunner_terminated_never_comes_back(t *testing.T) {
 	r := runnerIn(t, domain.StateTerminated)
 	decisions := map[string]func() ([]events.Event, error){

@@ -37,6 +37,18 @@ const (
 	MaxWebhookReason = 1024
 )
 
+// JobEnded reports whether a Job Hook's build_status says the job is over
+// (success, failed, canceled and GitLab's other spelling cancelled,
+// skipped): the job no longer holds its runner slot, and a serverless
+// runner made for it goes. The one list the webhook and the provisioner read.
+func JobEnded(status string) bool {
+	switch status {
+	case "success", "failed", "canceled", "cancelled", "skipped":
+		return true
+	}
+	return false
+}
+
 // unauthenticatedKeyPrefix namespaces the idempotency keys of
 // unauthenticated deliveries. It ends in a space, which no delivery id has
 // (CheckDeliveryID), so no authenticated key can equal one of them.

@@ -142,3 +142,14 @@ func TestTruncateUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestJobEnded(t *testing.T) {
+	for status, want := range map[string]bool{
+		"success": true, "failed": true, "canceled": true, "cancelled": true, "skipped": true,
+		"pending": false, "running": false, "created": false, "manual": false, "waiting_for_resource": false, "": false, "SUCCESS": false,
+	} {
+		if got := domain.JobEnded(status); got != want {
+			t.Errorf("JobEnded(%q) = %v, want %v", status, got, want)
+		}
+	}
+}

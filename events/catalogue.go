@@ -328,11 +328,15 @@ type RunnerPoolChanged struct {
 
 func (RunnerPoolChanged) EventName() string { return RunnerPoolChangedV1 }
 
-// RunnerTerminated: the runner is gone for good.
+// RunnerTerminated: the runner is gone for good. ServedBy is set when the
+// stream was only a job's request (the webhook's runner.requested) whose
+// job went to the existing runner ServedBy: the stream never became a
+// runner of its own. Events recorded before the field have it empty.
 type RunnerTerminated struct {
 	RunnerID   string `json:"runner_id"`
 	Reason     string `json:"reason"`
 	InstanceID string `json:"instance_id,omitempty"`
+	ServedBy   string `json:"served_by,omitempty"`
 }
 
 func (RunnerTerminated) EventName() string { return RunnerTerminatedV1 }

@@ -48,7 +48,7 @@ var samples = map[string]events.Event{
 	events.RunnerStateChangedV1:      events.RunnerStateChanged{RunnerID: "r-01", From: "ACTIVE", To: "BUSY", Reason: "job 1977 started"},
 	events.RunnerHeartbeatMissedV1:   events.RunnerHeartbeatMissed{RunnerID: "r-01", LastSeenAt: at.Add(-5 * time.Minute), ThresholdMS: 180000, Missed: 2},
 	events.RunnerPoolChangedV1:       events.RunnerPoolChanged{RunnerID: "r-01", From: "apex", To: "nadir", Reason: "idle for 30m"},
-	events.RunnerTerminatedV1:        events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1"},
+	events.RunnerTerminatedV1:        events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1", ServedBy: "web-pool-1a2b3c4d"},
 	events.BinaryVersionRegisteredV1: events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64", SHA256: "0f3c", Source: "go module"},
 	events.BinaryVersionActivatedV1:  events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"},
 	events.RunnerJobAssignedV1:       events.RunnerJobAssigned{RunnerID: "r-01", JobID: 1977, RequestID: "web-job-1977", Reason: "runner r-01 is IDLE with a free slot"},
@@ -119,6 +119,38 @@ func TestGolden_every_event_type(t *testing.T) {
 			}
 			if env.Metadata != sampleEnvelope(name, ev).Metadata || env.Position != sampleEnvelope(name, ev).Position {
 				t.Fatalf("metadata did not survive: %+v", env)
+			}
+		})
+	}
+}
+
+// Events recorded before an optional field was added to their type
+// (testdata/before_optional_fields, the golden files of that time) decode
+// with the field empty: adding an omitempty field keeps a published
+// event's shape.
+func TestDecode_before_optional_fields(t *testing.T) {
+	codec := events.NewCodec(events.NewRegistry())
+	for _, tc := range []struct {
+		file string
+		want events.Event
+	}{
+		{"runner.terminated.v1.json", &events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "before_optional_fields", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec events.Record
+			if err := json.Unmarshal(b, &rec); err != nil {
+				t.Fatal(err)
+			}
+			env, err := codec.Decode(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(env.Payload, tc.want) {
+				t.Fatalf("decoded %#v, want %#v", env.Payload, tc.want)
 			}
 		})
 	}

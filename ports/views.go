@@ -84,7 +84,7 @@ const (
 // The registered views. A new view is its row type below, one NewView
 // here and one entry in DefaultViews (and its projector).
 var (
-	Runners         = NewView[RunnerRow](ViewSpec{Name: ViewRunners, Key: "id", Indexes: [][]string{{"state"}, {"egg"}}})
+	Runners         = NewView[RunnerRow](ViewSpec{Name: ViewRunners, Key: "id", Indexes: [][]string{{"state"}, {"egg"}, {"served_by"}}})
 	EggConfigs      = NewView[EggConfigRow](ViewSpec{Name: ViewEggConfigs, Key: "name"})
 	SyncHistory     = NewView[SyncHistoryRow](ViewSpec{Name: ViewSyncHistory, Key: "key"})
 	DeploymentPlans = NewView[DeploymentPlanRow](ViewSpec{Name: ViewDeploymentPlans, Key: "plan_id", Indexes: [][]string{{"egg"}, {"runner_id"}}})
@@ -147,7 +147,12 @@ type RunnerRow struct {
 	// empty once it is provisioned, its job assigned elsewhere, or it ends.
 	QueueReason string `db:"queue_reason" json:"queue_reason,omitempty"`
 	// AssignedJobs counts the jobs the provisioner gave this runner (runner.job_assigned).
-	AssignedJobs int       `db:"assigned_jobs" json:"assigned_jobs,omitempty"`
+	AssignedJobs int `db:"assigned_jobs" json:"assigned_jobs,omitempty"`
+	// ServedBy is set on a row that was only a job's request (the webhook's
+	// runner.requested) and ended because the job went to the existing
+	// runner ServedBy (runner.terminated's served_by): not a runner. Lists
+	// of runners leave such rows out unless asked for them.
+	ServedBy     string    `db:"served_by" json:"served_by,omitempty"`
 	CreatedAt    time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
 	TerminatedAt time.Time `db:"terminated_at" json:"terminated_at,omitzero"`

@@ -94,6 +94,15 @@ func TestRunners(t *testing.T) {
 				r.State, r.StateReason, r.TerminatedAt, r.UpdatedAt, r.Version = "TERMINATED", "policy", occurredAt(3), occurredAt(3), 3
 				return r
 			}},
+		{"request_served_by_another_runner_says_so", []events.Event{requested(),
+			events.RunnerTerminationAsked{RunnerID: "r1", Reason: "job 1977 went to runner web-pool-1"},
+			events.RunnerTerminated{RunnerID: "r1", Reason: "job 1977 went to runner web-pool-1", ServedBy: "web-pool-1"}},
+			func() ports.RunnerRow {
+				r := provisioning()
+				r.State, r.StateReason, r.ServedBy = "TERMINATED", "job 1977 went to runner web-pool-1", "web-pool-1"
+				r.TerminatedAt, r.UpdatedAt, r.Version = occurredAt(3), occurredAt(3), 3
+				return r
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

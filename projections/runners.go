@@ -75,6 +75,7 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 		case events.RunnerTerminated:
 			r.State, r.StateReason, r.TerminatedAt = stateTerminated, e.Reason, at
 			r.QueueReason = ""
+			setIfGiven(&r.ServedBy, e.ServedBy)
 			setIfGiven(&r.InstanceID, e.InstanceID)
 		}
 		// Other events of the stream (future types) only advance the version.

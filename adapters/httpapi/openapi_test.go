@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/ports"
 )
 
 type openAPIDoc struct {
@@ -212,6 +214,51 @@ func TestOpenAPI_lists_document_paging(t *testing.T) {
 		}
 		if _, ok := op.Responses["200"].Content["application/json"].Schema.Properties["next"]; !ok {
 			t.Errorf("GET %s does not document next", path)
+		}
+	}
+}
+
+// TestOpenAPI_runners_document_rows_and_filters: the Runner schema has
+// every field a runners row is answered with (ports.RunnerRow's JSON
+// names, and the heartbeat's), and GET /runners documents every filter
+// it reads, requests= among them.
+func TestOpenAPI_runners_document_rows_and_filters(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Components.Schemas["Runner"].Properties
+	fields := []string{"last_heartbeat_at", "agent_state", "agent_version", "running_jobs"}
+	rt := reflect.TypeFor[ports.RunnerRow]()
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if name != "-" && name != "" {
+			fields = append(fields, name)
+		}
+	}
+	for _, f := range fields {
+		if _, ok := props[f]; !ok {
+			t.Errorf("the Runner schema lacks %s", f)
+		}
+	}
+	var params []string
+	for _, p := range doc.Paths["/runners"]["get"].Parameters {
+		params = append(params, p.Name)
+	}
+	for _, want := range []string{"state", "egg", "type", "requests"} {
+		if !slices.Contains(params, want) {
+			t.Errorf("GET /runners does not document %s= (documents %v)", want, params)
 		}
 	}
 }

@@ -112,6 +112,19 @@ func eq(r *http.Request, cols map[string]string) map[string]any {
 	return out
 }
 
+// boolParam reads the query parameter name: absent or "false" is false,
+// "true" is true, anything else is EINVALID.
+func boolParam(r *http.Request, name string) (bool, error) {
+	switch v := r.URL.Query().Get(name); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, errs.Errorf(errs.EINVALID, "%s=%q: want true or false", name, v)
+	}
+}
+
 // pageQuery sets q's paging from limit= and cursor= of the list named
 // list; with positions (/audit, keyed by PositionKey), after= is accepted
 // too, as a position.
@@ -196,7 +209,7 @@ func (s *server) eggStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	byState := map[string]int{}
 	total := 0
-	q := ports.Query{Eq: map[string]any{"egg": row.Name}, Limit: countPage}
+	q := ports.Query{Eq: map[string]any{"egg": row.Name, "served_by": ""}, Limit: countPage}
 	for {
 		pg, err := ports.Runners.In(s.cfg.Views.Read()).ListPage(r.Context(), q)
 		if err != nil {
@@ -226,6 +239,14 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := ports.Query{Eq: eq(r, map[string]string{"state": "state", "egg": "egg", "type": "type"})}
+	requests, err := boolParam(r, "requests")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !requests {
+		q.Eq["served_by"] = "" // runners only: no request whose job went to another runner
+	}
 	if t := r.URL.Query().Get("type"); t != "" {
 		typ, err := domain.ParseRunnerType(t) // the retired "APEX" reads as "apex"
 		if err != nil {
@@ -234,7 +255,7 @@ func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Eq["type"] = typ.String()
 	}
-	q, err := pageQuery(r, "runners", q, false)
+	q, err = pageQuery(r, "runners", q, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -138,6 +138,7 @@ interrupted (SIGINT, SIGTERM),
 	root.AddCommand(
 		initCommand(a),
 		addCommand(a),
+		removeCommand(a),
 		validateCommand(a),
 		fmtCommand(a),
 		parseCommand(a),

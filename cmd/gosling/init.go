@@ -116,9 +116,10 @@ func (a *App) runInit(arg string, force, noGit bool) error {
 	fmt.Fprintf(a.Stdout, `
 Next steps:
 %s  gosling add egg my-service --project-id 42   # runners for a GitLab project (--group-id for a group)
+  gosling remove egg example-egg --yes          # the example egg, and its eggs_entities entry
   gosling validate                              # check every file
-  then adapt UF/ and MG/, remove the examples, commit, and push the Nest to
-  the repository MotherGoose syncs from.
+  then adapt UF/ and MG/, commit, and push the Nest to the repository
+  MotherGoose syncs from.
 `, cd)
 	return nil
 }

@@ -15,15 +15,32 @@ import (
 
 // nestErrorsWith returns the errors the Nest in dir would gain if target
 // held src: what a single file cannot show, such as a GitLab project
-// already claimed by another egg. It loads a scratch copy of the Nest's
-// .fly files with src in place, and drops the errors the Nest has already
-// (a Nest broken elsewhere does not block adding a good file). Diagnostics
-// and files name the real Nest paths.
+// already claimed by another egg (see nestErrorsAfter).
 func nestErrorsWith(ctx context.Context, dir, target string, src []byte) (map[string]*hcl.File, hcl.Diagnostics, error) {
+	rel, err := nestRel(dir, target)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nestErrorsAfter(ctx, dir, func(scratch string) error {
+		return writeFile(filepath.Join(scratch, rel), src)
+	})
+}
+
+// nestRel is target relative to the Nest dir; a target outside it is an error.
+func nestRel(dir, target string) (string, error) {
 	rel, err := filepath.Rel(dir, target)
 	if err != nil || strings.HasPrefix(rel, "..") {
-		return nil, nil, fmt.Errorf("%s is not inside the Nest %s", target, dir)
+		return "", fmt.Errorf("%s is not inside the Nest %s", target, dir)
 	}
+	return rel, nil
+}
+
+// nestErrorsAfter returns the errors the Nest in dir would gain from a
+// change: edit makes it in a scratch copy of the Nest's .fly files (the
+// root it is given), which is loaded before and after. The errors the Nest
+// has already are dropped (a Nest broken elsewhere does not block a good
+// change). Diagnostics and files name the real Nest paths.
+func nestErrorsAfter(ctx context.Context, dir string, edit func(scratch string) error) (map[string]*hcl.File, hcl.Diagnostics, error) {
 	scratch, err := os.MkdirTemp("", "gosling-add-")
 	if err != nil {
 		return nil, nil, err
@@ -39,7 +56,7 @@ func nestErrorsWith(ctx context.Context, dir, target string, src []byte) (map[st
 	for _, d := range before {
 		known[diagKey(d)] = true
 	}
-	if err := writeFile(filepath.Join(scratch, rel), src); err != nil {
+	if err := edit(scratch); err != nil {
 		return nil, nil, err
 	}
 	_, p, after := fly.LoadNest(ctx, scratch)

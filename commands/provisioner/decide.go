@@ -39,6 +39,9 @@ type Action struct {
 	Request string // Assign, Queue: the request
 	JobID   int64
 	Reason  string
+	// ServedBy (Destroy) ends a request whose job went to this existing
+	// runner: the request never became a runner, and its end says so.
+	ServedBy string
 }
 
 // Tofu reports whether the action runs OpenTofu (and so takes an apply slot).
@@ -170,7 +173,7 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable string
 			// stopped during it.
 			add(Action{Kind: Resume, Runner: r.ID})
 		case r.ServedBy != "":
-			add(Action{Kind: Destroy, Runner: r.ID, Reason: fmt.Sprintf("job %d went to runner %s", r.JobID, r.ServedBy)})
+			add(Action{Kind: Destroy, Runner: r.ID, ServedBy: r.ServedBy, Reason: fmt.Sprintf("job %d went to runner %s", r.JobID, r.ServedBy)})
 		case r.State == StateBusy && (egg.Removed || r.TerminationAsked != ""):
 			// Never under a job: decided again when it leaves BUSY.
 		case egg.Removed:

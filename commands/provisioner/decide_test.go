@@ -118,7 +118,7 @@ func TestDecide(t *testing.T) {
 			}},
 		{"served_request_ends", concat(egg(1, 2, 1, "h1"), deployed("w1", "IDLE"), request("web-job-1", 1), events.RunnerJobAssigned{RunnerID: "w1", JobID: 1, RequestID: "web-job-1"}), nil,
 			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
-				if d := k[provisioner.Destroy]; len(d) != 1 || d[0].Runner != "web-job-1" || len(k[provisioner.Assign]) != 0 {
+				if d := k[provisioner.Destroy]; len(d) != 1 || d[0].Runner != "web-job-1" || d[0].ServedBy != "w1" || len(k[provisioner.Assign]) != 0 {
 					t.Fatalf("got %+v", k)
 				}
 			}},
@@ -148,6 +148,9 @@ func TestDecide(t *testing.T) {
 				got := map[string]bool{}
 				for _, a := range k[provisioner.Destroy] {
 					got[a.Runner] = true
+					if a.ServedBy != "" {
+						t.Errorf("%s destroyed as served by %s: its egg was removed", a.Runner, a.ServedBy)
+					}
 				}
 				if !got["w1"] || !got["web-job-1"] || got["w2"] || len(k[provisioner.Warm]) != 0 || len(k[provisioner.Provision]) != 0 {
 					t.Fatalf("got %+v", k)

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/events"
 )
 
@@ -110,9 +111,6 @@ func NewModel() *Model {
 	return &Model{Eggs: map[string]*Egg{}, Runners: map[string]*Runner{}, plans: map[string]string{}, actions: map[string]string{}, finished: map[string]map[int64]bool{}}
 }
 
-// finishedStatuses are the Job Hook statuses that end a job.
-var finishedStatuses = []string{"success", "failed", "canceled", "cancelled", "skipped"}
-
 // Apply folds one event into the model.
 func (m *Model) Apply(env events.Envelope) {
 	if env.GlobalPosition > m.Position {
@@ -198,7 +196,7 @@ func (m *Model) Apply(env events.Envelope) {
 			r.State, r.Jobs, r.Queued = StateTerminated, map[int64]bool{}, ""
 		}
 	case events.WebhookReceived:
-		if e.EventKind != "build" || e.Egg == "" || e.JobID <= 0 || !slices.Contains(finishedStatuses, e.JobStatus) {
+		if e.EventKind != "build" || e.Egg == "" || e.JobID <= 0 || !domain.JobEnded(e.JobStatus) {
 			return
 		}
 		if m.finished[e.Egg] == nil {

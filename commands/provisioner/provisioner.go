@@ -355,9 +355,9 @@ func (p *Provisioner) slow(ctx context.Context, a Action, r Runner, egg *Egg) er
 				return err
 			}
 		}
-		return p.destroy(ctx, r, egg, a.Reason, false)
+		return p.destroy(ctx, r, egg, a, false)
 	case GiveUp:
-		return p.destroy(ctx, r, egg, a.Reason, true)
+		return p.destroy(ctx, r, egg, a, true)
 	case Resume:
 		return p.resume(ctx, r)
 	}
@@ -453,8 +453,9 @@ func (p *Provisioner) deployed(ctx context.Context, runnerID, planID string, dep
 // destroy destroys a runner's infrastructure with a destroy plan, then
 // terminates it (failed: marks it FAILED instead). A runner that never had
 // a plan has nothing to destroy.
-func (p *Provisioner) destroy(ctx context.Context, r Runner, egg *Egg, reason string, failed bool) error {
+func (p *Provisioner) destroy(ctx context.Context, r Runner, egg *Egg, a Action, failed bool) error {
 	h := p.cfg.Handlers
+	reason := a.Reason
 	if r.Plans > 0 || r.Deployed {
 		spec, _, err := p.spec(ctx, r, egg)
 		if err != nil {
@@ -479,7 +480,13 @@ func (p *Provisioner) destroy(ctx context.Context, r Runner, egg *Egg, reason st
 		_, err := h.ChangeRunnerState(ctx, commands.ChangeRunnerState{Meta: p.meta(r.ID), RunnerID: r.ID, To: StateFailed, Reason: reason})
 		return err
 	}
-	if _, err := h.TerminateRunner(ctx, commands.TerminateRunner{Meta: p.meta(r.ID), RunnerID: r.ID, Reason: reason}); err != nil {
+	// A request whose job went to another runner ends saying so, so that
+	// the views tell it from a runner.
+	servedBy := a.ServedBy
+	if r.Plans > 0 || r.Deployed {
+		servedBy = "" // it was a runner after all
+	}
+	if _, err := h.TerminateRunner(ctx, commands.TerminateRunner{Meta: p.meta(r.ID), RunnerID: r.ID, Reason: reason, ServedBy: servedBy}); err != nil {
 		return err
 	}
 	return p.cfg.Compute.Forget(ctx, r.ID)

@@ -176,6 +176,38 @@ func ViewStore(t *testing.T, newStore func(t *testing.T) ports.ViewStore, f View
 		})
 	})
 
+	// An empty string is a value like any other: the runners list filters
+	// on served_by = "" (rows that are runners, not served requests).
+	t.Run("list_filters_on_an_empty_string", func(t *testing.T) {
+		s := newStore(t)
+		egg := uniqueKey("egg")
+		mustBatch(t, s, func(tx ports.ViewTx) error {
+			for i, by := range []string{"", "pool-1", "", "pool-1"} {
+				row := ports.RunnerRow{ID: fmt.Sprintf("%s-r%d", egg, i), Egg: egg, State: "TERMINATED", ServedBy: by, Version: 1}
+				if _, err := ports.Runners.In(tx).Put(ctx, row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, tc := range []struct {
+			by   string
+			want []string
+		}{{"", []string{egg + "-r0", egg + "-r2"}}, {"pool-1", []string{egg + "-r1", egg + "-r3"}}} {
+			pg, err := ports.Runners.In(s.Read()).ListPage(ctx, ports.Query{Eq: map[string]any{"egg": egg, "served_by": tc.by}, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range pg.Rows {
+				got = append(got, r.ID)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("served_by = %q: got %v, want %v", tc.by, got, tc.want)
+			}
+		}
+	})
+
 	t.Run("list_page_follows_next_with_filters", func(t *testing.T) {
 		s := newStore(t)
 		base := uniqueKey("page")
