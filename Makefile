@@ -23,6 +23,7 @@ build: ## build every binary into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 run: build ## run MotherGoose on the embedded SQLite store in .data/, syncing the example Nest in .data/nest
+	@command -v tofu >/dev/null || scripts/tofu-install.sh # the provisioner runs OpenTofu (built once, ~7 min)
 	@mkdir -p $(DATA)
 	@[[ -d $(DATA)/nest ]] || $(BIN)/gosling init $(DATA)/nest
 	@echo "MotherGoose syncs $(DATA)/nest every 10s: edit a file there, commit, and watch the log."
@@ -33,7 +34,7 @@ run: build ## run MotherGoose on the embedded SQLite store in .data/, syncing th
 	@echo "Each pending job goes to an idle runner or makes a new one (12345: the example egg's project id; send 1001, then 1002):"
 	@echo "  scripts/send-job-hook.sh 12345 \"\$$(cat $(DATA)/nest/.secrets/example-egg-webhook-secret)\" pending 1001"
 	@echo "Remove the egg (its folder and its eggs_entities entry) to watch its runners terminate at the next sync:"
-	@echo "  $(BIN)/gosling remove egg example-egg --nest $(DATA)/nest --yes && git -C $(DATA)/nest commit -am 'remove example-egg'"
+	@echo "  $(BIN)/gosling remove egg example-egg --nest $(DATA)/nest --yes && git -C $(DATA)/nest -c user.name=operator -c user.email=operator@localhost commit -am 'remove example-egg'"
 	$(BIN)/mothergoose serve --store $(STORE) --nest $(DATA)/nest --data-dir $(DATA) --sync-interval 10s \
 		--listen 127.0.0.1:8080 --api-token dev-api-token --trigger-token dev-trigger-token \
 		--gosling-bin $(BIN)/gosling $$([[ -x $(TOFU) ]] && echo --tofu $(TOFU))
