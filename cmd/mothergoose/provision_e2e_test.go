@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,4 +193,53 @@ func TestServe_provisions_local_runners_end_to_end_Integration(t *testing.T) {
 	secrets["the webhook secret"] = e.webhookSecret
 	secrets["the runner token"] = e.runnerToken
 	e.scanSecrets(secrets)
+}
+
+// TestServe_failing_agent_ends_FAILED_Integration: the agent the local
+// module starts exits at once (here a usage error of `gosling runner`), so
+// every apply fails: each ends in plan.failed with the diagnostics, the
+// retries are bounded, the runner ends FAILED with the reason, and no
+// process is left behind.
+func TestServe_failing_agent_ends_FAILED_Integration(t *testing.T) {
+	e := newProvEnv(t)
+	e.extraArgs = []string{"--runner-command", filepath.Join(filepath.Dir(e.bin), "gosling") + " runner --interval 1ns"}
+	e.start()
+	var failed string
+	e.waitUntil("a FAILED runner", 2*time.Minute, func() bool {
+		for id, r := range e.runners() {
+			if r["state"] == "FAILED" {
+				failed = id
+				return true
+			}
+		}
+		return false
+	})
+	recs := e.log()
+	types := byRunner(recs)[failed]
+	if n := count(types, events.PlanFailedV1); n != 3 {
+		t.Errorf("runner %s: %d plan.failed, want 3 (the bound): %v", failed, n, types)
+	}
+	if count(types, events.RunnerDeployedV1) != 0 {
+		t.Errorf("runner %s deployed: %v", failed, types)
+	}
+	if reason, _ := e.runners()[failed]["state_reason"].(string); !strings.Contains(reason, "apply") {
+		t.Errorf("FAILED with reason %q, want the apply's error", reason)
+	}
+	for _, rec := range recs {
+		if rec.Type != events.PlanFailedV1 {
+			continue
+		}
+		var p struct {
+			Stage       string            `json:"stage"`
+			Diagnostics []json.RawMessage `json:"diagnostics"`
+		}
+		if err := json.Unmarshal(rec.Payload, &p); err != nil || p.Stage != "apply" || len(p.Diagnostics) == 0 {
+			t.Errorf("plan.failed %s: stage %q, %d diagnostics (%v)", rec.Stream, p.Stage, len(p.Diagnostics), err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if procs := e.runnerProcs(); len(procs) != 0 {
+		t.Errorf("processes left behind: %v", procs)
+	}
+	e.stop()
 }

@@ -99,6 +99,7 @@ type provEnv struct {
 	port          int
 	webhookSecret string
 	runnerToken   string
+	extraArgs     []string // more serve flags
 	child         *exec.Cmd
 	childExited   chan struct{}
 	childLog      string
@@ -211,6 +212,7 @@ func (e *provEnv) start() {
 	cmd := exec.Command(e.bin, "--data-dir", e.dataDir, "--log-level", "info", "serve",
 		"--listen", "127.0.0.1:"+strconv.Itoa(e.port), "--nest", e.nest.URL, "--sync-interval", "300ms",
 		"--poll-interval", "100ms", "--tofu", e.tofu, "--tofu-timeout", "2m", "--max-applies", "4")
+	cmd.Args = append(cmd.Args, e.extraArgs...)
 	cmd.Dir = e.dir
 	cmd.Env = append(os.Environ(), "MOTHERGOOSE_API_TOKEN=test-api-token", "MOTHERGOOSE_TRIGGER_TOKEN=test-trigger-token",
 		"MOTHERGOOSE_MODULES_DIR="+modules,
