@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,8 +20,8 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/gitrepo/gitrepotest"
 )
 
-// The provisioning tests run the real mothergoose binary (built once per
-// test run, with gosling beside it) on 127.0.0.1 against a Nest in a real
+// The provisioning tests run the real mothergoose binary (built for each
+// test, with gosling beside it) on 127.0.0.1 against a Nest in a real
 // Git repository on disk, real OpenTofu and modules/compute/local, whose
 // runners are real `gosling runner` agents. Every process a test starts
 // (mothergoose, and the runner processes found by their environment) is
@@ -59,33 +58,18 @@ func provTofu(t *testing.T) string {
 	return ""
 }
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
-
-// mustBinaries builds mothergoose and gosling into one directory, once.
+// mustBinaries builds mothergoose and gosling into one temp directory.
 func mustBinaries(t *testing.T) (mothergoose string) {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go tool in PATH to build the binaries")
 	}
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "gosling-e2e-bin-")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command(goTool, "build", "-o", buildDir+string(filepath.Separator), "../mothergoose", "../gosling").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	dir := t.TempDir()
+	if out, err := exec.Command(goTool, "build", "-o", dir+string(filepath.Separator), "../mothergoose", "../gosling").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return filepath.Join(buildDir, "mothergoose")
+	return filepath.Join(dir, "mothergoose")
 }
 
 // provEnv is one MotherGoose deployment: its data dir, its Nest, its port
