@@ -125,8 +125,16 @@ func (c *Compute) runnerSpec(s provisioner.Spec) RunnerSpec {
 		Target: Target(s.Provider), Name: s.RunnerID, Egg: s.Egg, RunnerID: s.RunnerID, RunnerType: RunnerType(s.RunnerType),
 		CPU: orDefault(s.CPU, 2), MemoryMB: orDefault(s.MemoryMB, 4096), DiskGB: max(orDefault(s.DiskGB, 20), 10), Region: s.Region,
 		Image: image, MotherGooseURL: c.cfg.MotherGooseURL, SecretURIs: s.SecretURIs,
-		Local: &LocalTarget{WorkDir: filepath.Join(c.dir(s.RunnerID), "run"), RunnerCommand: c.cfg.RunnerCommand},
+		Local: &LocalTarget{WorkDir: c.localWorkDir(s.RunnerID), RunnerCommand: c.cfg.RunnerCommand},
 	}
+}
+
+// localWorkDir is a local runner's work_dir (its pid and log files).
+func (c *Compute) localWorkDir(runnerID string) string { return filepath.Join(c.dir(runnerID), "run") }
+
+// localPidFile is the module's pid file of a local runner (locals.tf).
+func (c *Compute) localPidFile(runnerID string) string {
+	return filepath.Join(c.localWorkDir(runnerID), runnerID+".pid")
 }
 
 func orDefault(v, d int) int {
@@ -163,6 +171,14 @@ func (c *Compute) Plan(ctx context.Context, s provisioner.Spec, destroy bool) (p
 	spec := c.runnerSpec(s)
 	in, secrets := inputs(spec)
 	res := provisioner.PlanResult{Module: string(spec.Target), Inputs: in, SecretURIs: secrets, TofuVersion: c.cfg.Executor.Version()}
+	if spec.Target == TargetLocal && labelRe.MatchString(s.RunnerID) {
+		// A process an interrupted apply started, which the state does not
+		// hold, goes first: the create starts it anew, a destroy (which
+		// finds no resource) would leave it running.
+		if err := c.reap(ctx, s.RunnerID); err != nil {
+			return res, &provisioner.StageError{Stage: "init", Message: "stopping a runner process the state does not hold: " + err.Error()}
+		}
+	}
 	ws, err := c.cfg.Executor.Prepare(ctx, spec)
 	if err != nil {
 		return res, &provisioner.StageError{Stage: "init", Message: err.Error()}
