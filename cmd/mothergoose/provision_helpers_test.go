@@ -363,12 +363,14 @@ func (e *provEnv) get(path string) map[string]any {
 	return body
 }
 
-// runners returns every runner row of the egg, by id.
+// runners returns every row of the egg, by id: runners and the job
+// requests other runners served (requests=true), since the invariants
+// follow every accepted job to its row.
 func (e *provEnv) runners() map[string]map[string]any {
 	e.t.Helper()
 	out := map[string]map[string]any{}
 	for cursor := ""; ; {
-		page := e.get("/runners?limit=1000&egg=" + provEgg + cursor)
+		page := e.get("/runners?limit=1000&requests=true&egg=" + provEgg + cursor)
 		for _, r := range page["runners"].([]any) {
 			row := r.(map[string]any)
 			out[row["id"].(string)] = row
