@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -216,15 +215,22 @@ func (c *Compute) Apply(ctx context.Context, runnerID string, p provisioner.Plan
 		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: err.Error()}
 	}
 	plan := &Plan{File: filepath.Join(ws.Dir, PlanFile), ConfigHash: p.ConfigHash, Sum: p.PlanSHA256}
-	if err := ws.Apply(ctx, plan); err != nil {
+	raw, err := ws.apply(ctx, plan)
+	if err != nil {
 		return provisioner.Deployment{}, stageError("apply", err)
 	}
 	// The apply succeeded, so the state is what was planned: its outputs
 	// alone tell the deployment (every module's instance_id is set while
-	// its instance exists; none is after a destroy). One `tofu output`
-	// instead of `tofu show` and `tofu output` (Deployed) saves a tofu run
-	// on the way from apply to runner.deployed (BenchmarkColdProvision).
-	o, err := ws.Outputs(ctx)
+	// its instance exists; none is after a destroy). The apply's own -json
+	// stream reports them; `tofu output` reads them only when it did not
+	// (BenchmarkColdProvision: one tofu start less on the way to
+	// runner.deployed).
+	var o Outputs
+	if raw != nil {
+		o, err = decodeOutputs(ws.Dir, raw)
+	} else {
+		o, err = ws.Outputs(ctx)
+	}
 	if err != nil {
 		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: err.Error()}
 	}
@@ -309,6 +315,11 @@ func stageError(stage string, err error) error {
 	}
 	var ae *ApplyError
 	if errors.As(err, &ae) {
+		for _, d := range ae.Diagnostics {
+			if d.Severity == "error" {
+				se.Diagnostics = append(se.Diagnostics, events.Diagnostic{File: d.File, Line: d.Line, Column: d.Column, Severity: d.Severity, Summary: d.Summary, Detail: d.Detail})
+			}
+		}
 		for _, line := range strings.Split(ae.Output, "\n") {
 			if t := strings.TrimSpace(line); strings.HasPrefix(t, "Error:") || strings.Contains(t, "exited at once") {
 				se.Diagnostics = append(se.Diagnostics, events.Diagnostic{Severity: "error", Summary: t})
@@ -368,5 +379,5 @@ func (w *Workspace) plan(ctx context.Context, destroy bool) (*Plan, error) {
 	if !destroy {
 		return w.Plan(ctx)
 	}
-	return w.planWith(ctx, tfexec.Destroy(true))
+	return w.planWith(ctx, "-destroy")
 }

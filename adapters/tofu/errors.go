@@ -104,10 +104,11 @@ func (e *PlanError) ErrorCode() string {
 
 // ApplyError is a failed `tofu apply` of a saved plan or `tofu destroy`.
 type ApplyError struct {
-	Op     string // "apply" or "destroy"
-	Dir    string
-	Output string
-	Err    error
+	Op          string // "apply" or "destroy"
+	Dir         string
+	Diagnostics []Diagnostic // from the -json stream of an apply, errors first
+	Output      string
+	Err         error
 }
 
 func (e *ApplyError) Error() string {

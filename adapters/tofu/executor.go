@@ -49,9 +49,15 @@ type Config struct {
 }
 
 // Executor runs OpenTofu for runners, one working directory per runner id.
-// It keeps one terraform-exec handle per directory, so `tofu version -json`
-// (which terraform-exec runs before its first command, ~0.1 s) runs once per
-// runner, and so that commands in one directory never overlap.
+// It checks the binary's version once, in New. The commands of a
+// provisioning (init, plan -out, apply of the saved plan, output) run tofu
+// directly with the arguments, environment and process handling
+// terraform-exec would use: terraform-exec runs `tofu version -json` before
+// the first command of every instance, and an instance is bound to one
+// directory, so going through it cost one more tofu start (30-50 ms) per new
+// runner (BenchmarkColdProvision). The rarer reads (show, and destroy) still
+// go through a terraform-exec instance per directory. Commands in one
+// directory never overlap.
 type Executor struct {
 	cfg     Config
 	bin     string
@@ -62,10 +68,13 @@ type Executor struct {
 	handles map[string]*handle // by working directory
 }
 
-// handle is one working directory's terraform-exec instance and lock.
+// handle is one working directory's terraform-exec instance, the
+// environment of the commands run directly, and the lock.
 type handle struct {
-	mu sync.Mutex
-	tf *tfexec.Terraform
+	mu  sync.Mutex
+	tf  *tfexec.Terraform
+	bin string
+	env []string
 }
 
 // LookupBinary finds tofu: $TOFU_BIN, then tofu on PATH.
@@ -211,10 +220,11 @@ func (e *Executor) handleFor(dir string) (*handle, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.EUNAVAILABLE, errors.Join(ErrBinaryMissing, err), "tofu binary %q", e.bin)
 	}
-	if err := tf.SetEnv(baseEnv(map[string]string{"TF_CLI_CONFIG_FILE": filepath.Join(dir, CLIConfigFile)})); err != nil {
+	env := baseEnv(map[string]string{"TF_CLI_CONFIG_FILE": filepath.Join(dir, CLIConfigFile)})
+	if err := tf.SetEnv(env); err != nil {
 		return nil, errs.Wrap(errs.EINTERNAL, err, "tofu: environment")
 	}
-	h := &handle{tf: tf}
+	h := &handle{tf: tf, bin: e.bin, env: directEnv(env)}
 	e.handles[dir] = h
 	return h, nil
 }
@@ -266,12 +276,10 @@ func (w *Workspace) Init(ctx context.Context) error {
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	// terraform-exec copies stdout and stderr from two goroutines: one
-	// buffer for both must be locked.
+	// stdout and stderr are copied from two goroutines: one buffer for
+	// both must be locked.
 	var out lockedBuffer
-	w.tf.SetStdout(&out)
-	w.tf.SetStderr(&out)
-	if err := w.tf.Init(ctx); err != nil {
+	if err := w.run(ctx, &out, &out, "init", "-no-color", "-input=false", "-backend=true", "-get=true", "-upgrade=false"); err != nil {
 		return &InitError{Dir: w.Dir, Output: out.String(), Err: err}
 	}
 	return nil
@@ -290,16 +298,24 @@ type Plan struct {
 // PlanError carries OpenTofu's diagnostics.
 func (w *Workspace) Plan(ctx context.Context) (*Plan, error) { return w.planWith(ctx) }
 
-// planWith is Plan with extra plan options (tfexec.Destroy).
-func (w *Workspace) planWith(ctx context.Context, opts ...tfexec.PlanOption) (*Plan, error) {
+// planWith is Plan with extra plan arguments (-destroy).
+func (w *Workspace) planWith(ctx context.Context, extra ...string) (*Plan, error) {
 	w.h.mu.Lock()
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
 	file := filepath.Join(w.Dir, PlanFile)
 	var stdout, stderr bytes.Buffer
-	w.tf.SetStderr(&stderr)
-	changed, err := w.tf.PlanJSON(ctx, &stdout, append([]tfexec.PlanOption{tfexec.Out(file)}, opts...)...)
+	// terraform-exec's PlanJSON arguments: -detailed-exitcode makes exit
+	// status 2 "succeeded, with changes".
+	args := append([]string{"plan", "-no-color", "-input=false", "-detailed-exitcode", "-lock-timeout=0s", "-out=" + file,
+		"-lock=true", "-parallelism=10", "-refresh=true"}, extra...)
+	err := w.run(ctx, &stdout, &stderr, append(args, "-json")...)
+	changed := false
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 2 {
+		changed, err = true, nil
+	}
 	diags, log := parseStream(stdout.Bytes())
 	if err != nil {
 		_ = os.Remove(file)
@@ -334,24 +350,30 @@ func (w *Workspace) Show(ctx context.Context, p *Plan) (*tfjson.Plan, error) {
 // Apply applies the saved plan p, exactly as planned, and removes it (a plan
 // applies once).
 func (w *Workspace) Apply(ctx context.Context, p *Plan) error {
+	_, err := w.apply(ctx, p)
+	return err
+}
+
+// apply is Apply, returning the root module's outputs as the apply's -json
+// stream reported them (its "outputs" message), or nil when the stream had
+// none: reading them there saves a `tofu output` run after the apply.
+func (w *Workspace) apply(ctx context.Context, p *Plan) (map[string]json.RawMessage, error) {
 	w.h.mu.Lock()
 	defer w.h.mu.Unlock()
 	if err := w.checkPlan(p); err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	// terraform-exec copies stdout and stderr from two goroutines: one
-	// buffer for both must be locked.
-	var out lockedBuffer
-	w.tf.SetStdout(&out)
-	w.tf.SetStderr(&out)
-	err := w.tf.Apply(ctx, tfexec.DirOrPlan(p.File))
+	var stdout, stderr bytes.Buffer
+	err := w.run(ctx, &stdout, &stderr, "apply", "-no-color", "-auto-approve", "-input=false",
+		"-lock=true", "-parallelism=10", "-refresh=true", "-json", p.File)
 	_ = os.Remove(p.File)
+	diags, log := parseStream(stdout.Bytes())
 	if err != nil {
-		return &ApplyError{Op: "apply", Dir: w.Dir, Output: out.String(), Err: err}
+		return nil, &ApplyError{Op: "apply", Dir: w.Dir, Diagnostics: diags, Output: stderr.String() + log, Err: err}
 	}
-	return nil
+	return streamOutputs(stdout.Bytes()), nil
 }
 
 // Destroy destroys everything in the workspace's state.
@@ -386,24 +408,32 @@ func (w *Workspace) Outputs(ctx context.Context) (Outputs, error) {
 	defer w.h.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var errOut bytes.Buffer
-	w.tf.SetStdout(io.Discard)
-	w.tf.SetStderr(&errOut)
-	meta, err := w.tf.Output(ctx)
-	if err != nil {
+	var out, errOut bytes.Buffer
+	if err := w.run(ctx, &out, &errOut, "output", "-no-color", "-json"); err != nil {
 		return Outputs{}, errs.Wrap(errs.EUNAVAILABLE, err, "tofu output in %s: %s", w.Dir, strings.TrimSpace(errOut.String()))
+	}
+	var meta map[string]struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &meta); err != nil {
+		return Outputs{}, errs.Wrap(errs.EINTERNAL, err, "tofu output in %s is not JSON", w.Dir)
 	}
 	raw := make(map[string]json.RawMessage, len(meta))
 	for k, m := range meta {
 		raw[k] = m.Value
 	}
+	return decodeOutputs(w.Dir, raw)
+}
+
+// decodeOutputs reads output values by name into Outputs.
+func decodeOutputs(dir string, raw map[string]json.RawMessage) (Outputs, error) {
 	b, err := json.Marshal(raw)
 	if err != nil {
 		return Outputs{}, errs.Wrap(errs.EINTERNAL, err, "tofu outputs")
 	}
 	var o Outputs
 	if err := json.Unmarshal(b, &o); err != nil {
-		return Outputs{}, errs.Wrap(errs.EINTERNAL, err, "tofu outputs of %s do not follow the module convention", w.Dir)
+		return Outputs{}, errs.Wrap(errs.EINTERNAL, err, "tofu outputs of %s do not follow the module convention", dir)
 	}
 	return o, nil
 }
@@ -486,6 +516,81 @@ func baseEnv(extra map[string]string) map[string]string {
 		env[k] = v
 	}
 	return env
+}
+
+// directEnv is the environment of a command run directly (Workspace.run):
+// env plus what terraform-exec sets on every command (no logging to spoil
+// the output, automation mode), as a list.
+func directEnv(env map[string]string) []string {
+	m := make(map[string]string, len(env)+6)
+	for k, v := range env {
+		m[k] = v
+	}
+	for _, k := range []string{"TF_LOG", "TF_LOG_CORE", "TF_LOG_PATH", "TF_LOG_PROVIDER"} {
+		m[k] = ""
+	}
+	m["TF_IN_AUTOMATION"] = "1"
+	delete(m, "TF_WORKSPACE")
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitDelay is how long a command's output is waited for after it exits or
+// is interrupted, before it is killed (terraform-exec's default).
+const waitDelay = time.Minute
+
+// run runs tofu args in the workspace, as terraform-exec would: the
+// handle's environment, its own process group, an interrupt when ctx ends.
+// The caller holds w.h.mu. A failure is the *exec.ExitError (or start
+// error), wrapped with ctx's error when ctx ended.
+func (w *Workspace) run(ctx context.Context, stdout, stderr io.Writer, args ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, w.h.bin, args...)
+	cmd.Dir = w.Dir
+	cmd.Env = w.h.env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.WaitDelay = waitDelay
+	setProcAttr(cmd)
+	err := cmd.Run()
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}
+
+// streamOutputs is the output values of an apply's -json stream (its
+// "outputs" message), nil when it has none or leaves a value out (a
+// sensitive output): `tofu output` reads them then.
+func streamOutputs(stream []byte) map[string]json.RawMessage {
+	for _, line := range bytes.Split(stream, []byte("\n")) {
+		if !bytes.Contains(line, []byte(`"outputs"`)) {
+			continue
+		}
+		var l struct {
+			Type    string `json:"type"`
+			Outputs map[string]struct {
+				Value json.RawMessage `json:"value"`
+			} `json:"outputs"`
+		}
+		if json.Unmarshal(line, &l) != nil || l.Type != "outputs" {
+			continue
+		}
+		raw := make(map[string]json.RawMessage, len(l.Outputs))
+		for k, o := range l.Outputs {
+			if len(o.Value) == 0 {
+				return nil
+			}
+			raw[k] = o.Value
+		}
+		return raw
+	}
+	return nil
 }
 
 func writeFileAtomic(path string, b []byte) error {

@@ -83,7 +83,13 @@ func runAgent(ctx context.Context, cfg agentConfig) error {
 			return nil
 		case err != nil:
 			failures++
-			wait = retryWait(cfg.Interval, failures, first && errors.As(err, new(notRecordedError)), time.Since(started))
+			notRecorded := first && errors.As(err, new(notRecordedError))
+			wait = retryWait(cfg.Interval, failures, notRecorded, time.Since(started))
+			if notRecorded && failures > 1 {
+				// Expected while the apply that started the agent ends: once at Warn is enough.
+				log.Debug("heartbeat refused again; retrying", "error", err, "failures", failures, "retry_in", wait.Round(time.Millisecond))
+				continue
+			}
 			log.Warn("heartbeat failed; retrying", "error", err, "failures", failures, "retry_in", wait.Round(time.Millisecond))
 			continue
 		}
@@ -145,7 +151,8 @@ func sendHeartbeat(ctx context.Context, client *http.Client, cfg agentConfig, hb
 // retryWait is the wait before the next heartbeat after n consecutive
 // failures. Until the first heartbeat is accepted, a refusal because the
 // runner is not recorded as deployed yet (notRecorded) is retried after
-// notRecordedRetry (at most the interval), for notRecordedWindow after the
+// notRecordedFastRetry for notRecordedFastWindow, then notRecordedRetry (at
+// most the interval), for notRecordedWindow after the
 // agent started: MotherGoose records runner.deployed a few hundred
 // milliseconds after the apply that started the agent, and a new runner takes
 // no job before its first heartbeat. Every other failure backs off
@@ -153,6 +160,9 @@ func sendHeartbeat(ctx context.Context, client *http.Client, cfg agentConfig, hb
 func retryWait(interval time.Duration, n int, notRecorded bool, sinceStart time.Duration) time.Duration {
 	if notRecorded && sinceStart < notRecordedWindow {
 		d := min(interval, notRecordedRetry)
+		if sinceStart < notRecordedFastWindow {
+			d = min(interval, notRecordedFastRetry)
+		}
 		return d/2 + rand.N(d/2+1)
 	}
 	return backoffAfter(interval, n)

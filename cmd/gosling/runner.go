@@ -47,10 +47,18 @@ const (
 	minHeartbeatInterval     = 100 * time.Millisecond
 	maxHeartbeatBackoff      = time.Minute
 	// A new runner's first heartbeats, refused until MotherGoose records
-	// it as deployed, are retried every 50-100 ms for two minutes.
-	notRecordedRetry  = 100 * time.Millisecond
-	notRecordedWindow = 2 * time.Minute
-	heartbeatTimeout  = 10 * time.Second
+	// it as deployed, are retried every 10-20 ms for the first 2 s (the
+	// apply that starts the agent ends within a second on the local
+	// target, and the wait after runner.deployed is on every cold
+	// provisioning: BenchmarkColdProvision), then every 50-100 ms until two
+	// minutes from the start. The fast window is short so that a burst of
+	// new runners whose deployment is slow sends at most ~130 refused
+	// heartbeats each before slowing down.
+	notRecordedFastRetry  = 20 * time.Millisecond
+	notRecordedFastWindow = 2 * time.Second
+	notRecordedRetry      = 100 * time.Millisecond
+	notRecordedWindow     = 2 * time.Minute
+	heartbeatTimeout      = 10 * time.Second
 )
 
 // runnerFlags are `gosling runner`'s settings: flags, defaulting to the

@@ -386,7 +386,8 @@ func TestRunner_retries_a_new_runner_soon_until_it_is_recorded(t *testing.T) {
 		since       time.Duration
 		lo, hi      time.Duration
 	}{
-		{"not_recorded_yet", 3, true, time.Second, notRecordedRetry / 2, notRecordedRetry},
+		{"not_recorded_yet", 3, true, time.Second / 2, notRecordedFastRetry / 2, notRecordedFastRetry},
+		{"not_recorded_after_the_fast_window", 3, true, notRecordedFastWindow, notRecordedRetry / 2, notRecordedRetry},
 		{"not_recorded_after_the_window", 3, true, notRecordedWindow, 10 * time.Second, 40 * time.Second},
 		{"other_failure", 1, false, time.Second, 2500 * time.Millisecond, 5 * time.Second},
 	} {
