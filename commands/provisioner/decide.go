@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -165,9 +166,17 @@ func breaker(egg *Egg, pol Policy) string {
 	if egg.FailedRunners < pol.BreakAfter {
 		return ""
 	}
-	return fmt.Sprintf("egg %s: its last %d runners failed to provision (last error: %s); fix the egg and sync a new configuration, or ask a retry",
-		egg.Name, egg.FailedRunners, egg.LastRunnerError)
+	last := egg.LastRunnerError
+	if len(last) > maxErrorInReason {
+		last = strings.ToValidUTF8(last[:maxErrorInReason], "") + "..."
+	}
+	return fmt.Sprintf("egg %s: its last %d runners failed to provision (last error: %s); fix the egg and sync a new configuration",
+		egg.Name, egg.FailedRunners, last)
 }
+
+// maxErrorInReason bounds the runner error a breaker's queue reason quotes
+// (the reason is recorded in every runner.queued it makes).
+const maxErrorInReason = 300
 
 func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broken string) []Action {
 	var out []Action

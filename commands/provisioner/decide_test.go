@@ -3,8 +3,10 @@ package provisioner_test
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/polar-gosling/polar-gosling/commands/provisioner"
 	"github.com/polar-gosling/polar-gosling/events"
@@ -223,7 +225,7 @@ func givenUp(id, err string) []events.Event {
 }
 
 func TestDecide_breaker(t *testing.T) {
-	const tripped = "egg web: its last 3 runners failed to provision (last error: apply: runner exited at once); fix the egg and sync a new configuration, or ask a retry"
+	const tripped = "egg web: its last 3 runners failed to provision (last error: apply: runner exited at once); fix the egg and sync a new configuration"
 	for _, tc := range []struct {
 		name  string
 		evs   []events.Event
@@ -358,5 +360,15 @@ func TestDecide_breaker_survives_a_restart(t *testing.T) {
 	}
 	if k := kinds(got); len(k[provisioner.Assign]) != 1 || len(k[provisioner.Queue]) != 1 || len(k[provisioner.Warm]) != 0 {
 		t.Fatalf("got %+v", k)
+	}
+}
+
+func TestDecide_breaker_reason_quotes_a_bounded_error(t *testing.T) {
+	long := strings.Repeat("é", 400)
+	m := mustModel(t, concat(egg(1, 2, 1, "h1"), givenUp("w1", long), givenUp("w2", long), givenUp("w3", long), request("web-job-1", 1))...)
+	acts := provisioner.Decide(m, provisioner.Inputs{Now: now})
+	if len(acts) != 1 || acts[0].Kind != provisioner.Queue || len(acts[0].Reason) > 500 || !utf8.ValidString(acts[0].Reason) ||
+		!strings.Contains(acts[0].Reason, "...); fix the egg") {
+		t.Fatalf("got %+v", acts)
 	}
 }
