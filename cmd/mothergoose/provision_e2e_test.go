@@ -271,7 +271,8 @@ func TestServe_breaker_stops_a_failing_egg_Integration(t *testing.T) {
 	req := fmt.Sprintf("%s-job-%d", provEgg, job)
 	e.waitUntil("the job's request queued by the breaker", time.Minute, func() bool {
 		reason, _ := e.runners()[req]["queue_reason"].(string)
-		return strings.Contains(reason, "its last 3 runners failed to provision") && strings.Contains(reason, "runner exited at once")
+		return strings.Contains(reason, "its last 3 runners failed to provision (last error, of runner "+provEgg+"-pool-") &&
+			strings.Contains(reason, ": apply: ")
 	})
 	plans := func() int {
 		n := 0

@@ -166,17 +166,25 @@ func breaker(egg *Egg, pol Policy) string {
 	if egg.FailedRunners < pol.BreakAfter {
 		return ""
 	}
-	last := egg.LastRunnerError
-	if len(last) > maxErrorInReason {
-		last = strings.ToValidUTF8(last[:maxErrorInReason], "") + "..."
+	// The first line: OpenTofu's errors run to pages (the runner's FAILED
+	// state_reason keeps the whole of it).
+	last, more := egg.LastRunnerError, false
+	if i := strings.IndexByte(last, '\n'); i >= 0 {
+		last, more = strings.TrimSpace(last[:i]), true
 	}
-	return fmt.Sprintf("egg %s: its last %d runners failed to provision (last error: %s); fix the egg and sync a new configuration",
-		egg.Name, egg.FailedRunners, last)
+	if len(last) > maxErrorInReason {
+		last, more = strings.ToValidUTF8(last[:maxErrorInReason], ""), true
+	}
+	if more {
+		last += " ..."
+	}
+	return fmt.Sprintf("egg %s: its last %d runners failed to provision (last error, of runner %s: %s); fix the egg and sync a new configuration",
+		egg.Name, egg.FailedRunners, egg.LastFailedRunner, last)
 }
 
 // maxErrorInReason bounds the runner error a breaker's queue reason quotes
 // (the reason is recorded in every runner.queued it makes).
-const maxErrorInReason = 300
+const maxErrorInReason = 200
 
 func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broken string) []Action {
 	var out []Action

@@ -225,7 +225,7 @@ func givenUp(id, err string) []events.Event {
 }
 
 func TestDecide_breaker(t *testing.T) {
-	const tripped = "egg web: its last 3 runners failed to provision (last error: apply: runner exited at once); fix the egg and sync a new configuration"
+	const tripped = "egg web: its last 3 runners failed to provision (last error, of runner w3: apply: runner exited at once); fix the egg and sync a new configuration"
 	for _, tc := range []struct {
 		name  string
 		evs   []events.Event
@@ -364,11 +364,18 @@ func TestDecide_breaker_survives_a_restart(t *testing.T) {
 }
 
 func TestDecide_breaker_reason_quotes_a_bounded_error(t *testing.T) {
-	long := strings.Repeat("é", 400)
-	m := mustModel(t, concat(egg(1, 2, 1, "h1"), givenUp("w1", long), givenUp("w2", long), givenUp("w3", long), request("web-job-1", 1))...)
-	acts := provisioner.Decide(m, provisioner.Inputs{Now: now})
-	if len(acts) != 1 || acts[0].Kind != provisioner.Queue || len(acts[0].Reason) > 500 || !utf8.ValidString(acts[0].Reason) ||
-		!strings.Contains(acts[0].Reason, "...); fix the egg") {
-		t.Fatalf("got %+v", acts)
+	for _, tc := range []struct {
+		name, err, want string
+	}{
+		{"long_line_is_clipped", strings.Repeat("é", 400), "(last error, of runner w3: apply: " + strings.Repeat("é", 96) + " ...); fix the egg"},
+		{"first_line_only", "tofu apply in /w/w3: exit status 1\n\nError: local-exec provisioner error\n...", "(last error, of runner w3: apply: tofu apply in /w/w3: exit status 1 ...); fix the egg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mustModel(t, concat(egg(1, 2, 1, "h1"), givenUp("w1", tc.err), givenUp("w2", tc.err), givenUp("w3", tc.err), request("web-job-1", 1))...)
+			acts := provisioner.Decide(m, provisioner.Inputs{Now: now})
+			if len(acts) != 1 || acts[0].Kind != provisioner.Queue || !utf8.ValidString(acts[0].Reason) || !strings.Contains(acts[0].Reason, tc.want) {
+				t.Fatalf("want a queue whose reason has %q, got %+v", tc.want, acts)
+			}
+		})
 	}
 }

@@ -46,11 +46,12 @@ type Egg struct {
 	// FailedRunners counts its runners given up (PROVISIONING to FAILED)
 	// under ConfigHash since the last reset: a runner of the egg deployed,
 	// a new config hash, or a re-sync after its removal. LastRunnerError is
-	// the last of those runners' errors. Decide's breaker reads them.
-	FailedRunners            int
-	LastRunnerError          string
-	seq                      uint64 // position of its first egg.synced: the round-robin order
-	removedAt, lastSyncedPos uint64
+	// the last of those runners' errors, LastFailedRunner its id. Decide's
+	// breaker reads them.
+	FailedRunners                     int
+	LastRunnerError, LastFailedRunner string
+	seq                               uint64 // position of its first egg.synced: the round-robin order
+	removedAt, lastSyncedPos          uint64
 }
 
 // Serverless reports whether each job gets its own runner.
@@ -130,7 +131,7 @@ func (m *Model) Apply(env events.Envelope) {
 			m.Eggs[e.Name] = egg
 		}
 		if egg.Removed || egg.ConfigHash != e.ConfigHash {
-			egg.FailedRunners, egg.LastRunnerError = 0, ""
+			egg.FailedRunners, egg.LastRunnerError, egg.LastFailedRunner = 0, "", ""
 		}
 		egg.RunnerType, egg.Provider, egg.Region = e.RunnerType, e.Provider, e.Region
 		egg.Tags, egg.CPU, egg.MemoryGB, egg.DiskGB, egg.Image = slices.Clone(e.Tags), e.CPU, e.MemoryGB, e.DiskGB, e.Image
@@ -200,7 +201,7 @@ func (m *Model) Apply(env events.Envelope) {
 		if r := m.Runners[e.RunnerID]; r != nil {
 			r.State, r.Deployed = StateActive, true
 			if egg := m.Eggs[r.Egg]; egg != nil {
-				egg.FailedRunners, egg.LastRunnerError = 0, ""
+				egg.FailedRunners, egg.LastRunnerError, egg.LastFailedRunner = 0, "", ""
 			}
 		}
 	case events.RunnerStateChanged:
@@ -209,7 +210,7 @@ func (m *Model) Apply(env events.Envelope) {
 			// egg's current configuration.
 			if egg := m.Eggs[r.Egg]; egg != nil && r.State == StateProvisioning && e.To == StateFailed && r.EggHash == egg.ConfigHash {
 				egg.FailedRunners++
-				egg.LastRunnerError = r.LastError
+				egg.LastRunnerError, egg.LastFailedRunner = r.LastError, r.ID
 				if egg.LastRunnerError == "" {
 					egg.LastRunnerError = e.Reason
 				}
