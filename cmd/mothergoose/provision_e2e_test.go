@@ -243,3 +243,65 @@ func TestServe_failing_agent_ends_FAILED_Integration(t *testing.T) {
 	}
 	e.stop()
 }
+
+// TestServe_breaker_stops_a_failing_egg_Integration: an egg whose runner
+// command is `false` (min 1) fails every apply; after 3 runners given up
+// (FAILED) the breaker stops its provisioning: no new runner and no new
+// plan across a wait longer than the retry backoff, and a pending job is
+// queued with the reason (GET /runners queue_reason).
+func TestServe_breaker_stops_a_failing_egg_Integration(t *testing.T) {
+	e := newProvEnv(t)
+	e.extraArgs = []string{"--runner-command", "false"}
+	e.start()
+	failed := func(rows map[string]map[string]any) int {
+		n := 0
+		for _, r := range rows {
+			if r["state"] == "FAILED" {
+				n++
+			}
+		}
+		return n
+	}
+	e.waitUntil("3 FAILED runners", 3*time.Minute, func() bool { return failed(e.runners()) >= 3 })
+
+	const job = 7_100_001
+	if code, outcome, err := e.jobHook(job, "pending"); err != nil || code != 202 || outcome != "accepted" {
+		t.Fatalf("pending job: %d %q %v", code, outcome, err)
+	}
+	req := fmt.Sprintf("%s-job-%d", provEgg, job)
+	e.waitUntil("the job's request queued by the breaker", time.Minute, func() bool {
+		reason, _ := e.runners()[req]["queue_reason"].(string)
+		return strings.Contains(reason, "its last 3 runners failed to provision (last error, of runner "+provEgg+"-pool-") &&
+			strings.Contains(reason, ": apply: ")
+	})
+	plans := func() int {
+		n := 0
+		for _, rec := range e.log() {
+			if rec.Type == events.PlanCreatedV1 {
+				n++
+			}
+		}
+		return n
+	}
+	before := plans()
+	// Longer than the backoff between two plans of one runner (2 s, 4 s)
+	// and than a warm runner's first plan.
+	time.Sleep(8 * time.Second)
+	if after := plans(); after != before {
+		t.Errorf("plan.created went from %d to %d after the breaker tripped", before, after)
+	}
+	rows := e.runners()
+	if n := failed(rows); n != 3 {
+		t.Errorf("%d FAILED runners, want 3", n)
+	}
+	if len(rows) != 4 {
+		t.Errorf("%d rows, want the 3 FAILED runners and the request: %v", len(rows), slices.Collect(maps.Keys(rows)))
+	}
+	if r := rows[req]; r["state"] != "PROVISIONING" {
+		t.Errorf("request %s: state %v, want PROVISIONING (queued)", req, r["state"])
+	}
+	if procs := e.runnerProcs(); len(procs) != 0 {
+		t.Errorf("processes left behind: %v", procs)
+	}
+	e.stop()
+}

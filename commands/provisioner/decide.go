@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,6 +60,10 @@ type Policy struct {
 	MaxFailures int
 	// Backoff is the wait after the first failure, doubling per failure up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
+	// BreakAfter is how many runners of an egg given up (FAILED) in a row
+	// under its current configuration, none deployed since, stop the
+	// egg's provisioning (default 3): the breaker.
+	BreakAfter int
 }
 
 func (p Policy) withDefaults() Policy {
@@ -67,6 +72,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Backoff <= 0 {
 		p.Backoff = 2 * time.Second
+	}
+	if p.BreakAfter <= 0 {
+		p.BreakAfter = 3
 	}
 	if p.MaxBackoff < p.Backoff {
 		p.MaxBackoff = max(p.Backoff, time.Minute)
@@ -110,6 +118,13 @@ type Inputs struct {
 //     finished, a runner whose termination was asked; a BUSY runner waits.
 //   - Retries: a failed plan is retried after a doubling backoff; after
 //     MaxFailures the runner is given up (destroyed, FAILED).
+//   - Breaker: once BreakAfter runners of an egg were given up in a row
+//     under its current config hash with none of its runners deployed
+//     since (Egg.FailedRunners), the egg provisions nothing: no warm
+//     runner, no new plan for a runner not yet given up; its requests and
+//     undeployed runners are queued with the reason, while its healthy
+//     runners still take jobs. A new config hash or a deployed runner of
+//     the egg closes it again.
 func Decide(m *Model, in Inputs) []Action {
 	pol := in.Policy.withDefaults()
 	unavailable := in.Unavailable
@@ -129,7 +144,7 @@ func Decide(m *Model, in Inputs) []Action {
 	for _, egg := range eggs {
 		rs := byEgg[egg.Name]
 		slices.SortFunc(rs, func(a, b *Runner) int { return cmp.Compare(a.Seq, b.Seq) })
-		out = append(out, decideEgg(egg, rs, in, pol, unavailable(egg.Provider))...)
+		out = append(out, decideEgg(egg, rs, in, pol, unavailable(egg.Provider), breaker(egg, pol))...)
 	}
 	// Runners of eggs never synced (or whose egg is unknown) are left alone,
 	// except to settle what they started.
@@ -146,7 +161,32 @@ func Decide(m *Model, in Inputs) []Action {
 	return out
 }
 
-func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable string) []Action {
+// breaker is why the egg provisions nothing, or "" while it may.
+func breaker(egg *Egg, pol Policy) string {
+	if egg.FailedRunners < pol.BreakAfter {
+		return ""
+	}
+	// The first line: OpenTofu's errors run to pages (the runner's FAILED
+	// state_reason keeps the whole of it).
+	last, more := egg.LastRunnerError, false
+	if i := strings.IndexByte(last, '\n'); i >= 0 {
+		last, more = strings.TrimSpace(last[:i]), true
+	}
+	if len(last) > maxErrorInReason {
+		last, more = strings.ToValidUTF8(last[:maxErrorInReason], ""), true
+	}
+	if more {
+		last += " ..."
+	}
+	return fmt.Sprintf("egg %s: its last %d runners failed to provision (last error, of runner %s: %s); fix the egg and sync a new configuration",
+		egg.Name, egg.FailedRunners, egg.LastFailedRunner, last)
+}
+
+// maxErrorInReason bounds the runner error a breaker's queue reason quotes
+// (the reason is recorded in every runner.queued it makes).
+const maxErrorInReason = 200
+
+func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broken string) []Action {
 	var out []Action
 	add := func(a Action) { a.Egg = egg.Name; out = append(out, a) }
 	live := 0
@@ -190,6 +230,10 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable string
 			if r.Queued != unavailable {
 				add(Action{Kind: Queue, Runner: r.ID, Request: r.ID, JobID: r.JobID, Reason: unavailable})
 			}
+		case r.provisioning() && broken != "":
+			if r.Queued != broken {
+				add(Action{Kind: Queue, Runner: r.ID, Request: r.ID, JobID: r.JobID, Reason: broken})
+			}
 		case r.provisioning() && r.Failures > 0 && in.Now.Before(pol.retryAt(r)):
 			// Backing off.
 		case r.provisioning():
@@ -219,6 +263,9 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable string
 			}
 		}
 		reason := unavailable
+		if reason == "" {
+			reason = broken
+		}
 		if reason == "" && !egg.Serverless() && live >= maxRunners(egg) {
 			reason = fmt.Sprintf("egg %s is at its apex max_count of %d runners, none with a free slot; waiting for one to free", egg.Name, maxRunners(egg))
 		}
@@ -232,6 +279,11 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable string
 		add(Action{Kind: Provision, Runner: req.ID, Request: req.ID, JobID: req.JobID})
 	}
 	if egg.Serverless() || unavailable != "" {
+		return out
+	}
+	if broken != "" {
+		// Not even a replacement: its destroy would be followed by a warm
+		// runner the breaker refuses.
 		return out
 	}
 	// Rolling replacement: one stale idle runner at a time, while the pool stays at its minimum otherwise.

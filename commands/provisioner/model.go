@@ -32,19 +32,26 @@ const (
 
 // Egg is what the provisioner knows of one egg.
 type Egg struct {
-	Name                     string
-	RunnerType               string // serverless, apex
-	Provider, Region         string
-	Tags                     []string
-	CPU, MemoryGB, DiskGB    int
-	Image                    string
-	MinApex, MaxApex         int
-	Concurrent               int // jobs one runner holds at once (>= 1)
-	TokenURI                 string
-	ConfigHash               string
-	Removed                  bool
-	seq                      uint64 // position of its first egg.synced: the round-robin order
-	removedAt, lastSyncedPos uint64
+	Name                  string
+	RunnerType            string // serverless, apex
+	Provider, Region      string
+	Tags                  []string
+	CPU, MemoryGB, DiskGB int
+	Image                 string
+	MinApex, MaxApex      int
+	Concurrent            int // jobs one runner holds at once (>= 1)
+	TokenURI              string
+	ConfigHash            string
+	Removed               bool
+	// FailedRunners counts its runners given up (PROVISIONING to FAILED)
+	// under ConfigHash since the last reset: a runner of the egg deployed,
+	// a new config hash, or a re-sync after its removal. LastRunnerError is
+	// the last of those runners' errors, LastFailedRunner its id. Decide's
+	// breaker reads them.
+	FailedRunners                     int
+	LastRunnerError, LastFailedRunner string
+	seq                               uint64 // position of its first egg.synced: the round-robin order
+	removedAt, lastSyncedPos          uint64
 }
 
 // Serverless reports whether each job gets its own runner.
@@ -67,7 +74,7 @@ type Runner struct {
 	LastPlan         string         // last applied plan
 	Deployed         bool           // its infrastructure exists (applied create, no applied destroy)
 	Failures         int            // failed plans since the last success
-	LastError        string
+	LastError        string         // of its last failed plan, until a create or update applies
 	LastFailureAt    time.Time
 	TerminationAsked string // why it must go
 	JobDone          bool   // serverless: its job finished
@@ -123,6 +130,9 @@ func (m *Model) Apply(env events.Envelope) {
 			egg = &Egg{Name: e.Name, seq: env.GlobalPosition}
 			m.Eggs[e.Name] = egg
 		}
+		if egg.Removed || egg.ConfigHash != e.ConfigHash {
+			egg.FailedRunners, egg.LastRunnerError, egg.LastFailedRunner = 0, "", ""
+		}
 		egg.RunnerType, egg.Provider, egg.Region = e.RunnerType, e.Provider, e.Region
 		egg.Tags, egg.CPU, egg.MemoryGB, egg.DiskGB, egg.Image = slices.Clone(e.Tags), e.CPU, e.MemoryGB, e.DiskGB, e.Image
 		egg.MinApex, egg.MaxApex, egg.Concurrent = e.MinApex, e.MaxApex, max(1, e.Concurrent)
@@ -172,8 +182,12 @@ func (m *Model) Apply(env events.Envelope) {
 			if r.PendingPlan == e.PlanID {
 				r.PendingPlan, r.PendingAction = "", ""
 			}
-			r.LastPlan, r.Failures, r.LastError = e.PlanID, 0, ""
+			r.LastPlan, r.Failures = e.PlanID, 0
 			r.Deployed = m.actions[e.PlanID] != "destroy"
+			if r.Deployed {
+				// A destroy's apply (a give-up's) keeps the error that led to it.
+				r.LastError = ""
+			}
 		}
 	case events.PlanFailed:
 		if r := m.Runners[m.plans[e.PlanID]]; r != nil {
@@ -186,9 +200,21 @@ func (m *Model) Apply(env events.Envelope) {
 	case events.RunnerDeployed:
 		if r := m.Runners[e.RunnerID]; r != nil {
 			r.State, r.Deployed = StateActive, true
+			if egg := m.Eggs[r.Egg]; egg != nil {
+				egg.FailedRunners, egg.LastRunnerError, egg.LastFailedRunner = 0, "", ""
+			}
 		}
 	case events.RunnerStateChanged:
 		if r := m.Runners[e.RunnerID]; r != nil {
+			// A give-up: a runner that failed to provision under the
+			// egg's current configuration.
+			if egg := m.Eggs[r.Egg]; egg != nil && r.State == StateProvisioning && e.To == StateFailed && r.EggHash == egg.ConfigHash {
+				egg.FailedRunners++
+				egg.LastRunnerError, egg.LastFailedRunner = r.LastError, r.ID
+				if egg.LastRunnerError == "" {
+					egg.LastRunnerError = e.Reason
+				}
+			}
 			r.State = e.To
 		}
 	case events.RunnerTerminated:
