@@ -179,8 +179,11 @@ func freeLocalAddr() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find a port for gitlab-runner's metrics: %w", err)
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return "", fmt.Errorf("free the port found for gitlab-runner's metrics: %w", err)
+	}
+	return addr, nil
 }
 
 // maxMetricsBody bounds a metrics page read.

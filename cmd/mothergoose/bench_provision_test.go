@@ -333,7 +333,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	out := filepath.Join(b.TempDir(), "gosling")
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		b.Fatalf("go is needed on PATH to build the gosling agent: %v", err)
 	}
 	cmd := exec.Command(goBin, "build", "-o", out, "./cmd/gosling")
 	cmd.Dir = root
