@@ -217,6 +217,15 @@ type RemoveEgg struct {
 
 func (RemoveEgg) CommandName() string { return "egg.remove" }
 
+// AskEggRetry asks a tripped egg (the provisioner's breaker) to provision again.
+type AskEggRetry struct {
+	Meta   `json:"-"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+func (AskEggRetry) CommandName() string { return "egg.ask_retry" }
+
 // SyncJob records a scheduled job (or its removal) as of a Nest commit.
 type SyncJob struct {
 	Meta `json:"-"`

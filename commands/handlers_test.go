@@ -180,6 +180,9 @@ func TestHandlers_happy_paths(t *testing.T) {
 		{"sync_egg", func(ctx context.Context) (ports.AppendResult, error) {
 			return h.SyncEgg(ctx, commands.SyncEgg{Meta: meta, Config: eggConfig})
 		}, "egg-web", events.EggSyncedV1},
+		{"ask_egg_retry", func(ctx context.Context) (ports.AppendResult, error) {
+			return h.AskEggRetry(ctx, commands.AskEggRetry{Meta: meta, Name: "web", Reason: "operator: retry"})
+		}, "egg-web", events.EggRetryAskedV1},
 		{"remove_egg", func(ctx context.Context) (ports.AppendResult, error) {
 			return h.RemoveEgg(ctx, commands.RemoveEgg{Meta: meta, Name: "web", Commit: "ee5577", Reason: "file removed"})
 		}, "egg-web", events.EggRemovedV1},

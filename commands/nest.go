@@ -32,6 +32,12 @@ func (h *Handlers) RemoveEgg(ctx context.Context, cmd RemoveEgg) (ports.AppendRe
 	return h.egg(ctx, cmd, cmd.Name, func(e *domain.Egg) ([]events.Event, error) { return e.Remove(cmd.Commit, cmd.Reason) })
 }
 
+// AskEggRetry asks a tripped egg to provision again (the provisioner's
+// breaker forgets its runners given up so far).
+func (h *Handlers) AskEggRetry(ctx context.Context, cmd AskEggRetry) (ports.AppendResult, error) {
+	return h.egg(ctx, cmd, cmd.Name, func(e *domain.Egg) ([]events.Event, error) { return e.AskRetry(cmd.Reason) })
+}
+
 // SyncJob records a scheduled job; an unchanged job appends nothing.
 func (h *Handlers) SyncJob(ctx context.Context, cmd SyncJob) (ports.AppendResult, error) {
 	name := cmd.Job.Name

@@ -123,12 +123,30 @@ func (e *Egg) Remove(commit, reason string) ([]events.Event, error) {
 	return []events.Event{events.EggRemoved{Name: e.name.String(), Commit: commit, Reason: reason}}, nil
 }
 
+// AskRetry records an operator's ask that the egg provision again after
+// its runners failed (the provisioner's breaker): an unknown egg is
+// ENOTFOUND, a removed one ECONFLICT (it provisions nothing anyway).
+func (e *Egg) AskRetry(reason string) ([]events.Event, error) {
+	if !e.synced {
+		return nil, notFound("egg %s does not exist", e.name)
+	}
+	if e.removed {
+		return nil, conflict("egg %s was removed from the Nest; sync it again instead", e.name)
+	}
+	if reason == "" {
+		return nil, invalid("egg %s: retry asked without a reason", e.name)
+	}
+	return []events.Event{events.EggRetryAsked{Egg: e.name.String(), Reason: reason}}, nil
+}
+
 func (e *Egg) apply(ev events.Event) error {
 	switch ev := ev.(type) {
 	case events.EggSynced:
 		e.config, e.synced, e.removed = cloneEggSynced(ev), true, false
 	case events.EggRemoved:
 		e.removed = true
+	case events.EggRetryAsked:
+		// Nothing the egg decides on: the provisioner's model reads it.
 	default:
 		return unknownEvent("egg "+e.name.String(), ev)
 	}

@@ -119,3 +119,35 @@ func TestEgg_Remove(t *testing.T) {
 		})
 	}
 }
+
+func TestEgg_AskRetry(t *testing.T) {
+	removed := events.EggRemoved{Name: "web", Commit: "aa11", Reason: "file removed"}
+	asked := events.EggRetryAsked{Egg: "web", Reason: "operator: retry"}
+	tests := []struct {
+		name    string
+		history []events.Event
+		reason  string
+		code    string
+	}{
+		{"synced", []events.Event{eggSynced}, "operator: retry", ""},
+		{"asked_again", []events.Event{eggSynced, asked}, "operator: retry", ""},
+		{"resynced_after_removal", []events.Event{eggSynced, removed, eggSynced}, "operator: retry", ""},
+		{"never_synced", nil, "operator: retry", errs.ENOTFOUND},
+		{"removed", []events.Event{eggSynced, removed}, "operator: retry", errs.ECONFLICT},
+		{"no_reason", []events.Event{eggSynced}, "", errs.EINVALID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := mustEgg(t, tc.history...).AskRetry(tc.reason)
+			wantCode(t, err, tc.code)
+			if tc.code != "" {
+				return
+			}
+			wantEvents(t, evs, asked)
+			after := mustEgg(t, append(tc.history, evs...)...)
+			if !after.Exists() || after.ConfigHash() != eggSynced.ConfigHash {
+				t.Fatal("a retry changed the egg")
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ const (
 	NestSyncFailureRepeatedV1 = "nest.sync_failure_repeated.v1"
 	EggSyncedV1               = "egg.synced.v1"
 	EggRemovedV1              = "egg.removed.v1"
+	EggRetryAskedV1           = "egg.retry_asked.v1"
 	JobSyncedV1               = "job.synced.v1"
 	UglyFoxConfigSyncedV1     = "uglyfox.config_synced.v1"
 	WebhookReceivedV1         = "webhook.received.v1"
@@ -42,6 +43,7 @@ func NewRegistry() *Registry {
 		RunnerStateChanged{}, RunnerHeartbeatMissed{}, RunnerPoolChanged{},
 		RunnerTerminated{}, BinaryVersionRegistered{}, BinaryVersionActivated{},
 		SecretAccessed{}, RunnerJobAssigned{}, RunnerQueued{}, RunnerTerminationAsked{},
+		EggRetryAsked{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -376,6 +378,16 @@ type RunnerTerminationAsked struct {
 }
 
 func (RunnerTerminationAsked) EventName() string { return RunnerTerminationAskedV1 }
+
+// EggRetryAsked: an operator (through the API) asked a tripped egg to
+// provision again: the provisioner's breaker forgets the egg's runners given
+// up so far, and the next decision provisions under the same configuration.
+type EggRetryAsked struct {
+	Egg    string `json:"egg"`
+	Reason string `json:"reason"`
+}
+
+func (EggRetryAsked) EventName() string { return EggRetryAskedV1 }
 
 // BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
 type BinaryVersionRegistered struct {

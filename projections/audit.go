@@ -63,6 +63,8 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("%s %s synced at %s: %s on %s %s", orDefault(e.Kind, "egg"), e.Name, short(e.Commit), e.RunnerType, e.Provider, e.Region)
 	case events.EggRemoved:
 		return fmt.Sprintf("egg %s removed at %s%s", e.Name, short(e.Commit), because(e.Reason))
+	case events.EggRetryAsked:
+		return fmt.Sprintf("retry of egg %s asked%s", e.Egg, because(e.Reason))
 	case events.JobSynced:
 		if e.Removed {
 			return fmt.Sprintf("job %s removed at %s", e.Name, short(e.Commit))

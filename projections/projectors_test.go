@@ -297,6 +297,7 @@ func everyEvent() []struct {
 		{"nest", events.NestSyncFailureRepeated{FailureEventID: "e2", FailurePosition: 2, Count: 3, FirstAt: lastSeen, LastAt: lastSeen}},
 		{"egg-web", eggSynced()},
 		{"egg-web", events.EggRemoved{Name: "web", Commit: "abc1234", Reason: "file removed"}},
+		{"egg-web", events.EggRetryAsked{Egg: "web", Reason: "retry asked through the API"}},
 		{"job-rotate", events.JobSynced{Name: "rotate", Schedule: "0 3 * * *", Commit: "abc1234"}},
 		{"uglyfox", events.UglyFoxConfigSynced{Commit: "abc1234", Policies: []string{"a", "b"}}},
 		{"webhook-d1", events.WebhookReceived{DeliveryID: "d1", EventKind: "build", Outcome: "accepted", Egg: "web", JobID: 1977, JobStatus: "pending"}},

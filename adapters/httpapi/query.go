@@ -305,6 +305,21 @@ func (s *server) terminateRunner(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"runner_id": id, "status": "terminating", "version": res.LastVersion})
 }
 
+// retryEgg asks an egg whose breaker tripped (its last runners failed to
+// provision) to provision again under its current configuration. 202: the
+// ask is recorded (egg.retry_asked); the provisioner acts on it.
+func (s *server) retryEgg(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["name"]
+	res, err := s.cfg.Handlers.AskEggRetry(r.Context(), commands.AskEggRetry{
+		Meta: commands.Meta{Actor: "api"}, Name: name, Reason: "retry asked through the API",
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"egg": name, "status": "retrying", "version": res.LastVersion})
+}
+
 func (s *server) getPlan(w http.ResponseWriter, r *http.Request) {
 	if row, ok := get(s, w, r, ports.DeploymentPlans.In(s.cfg.Views.Read()), "plan", "id"); ok {
 		writeJSON(w, http.StatusOK, row)

@@ -55,6 +55,7 @@ type Config struct {
 	WorkDir       string        // per-runner workspaces; "": DATA/work
 	PublicURL     string        // the URL runners reach MotherGoose at; "": from --listen
 	MaxApplies    int           // OpenTofu runs at once
+	BreakAfter    int           // runners of an egg given up in a row that stop its provisioning (provisioner.Policy.BreakAfter)
 	GoslingBin    string        // the gosling binary local runners run; "": beside mothergoose, then PATH
 	RunnerCommand string        // the local target's runner_command; "": "<gosling-bin> runner"
 	TofuTimeout   time.Duration // bound of one OpenTofu command
@@ -77,6 +78,7 @@ func defaultConfig() Config {
 		UnauthSources:    httpapi.DefaultUnauthenticatedLimits.MaxSources,
 
 		MaxApplies:  4,
+		BreakAfter:  3,
 		TofuTimeout: 10 * time.Minute,
 	}
 }
@@ -122,6 +124,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.StringVar(&c.WorkDir, "work-dir", env("MOTHERGOOSE_WORK_DIR", c.WorkDir), "per-runner OpenTofu workspaces and credentials (default <data-dir>/work; env MOTHERGOOSE_WORK_DIR)")
 	f.StringVar(&c.PublicURL, "public-url", env("MOTHERGOOSE_PUBLIC_URL", c.PublicURL), "the URL runners reach MotherGoose at (default http://<listen address>; env MOTHERGOOSE_PUBLIC_URL)")
 	f.IntVar(&c.MaxApplies, "max-applies", envInt("MOTHERGOOSE_MAX_APPLIES", c.MaxApplies), "OpenTofu runs at once, shared round robin by the eggs (env MOTHERGOOSE_MAX_APPLIES)")
+	f.IntVar(&c.BreakAfter, "break-after", envInt("MOTHERGOOSE_BREAK_AFTER", c.BreakAfter), "runners of an egg given up (FAILED) in a row under its configuration that stop its provisioning until a new configuration, a deployed runner or POST /eggs/NAME/retry (env MOTHERGOOSE_BREAK_AFTER)")
 	f.StringVar(&c.GoslingBin, "gosling-bin", env("MOTHERGOOSE_GOSLING_BIN", c.GoslingBin), "the gosling binary local runners run as `gosling runner` (default: gosling beside mothergoose, then on PATH; env MOTHERGOOSE_GOSLING_BIN)")
 	f.StringVar(&c.RunnerCommand, "runner-command", env("MOTHERGOOSE_RUNNER_COMMAND", c.RunnerCommand), "the command local runners run (default \"<gosling-bin> runner\"; env MOTHERGOOSE_RUNNER_COMMAND)")
 	f.DurationVar(&c.TofuTimeout, "tofu-timeout", envDuration("MOTHERGOOSE_TOFU_TIMEOUT", c.TofuTimeout), "bound of one OpenTofu command (init, plan, apply) (env MOTHERGOOSE_TOFU_TIMEOUT)")
@@ -236,6 +239,10 @@ func (c Config) validate(serving bool) error {
 		}
 		_, bad := c.apiTokens()
 		problems = append(problems, bad...)
+		if c.BreakAfter < 1 {
+			// 0 would be read as the default; the breaker cannot be turned off.
+			problems = append(problems, fmt.Sprintf("--break-after (or MOTHERGOOSE_BREAK_AFTER) is %d: want at least 1, the runners of an egg that fail to provision in a row before it stops provisioning", c.BreakAfter))
+		}
 		for _, f := range []struct {
 			flag string
 			v    float64

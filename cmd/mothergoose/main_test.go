@@ -117,6 +117,7 @@ func TestConfig_rejects_bad_values(t *testing.T) {
 		{"serve_gitlab_api_token_no_server", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "v.db"), "--api-token", "a", "--trigger-token", "b", "--gitlab-api-token", "=env://GITLAB_API_TOKEN", "serve"}},
 		{"serve_unauth_rate_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "t.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-rate", "0", "serve"}},
 		{"serve_unauth_burst_negative", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "s.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-total-burst", "-1", "serve"}},
+		{"serve_break_after_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "q.db"), "--api-token", "a", "--trigger-token", "b", "--break-after", "0", "serve"}},
 		{"serve_unauth_sources_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "r.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-sources", "0", "serve"}},
 		{"serve_gitlab_api_token_twice", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "u.db"), "--api-token", "a", "--trigger-token", "b",
 			"--gitlab-api-token", "gitlab.com=env://A", "--gitlab-api-token", "GitLab.com=env://B", "serve"}},
@@ -515,5 +516,41 @@ func TestConfig_unauthenticated_webhook_limits(t *testing.T) {
 	t.Setenv("MOTHERGOOSE_UNAUTH_SOURCES", "many")
 	if err := parse(t).ValidateServe(); err == nil || !strings.Contains(err.Error(), "--unauth-sources") {
 		t.Fatalf("unparsable MOTHERGOOSE_UNAUTH_SOURCES: %v", err)
+	}
+}
+
+// --break-after defaults to 3, is read from env, a flag wins, and 0 (or
+// an unparsable env value) is refused: the breaker cannot be turned off.
+func TestConfig_break_after(t *testing.T) {
+	parse := func(t *testing.T, args ...string) Config {
+		t.Helper()
+		c := defaultConfig()
+		c.APIToken, c.TriggerToken = "a", "b"
+		cmd := &cobra.Command{Use: "x"}
+		bindServeFlags(cmd, &c)
+		if err := cmd.Flags().Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := parse(t); c.BreakAfter != 3 || c.ValidateServe() != nil {
+		t.Fatalf("default --break-after %d (%v), want 3", c.BreakAfter, c.ValidateServe())
+	}
+	t.Setenv("MOTHERGOOSE_BREAK_AFTER", "5")
+	if c := parse(t); c.BreakAfter != 5 {
+		t.Fatalf("MOTHERGOOSE_BREAK_AFTER=5: %d", c.BreakAfter)
+	}
+	if c := parse(t, "--break-after", "1"); c.BreakAfter != 1 || c.ValidateServe() != nil {
+		t.Fatalf("--break-after 1 over env: %d (%v)", c.BreakAfter, c.ValidateServe())
+	}
+	for _, args := range [][]string{{"--break-after", "0"}, {"--break-after", "-2"}} {
+		err := parse(t, args...).ValidateServe()
+		if err == nil || !strings.Contains(err.Error(), "--break-after (or MOTHERGOOSE_BREAK_AFTER) is "+args[1]+": want at least 1") || exitCode(err) != 2 {
+			t.Fatalf("%v: %v, want a usage error naming --break-after", args, err)
+		}
+	}
+	t.Setenv("MOTHERGOOSE_BREAK_AFTER", "never")
+	if err := parse(t).ValidateServe(); err == nil || !strings.Contains(err.Error(), "--break-after") {
+		t.Fatalf("unparsable MOTHERGOOSE_BREAK_AFTER: %v", err)
 	}
 }

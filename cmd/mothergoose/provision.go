@@ -107,7 +107,7 @@ func (m *Main) openProvisioner(ctx context.Context, st *storage, codec *events.C
 		m.log.Warn("provisioner: "+missing+"; requested runners are queued with this reason", "work_dir", workDir)
 	} else {
 		m.log.Info("provisioner ready", "tofu", cc.Executor.Binary(), "tofu_version", cc.Executor.Version(), "work_dir", workDir,
-			"public_url", cc.MotherGooseURL, "runner_command", command, "max_applies", m.Config.MaxApplies)
+			"public_url", cc.MotherGooseURL, "runner_command", command, "max_applies", m.Config.MaxApplies, "break_after", m.Config.BreakAfter)
 	}
 	compute, err := tofu.NewCompute(cc)
 	if err != nil {
@@ -115,6 +115,7 @@ func (m *Main) openProvisioner(ctx context.Context, st *storage, codec *events.C
 	}
 	m.Provisioner, err = provisioner.New(provisioner.Config{
 		Store: st.Events, Codec: codec, Handlers: m.Handlers, Compute: compute, MaxApplies: m.Config.MaxApplies,
+		Policy:  provisioner.Policy{BreakAfter: m.Config.BreakAfter},
 		Timeout: 3 * m.Config.TofuTimeout, Wake: st.Wake, PollInterval: m.Config.PollInterval, NewID: newID, Logger: m.log,
 	})
 	return err

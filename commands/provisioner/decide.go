@@ -123,8 +123,8 @@ type Inputs struct {
 //     since (Egg.FailedRunners), the egg provisions nothing: no warm
 //     runner, no new plan for a runner not yet given up; its requests and
 //     undeployed runners are queued with the reason, while its healthy
-//     runners still take jobs. A new config hash or a deployed runner of
-//     the egg closes it again.
+//     runners still take jobs. A new config hash, a deployed runner of
+//     the egg or an operator's retry (egg.retry_asked) closes it again.
 func Decide(m *Model, in Inputs) []Action {
 	pol := in.Policy.withDefaults()
 	unavailable := in.Unavailable
@@ -178,8 +178,8 @@ func breaker(egg *Egg, pol Policy) string {
 	if more {
 		last += " ..."
 	}
-	return fmt.Sprintf("egg %s: its last %d runners failed to provision (last error, of runner %s: %s); fix the egg and sync a new configuration",
-		egg.Name, egg.FailedRunners, egg.LastFailedRunner, last)
+	return fmt.Sprintf("egg %s: its last %d runners failed to provision (last error, of runner %s: %s); fix the egg and sync a new configuration, or ask a retry (POST /eggs/%s/retry)",
+		egg.Name, egg.FailedRunners, egg.LastFailedRunner, last, egg.Name)
 }
 
 // maxErrorInReason bounds the runner error a breaker's queue reason quotes

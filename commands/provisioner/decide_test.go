@@ -225,7 +225,7 @@ func givenUp(id, err string) []events.Event {
 }
 
 func TestDecide_breaker(t *testing.T) {
-	const tripped = "egg web: its last 3 runners failed to provision (last error, of runner w3: apply: runner exited at once); fix the egg and sync a new configuration"
+	const tripped = "egg web: its last 3 runners failed to provision (last error, of runner w3: apply: runner exited at once); fix the egg and sync a new configuration, or ask a retry (POST /eggs/web/retry)"
 	for _, tc := range []struct {
 		name  string
 		evs   []events.Event
@@ -304,6 +304,26 @@ func TestDecide_breaker(t *testing.T) {
 			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
 				if len(k[provisioner.Warm]) != 1 {
 					t.Fatalf("want 1 warm, got %+v", k)
+				}
+			}},
+		{"retry_asked_provisions_again", concat(egg(1, 2, 1, "h1"), givenUp("w1", "x"), givenUp("w2", "y"), givenUp("w3", "z"), request("web-job-1", 1),
+			events.RunnerQueued{RunnerID: "web-job-1", JobID: 1, Reason: tripped}, events.EggRetryAsked{Egg: "web", Reason: "operator"}),
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if p := k[provisioner.Provision]; len(p) != 1 || p[0].Runner != "web-job-1" || len(k[provisioner.Queue]) != 0 || len(k[provisioner.Warm]) != 0 {
+					t.Fatalf("got %+v", k)
+				}
+			}},
+		{"retry_asked_warms_the_pool_again", concat(egg(1, 2, 1, "h1"), givenUp("w1", "x"), givenUp("w2", "y"), givenUp("w3", "z"), events.EggRetryAsked{Egg: "web", Reason: "operator"}),
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Warm]) != 1 {
+					t.Fatalf("want 1 warm, got %+v", k)
+				}
+			}},
+		{"retried_egg_trips_again_after_three_more", concat(egg(1, 2, 1, "h1"), givenUp("w1", "x"), givenUp("w2", "y"), givenUp("w3", "z"), events.EggRetryAsked{Egg: "web", Reason: "operator"},
+			givenUp("w5", "x"), givenUp("w6", "y"), givenUp("w7", "z")),
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k) != 0 {
+					t.Fatalf("got %+v", k)
 				}
 			}},
 		{"readded_egg_resets", concat(egg(1, 2, 1, "h1"), givenUp("w1", "x"), givenUp("w2", "y"), givenUp("w3", "z"), events.EggRemoved{Name: "web"}, egg(1, 2, 1, "h1")),

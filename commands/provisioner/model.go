@@ -45,7 +45,8 @@ type Egg struct {
 	Removed               bool
 	// FailedRunners counts its runners given up (PROVISIONING to FAILED)
 	// under ConfigHash since the last reset: a runner of the egg deployed,
-	// a new config hash, or a re-sync after its removal. LastRunnerError is
+	// a new config hash, a re-sync after its removal, or an operator's
+	// retry (egg.retry_asked). LastRunnerError is
 	// the last of those runners' errors, LastFailedRunner its id. Decide's
 	// breaker reads them.
 	FailedRunners                     int
@@ -140,6 +141,10 @@ func (m *Model) Apply(env events.Envelope) {
 	case events.EggRemoved:
 		if egg := m.Eggs[e.Name]; egg != nil {
 			egg.Removed, egg.removedAt = true, env.GlobalPosition
+		}
+	case events.EggRetryAsked:
+		if egg := m.Eggs[e.Egg]; egg != nil {
+			egg.FailedRunners, egg.LastRunnerError, egg.LastFailedRunner = 0, "", ""
 		}
 	case events.RunnerRequested:
 		r := &Runner{ID: e.RunnerID, Egg: e.Egg, Type: e.RunnerType, Provider: e.Provider, Region: e.Region,
