@@ -143,7 +143,7 @@ interrupted (SIGINT, SIGTERM),
 		fmtCommand(a),
 		parseCommand(a),
 		versionCommand(a),
-		statusCommand(a), eventsCommand(a),
+		statusCommand(a), eventsCommand(a), terminateCommand(a), retryCommand(a),
 		runnerCommand(a),
 	)
 	// cobra adds its `completion` command itself (bash, zsh, fish, powershell).

@@ -89,10 +89,27 @@ func (e *apiError) Error() string {
 
 // get decodes the JSON answer of GET path?query into out.
 func (c *apiClient) get(ctx context.Context, path string, query url.Values, out any) error {
+	return c.do(ctx, http.MethodGet, path, query, out)
+}
+
+// post sends POST path (no body) and decodes the JSON answer into out.
+func (c *apiClient) post(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodPost, path, nil, out)
+}
+
+// do sends one request; path is escaped (a name in it through
+// url.PathEscape). An answer other than 2xx is an error: 401 says to check
+// the token, any other the API's {"error":{"code","message"}}.
+func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, out any) error {
 	u := *c.base
-	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + path
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return errs.Wrap(errs.EINTERNAL, err, "%s %s: not an escaped path", method, path)
+	}
+	u.Path = p
 	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return err
 	}
@@ -125,7 +142,7 @@ func (c *apiClient) get(ctx context.Context, path string, query url.Values, out 
 		return &apiError{Status: resp.StatusCode, Message: strings.TrimSpace(http.StatusText(resp.StatusCode))}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return errs.Wrap(errs.EINTERNAL, err, "GET %s: the answer is not the expected JSON", path)
+		return errs.Wrap(errs.EINTERNAL, err, "%s %s: the answer is not the expected JSON", method, path)
 	}
 	return nil
 }
@@ -228,5 +245,21 @@ func (c *apiClient) Events(ctx context.Context, stream string, after uint64, lim
 	}
 	var out EventsPage
 	err := c.get(ctx, "/events", q, &out)
+	return out, err
+}
+
+// TerminateRunner asks for the runner to be destroyed (POST
+// /runners/{id}/terminate) and returns the API's answer.
+func (c *apiClient) TerminateRunner(ctx context.Context, id string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.post(ctx, "/runners/"+url.PathEscape(id)+"/terminate", &out)
+	return out, err
+}
+
+// RetryEgg asks a tripped egg to provision again (POST /eggs/{name}/retry)
+// and returns the API's answer.
+func (c *apiClient) RetryEgg(ctx context.Context, name string) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := c.post(ctx, "/eggs/"+url.PathEscape(name)+"/retry", &out)
 	return out, err
 }
