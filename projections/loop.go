@@ -176,28 +176,59 @@ func (r *Loop) Lag(ctx context.Context) (map[string]uint64, error) {
 // delay, except an event the codec cannot decode: waiting will not fix that
 // (a newer build will), so Run returns the typed error.
 func (r *Loop) Run(ctx context.Context) error {
-	delay := r.cfg.PollInterval
-	for {
-		// Take the wake channel before reading, so that an append landing
-		// during CatchUp still wakes the wait below.
-		var wake <-chan struct{}
-		if r.cfg.Wake != nil {
-			wake = r.cfg.Wake()
-		}
+	return Follow(ctx, Following{Poll: r.cfg.PollInterval, Wake: r.cfg.Wake}, func(ctx context.Context) error {
 		err := r.CatchUp(ctx)
+		if err != nil && !permanent(err) && ctx.Err() == nil {
+			r.cfg.Logger.ErrorContext(ctx, "projections: catch-up failed; retrying", "error", err, "code", errs.Code(err))
+			return ErrRetry
+		}
+		return err
+	})
+}
+
+// ErrRetry, returned by a Follow step, asks for the step again after the
+// growing retry delay rather than at the next wake-up.
+var ErrRetry = errors.New("projections: retry the step")
+
+// Following is how Follow waits between steps.
+type Following struct {
+	// Poll is the wait between steps, and the first delay after ErrRetry
+	// (doubling up to 30 s).
+	Poll time.Duration
+	// Wake, when set, returns a channel that is closed at the next append.
+	Wake func() <-chan struct{}
+	// Also, when set, wakes the wait too (a background action ended).
+	Also <-chan struct{}
+}
+
+// Follow runs step until ctx ends (then it returns nil) or step returns an
+// error other than ErrRetry (returned as it is): after a step it waits for
+// the next append, f.Also or f.Poll; after ErrRetry for a delay that doubles
+// up to 30 s, waking for nothing else, so that a burst of appends cannot
+// turn a failing step into a busy loop. The wake channel is taken before
+// the step, so an append landing during the step still wakes the wait.
+// It is the one follow-the-log loop of the projectors and the provisioner.
+func Follow(ctx context.Context, f Following, step func(context.Context) error) error {
+	delay := f.Poll
+	for {
+		var wake <-chan struct{}
+		if f.Wake != nil {
+			wake = f.Wake()
+		}
+		also := f.Also
+		err := step(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := r.cfg.PollInterval
+		wait := f.Poll
 		switch {
-		case permanent(err):
-			return err
-		case err != nil:
-			r.cfg.Logger.ErrorContext(ctx, "projections: catch-up failed; retrying", "error", err, "code", errs.Code(err), "retry_in", delay)
-			wait, wake = delay, nil // a burst of appends must not turn a failure into a busy loop
+		case errors.Is(err, ErrRetry):
+			wait, wake, also = delay, nil, nil
 			delay = min(2*delay, maxRetryDelay)
+		case err != nil:
+			return err
 		default:
-			delay = r.cfg.PollInterval
+			delay = f.Poll
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -205,9 +236,10 @@ func (r *Loop) Run(ctx context.Context) error {
 			t.Stop()
 			return nil
 		case <-wake:
-			t.Stop()
+		case <-also:
 		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 

@@ -103,34 +103,13 @@ func (p *Provisioner) Run(ctx context.Context) error {
 		return err
 	}
 	p.orphans(ctx)
-	delay := p.cfg.PollInterval
-	for {
-		var wake <-chan struct{}
-		if p.cfg.Wake != nil {
-			wake = p.cfg.Wake()
+	return projections.Follow(ctx, projections.Following{Poll: p.cfg.PollInterval, Wake: p.cfg.Wake, Also: p.done}, func(ctx context.Context) error {
+		if err := p.Step(ctx); err != nil && ctx.Err() == nil {
+			p.log.ErrorContext(ctx, "provisioner: step failed; retrying", "error", err)
+			return projections.ErrRetry
 		}
-		err := p.Step(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := p.cfg.PollInterval
-		if err != nil {
-			p.log.ErrorContext(ctx, "provisioner: step failed; retrying", "error", err, "retry_in", delay)
-			wait, wake, delay = delay, nil, min(2*delay, 30*time.Second)
-		} else {
-			delay = p.cfg.PollInterval
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-wake:
-		case <-p.done:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+		return nil
+	})
 }
 
 // Step folds new events and carries out what Decide returns: the quick
