@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/zclconf/go-cty/cty"
@@ -28,16 +30,32 @@ type ComputeConfig struct {
 	Missing  string
 	// PlansDir keeps every saved plan by its SHA-256 (DATA/plans).
 	PlansDir string
+	// PlanRetention is how long a kept plan stays (default
+	// DefaultPlanRetention): the log holds every plan's SHA-256 and inputs
+	// for good, the binary plan file only for an audit of recent ones,
+	// so PlansDir does not grow with every runner ever provisioned.
+	PlanRetention time.Duration
 	// MotherGooseURL is where runners reach MotherGoose.
 	MotherGooseURL string
 	// RunnerCommand is the local target's runner_command ("<gosling> runner").
 	RunnerCommand string
 }
 
+// DefaultPlanRetention is how long kept plan files stay by default.
+const DefaultPlanRetention = 30 * 24 * time.Hour
+
+// pruneEvery spaces the scans of PlansDir for plans past their retention.
+const pruneEvery = time.Hour
+
 // Compute implements provisioner.Compute for the local target (the cloud
 // targets need target inputs no egg carries yet: their runners are queued
 // with that reason).
-type Compute struct{ cfg ComputeConfig }
+type Compute struct {
+	cfg ComputeConfig
+
+	pruneMu    sync.Mutex
+	lastPruned time.Time
+}
 
 var _ provisioner.Compute = (*Compute)(nil)
 
@@ -64,7 +82,46 @@ func NewCompute(cfg ComputeConfig) (*Compute, error) {
 	} else if cfg.Missing == "" {
 		cfg.Missing = "no tofu binary"
 	}
-	return &Compute{cfg: cfg}, nil
+	if cfg.PlanRetention <= 0 {
+		cfg.PlanRetention = DefaultPlanRetention
+	}
+	c := &Compute{cfg: cfg}
+	if cfg.Executor != nil {
+		if err := c.prune(time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// prune removes the kept plans older than PlanRetention, at most once per
+// pruneEvery. A plan file is only an audit copy once it is applied (the
+// apply reads the workspace's own), so removing an old one changes nothing
+// a runner depends on.
+func (c *Compute) prune(now time.Time) error {
+	c.pruneMu.Lock()
+	defer c.pruneMu.Unlock()
+	if !c.lastPruned.IsZero() && now.Sub(c.lastPruned) < pruneEvery {
+		return nil
+	}
+	c.lastPruned = now
+	entries, err := os.ReadDir(c.cfg.PlansDir)
+	if err != nil {
+		return fmt.Errorf("tofu: read the plans directory: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".tfplan") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || now.Sub(info.ModTime()) <= c.cfg.PlanRetention {
+			continue
+		}
+		if err := os.Remove(filepath.Join(c.cfg.PlansDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("tofu: remove an old plan: %w", err)
+		}
+	}
+	return nil
 }
 
 // Unavailable implements provisioner.Compute.
@@ -201,6 +258,9 @@ func (c *Compute) Plan(ctx context.Context, s provisioner.Spec, destroy bool) (p
 		}
 	}
 	res.PlanFile, res.PlanSHA256 = keep, p.Sum
+	if err := c.prune(time.Now()); err != nil {
+		return res, &provisioner.StageError{Stage: "plan", Message: err.Error()}
+	}
 	return res, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/adapters/tofu"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
@@ -59,6 +60,7 @@ type Config struct {
 	GoslingBin    string        // the gosling binary local runners run; "": beside mothergoose, then PATH
 	RunnerCommand string        // the local target's runner_command; "": "<gosling-bin> runner"
 	TofuTimeout   time.Duration // bound of one OpenTofu command
+	PlanRetention time.Duration // how long kept plan files stay under DATA/plans
 }
 
 func defaultConfig() Config {
@@ -77,9 +79,10 @@ func defaultConfig() Config {
 		UnauthTotalBurst: httpapi.DefaultUnauthenticatedLimits.TotalBurst,
 		UnauthSources:    httpapi.DefaultUnauthenticatedLimits.MaxSources,
 
-		MaxApplies:  4,
-		BreakAfter:  3,
-		TofuTimeout: 10 * time.Minute,
+		MaxApplies:    4,
+		BreakAfter:    3,
+		TofuTimeout:   10 * time.Minute,
+		PlanRetention: tofu.DefaultPlanRetention,
 	}
 }
 
@@ -127,6 +130,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.IntVar(&c.BreakAfter, "break-after", envInt("MOTHERGOOSE_BREAK_AFTER", c.BreakAfter), "runners of an egg given up (FAILED) in a row under its configuration that stop its provisioning until a new configuration, a deployed runner or POST /eggs/NAME/retry (env MOTHERGOOSE_BREAK_AFTER)")
 	f.StringVar(&c.GoslingBin, "gosling-bin", env("MOTHERGOOSE_GOSLING_BIN", c.GoslingBin), "the gosling binary local runners run as `gosling runner` (default: gosling beside mothergoose, then on PATH; env MOTHERGOOSE_GOSLING_BIN)")
 	f.StringVar(&c.RunnerCommand, "runner-command", env("MOTHERGOOSE_RUNNER_COMMAND", c.RunnerCommand), "the command local runners run (default \"<gosling-bin> runner\"; env MOTHERGOOSE_RUNNER_COMMAND)")
+	f.DurationVar(&c.PlanRetention, "plan-retention", envDuration("MOTHERGOOSE_PLAN_RETENTION", c.PlanRetention), "how long a kept plan file stays under DATA/plans; the log keeps every plan's SHA-256 and inputs for good (env MOTHERGOOSE_PLAN_RETENTION)")
 	f.DurationVar(&c.TofuTimeout, "tofu-timeout", envDuration("MOTHERGOOSE_TOFU_TIMEOUT", c.TofuTimeout), "bound of one OpenTofu command (init, plan, apply) (env MOTHERGOOSE_TOFU_TIMEOUT)")
 	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 }
@@ -254,6 +258,7 @@ func (c Config) validate(serving bool) error {
 			{"--unauth-sources (or MOTHERGOOSE_UNAUTH_SOURCES)", float64(c.UnauthSources)},
 			{"--max-applies (or MOTHERGOOSE_MAX_APPLIES)", float64(c.MaxApplies)},
 			{"--tofu-timeout (or MOTHERGOOSE_TOFU_TIMEOUT)", c.TofuTimeout.Seconds()},
+			{"--plan-retention (or MOTHERGOOSE_PLAN_RETENTION)", c.PlanRetention.Seconds()},
 		} {
 			if !(f.v > 0) || math.IsInf(f.v, 0) {
 				problems = append(problems, f.flag+" must be a positive number")

@@ -117,6 +117,7 @@ func TestConfig_rejects_bad_values(t *testing.T) {
 		{"serve_gitlab_api_token_no_server", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "v.db"), "--api-token", "a", "--trigger-token", "b", "--gitlab-api-token", "=env://GITLAB_API_TOKEN", "serve"}},
 		{"serve_unauth_rate_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "t.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-rate", "0", "serve"}},
 		{"serve_unauth_burst_negative", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "s.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-total-burst", "-1", "serve"}},
+		{"serve_plan_retention_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "v.db"), "--api-token", "a", "--trigger-token", "b", "--plan-retention", "0s", "serve"}},
 		{"serve_break_after_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "q.db"), "--api-token", "a", "--trigger-token", "b", "--break-after", "0", "serve"}},
 		{"serve_unauth_sources_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "r.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-sources", "0", "serve"}},
 		{"serve_gitlab_api_token_twice", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "u.db"), "--api-token", "a", "--trigger-token", "b",
