@@ -373,7 +373,7 @@ func (w *Webhooks) acceptJob(ctx context.Context, meta Meta, rec events.WebhookR
 		Delivery: ReceiveWebhook{Meta: meta, Delivery: rec},
 		Runner: RequestRunner{
 			Meta:     runnerMeta,
-			RunnerID: fmt.Sprintf("%s-job-%d", egg.Name, p.BuildID), Egg: egg.Name, RunnerType: egg.RunnerType,
+			RunnerID: jobRunnerID(egg.Name, p.BuildID), Egg: egg.Name, RunnerType: egg.RunnerType,
 			Provider: egg.Provider, Region: egg.Region, Tags: tags, JobID: p.BuildID,
 			Reason: fmt.Sprintf("GitLab job %d is pending", p.BuildID),
 		},

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/polar-gosling/polar-gosling/commands"
@@ -64,17 +63,7 @@ func (j tokenJobTags) JobTags(ctx context.Context, server string, project, job i
 }
 
 // token returns the secret URI of the API token for an egg's GitLab
-// server, matched as deliveries are (commands.SameServer): the same
-// lower-case host[:port], else a token configured for the host without a
-// port.
+// server (commands.APITokenFor).
 func (j tokenJobTags) token(eggServer string) (string, bool) {
-	host := commands.ServerHostOf(eggServer)
-	if uri, ok := j.tokens[host]; ok {
-		return uri, true
-	}
-	if h, _, ok := strings.Cut(host, ":"); ok {
-		uri, ok := j.tokens[h]
-		return uri, ok
-	}
-	return "", false
+	return commands.APITokenFor(j.tokens, eggServer)
 }

@@ -30,7 +30,7 @@ func TestHelp_lists_each_subcommands_own_flags(t *testing.T) {
 	shared := []string{"--store", "--data-dir", "--log-level", "--log-format"}
 	serveOnly := []string{"--listen", "--nest", "--nest-branch", "--nest-auth", "--sync-interval", "--poll-interval",
 		"--api-token", "--trigger-token", "--gitlab-api-token", "--unauth-rate", "--unauth-burst",
-		"--unauth-total-rate", "--unauth-total-burst", "--unauth-sources", "--break-after", "--plan-retention"}
+		"--unauth-total-rate", "--unauth-total-burst", "--unauth-sources", "--break-after", "--plan-retention", "--reconcile-interval"}
 	for _, tc := range []struct {
 		name       string
 		has, lacks []string

@@ -175,6 +175,9 @@ type Main struct {
 	Config Config
 	// Logger, when set, is the log (tests capture it); else Config's.
 	Logger *slog.Logger
+	// GitLabHTTP, when set, is the client of the GitLab API calls (tests
+	// give one that trusts a fake's certificate); else a default one.
+	GitLabHTTP *http.Client
 
 	storage     *storage
 	Handlers    *commands.Handlers
@@ -186,9 +189,10 @@ type Main struct {
 	Registry    *prometheus.Registry
 	metrics     *httpapi.Metrics
 	log         *slog.Logger
-	secrets     ports.Secrets     // the one backend the Nest credential, API tokens and webhook secrets are resolved with
-	apiTokens   map[string]string // GitLab server -> secret URI of its API token, all resolvable at Open
-	secretCheck *secretCheck      // warns of eggs whose webhook secret cannot be resolved
+	secrets     ports.Secrets        // the one backend the Nest credential, API tokens and webhook secrets are resolved with
+	apiTokens   map[string]string    // GitLab server -> secret URI of its API token, all resolvable at Open
+	reconciler  *commands.Reconciler // nil when --reconcile-interval is 0
+	secretCheck *secretCheck         // warns of eggs whose webhook secret cannot be resolved
 
 	server   *http.Server
 	listener net.Listener
@@ -257,9 +261,18 @@ func (m *Main) Open(ctx context.Context) error {
 // openHTTP builds the API handler and binds the listener, so that Addr is
 // known before Run.
 func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
-	jobs, err := gitlab.NewJobs(gitlab.Config{Secrets: m.secrets, Timeout: 5 * time.Second})
+	jobs, err := gitlab.NewJobs(gitlab.Config{Secrets: m.secrets, Timeout: 5 * time.Second, HTTPClient: m.GitLabHTTP})
 	if err != nil {
 		return err
+	}
+	if m.Config.ReconcileInterval > 0 {
+		// Jobs whose webhook GitLab gave up on (or never sent) are found
+		// through the Jobs API with the same API tokens.
+		if m.reconciler, err = commands.NewReconciler(commands.ReconcilerConfig{
+			Handlers: m.Handlers, Views: st.Views, GitLab: jobs, APITokens: m.apiTokens, Logger: log,
+		}); err != nil {
+			return err
+		}
 	}
 	cfg := httpapi.Config{
 		JobTags: jobs.JobTags, APITokens: m.apiTokens,
@@ -365,7 +378,7 @@ func (m *Main) Run(ctx context.Context) error {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	workers := 4
-	errc := make(chan error, 5)
+	errc := make(chan error, 6)
 	go func() { errc <- m.Provisioner.Run(work) }()
 	go func() { errc <- m.Bus.Run(work) }()
 	go func() { errc <- m.Projections.Run(work) }()
@@ -379,6 +392,10 @@ func (m *Main) Run(ctx context.Context) error {
 		// recorded (nest.sync_failed) and tried again at the next tick.
 		go func() { errc <- m.Sync.RunSchedule(work, m.Config.SyncInterval) }()
 	}
+	if m.reconciler != nil {
+		workers++
+		go func() { errc <- m.reconciler.Run(work, m.Config.ReconcileInterval) }()
+	}
 	httpc := make(chan error, 1)
 	go func() {
 		err := m.server.Serve(m.listener)
@@ -391,7 +408,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		log.Warn("log head unknown", "err", err)
 	}
-	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest,
+	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest, "reconcile_interval", m.Config.ReconcileInterval,
 		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","))
 
 	var first error

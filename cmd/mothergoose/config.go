@@ -61,6 +61,10 @@ type Config struct {
 	RunnerCommand string        // the local target's runner_command; "": "<gosling-bin> runner"
 	TofuTimeout   time.Duration // bound of one OpenTofu command
 	PlanRetention time.Duration // how long kept plan files stay under DATA/plans
+
+	// ReconcileInterval is the period of the pending jobs reconciliation
+	// (commands.Reconciler); 0 disables it.
+	ReconcileInterval time.Duration
 }
 
 func defaultConfig() Config {
@@ -83,6 +87,8 @@ func defaultConfig() Config {
 		BreakAfter:    3,
 		TofuTimeout:   10 * time.Minute,
 		PlanRetention: tofu.DefaultPlanRetention,
+
+		ReconcileInterval: time.Minute,
 	}
 }
 
@@ -132,6 +138,8 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.StringVar(&c.RunnerCommand, "runner-command", env("MOTHERGOOSE_RUNNER_COMMAND", c.RunnerCommand), "the command local runners run (default \"<gosling-bin> runner\"; env MOTHERGOOSE_RUNNER_COMMAND)")
 	f.DurationVar(&c.PlanRetention, "plan-retention", envDuration("MOTHERGOOSE_PLAN_RETENTION", c.PlanRetention), "how long a kept plan file stays under DATA/plans; the log keeps every plan's SHA-256 and inputs for good (env MOTHERGOOSE_PLAN_RETENTION)")
 	f.DurationVar(&c.TofuTimeout, "tofu-timeout", envDuration("MOTHERGOOSE_TOFU_TIMEOUT", c.TofuTimeout), "bound of one OpenTofu command (init, plan, apply) (env MOTHERGOOSE_TOFU_TIMEOUT)")
+	f.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration("MOTHERGOOSE_RECONCILE_INTERVAL", c.ReconcileInterval), "how often the pending jobs of each egg whose GitLab server has an API token (--gitlab-api-token) are listed through the Jobs API, "+
+		"and a runner requested for each that no webhook asked for (GitLab gives up on webhooks and disables failing hooks); 0 disables (env MOTHERGOOSE_RECONCILE_INTERVAL)")
 	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 }
 
@@ -243,6 +251,9 @@ func (c Config) validate(serving bool) error {
 		}
 		_, bad := c.apiTokens()
 		problems = append(problems, bad...)
+		if c.ReconcileInterval < 0 {
+			problems = append(problems, "--reconcile-interval (or MOTHERGOOSE_RECONCILE_INTERVAL) must be a duration such as 1m, or 0 to disable reconciliation")
+		}
 		if c.BreakAfter < 1 {
 			// 0 would be read as the default; the breaker cannot be turned off.
 			problems = append(problems, fmt.Sprintf("--break-after (or MOTHERGOOSE_BREAK_AFTER) is %d: want at least 1, the runners of an egg that fail to provision in a row before it stops provisioning", c.BreakAfter))

@@ -119,6 +119,7 @@ func TestConfig_rejects_bad_values(t *testing.T) {
 		{"serve_unauth_burst_negative", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "s.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-total-burst", "-1", "serve"}},
 		{"serve_plan_retention_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "v.db"), "--api-token", "a", "--trigger-token", "b", "--plan-retention", "0s", "serve"}},
 		{"serve_break_after_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "q.db"), "--api-token", "a", "--trigger-token", "b", "--break-after", "0", "serve"}},
+		{"serve_reconcile_interval_negative", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "p.db"), "--api-token", "a", "--trigger-token", "b", "--reconcile-interval", "-1s", "serve"}},
 		{"serve_unauth_sources_zero", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "r.db"), "--api-token", "a", "--trigger-token", "b", "--unauth-sources", "0", "serve"}},
 		{"serve_gitlab_api_token_twice", []string{"--store", "sqlite://" + filepath.Join(t.TempDir(), "u.db"), "--api-token", "a", "--trigger-token", "b",
 			"--gitlab-api-token", "gitlab.com=env://A", "--gitlab-api-token", "GitLab.com=env://B", "serve"}},
@@ -458,7 +459,12 @@ func TestServe_HTTP_end_to_end(t *testing.T) {
 // returns what Run returned (it may be called more than once; cleanup calls it).
 func mustServe(ctx context.Context, t *testing.T, cfg Config) (*Main, func() error) {
 	t.Helper()
-	m := &Main{Config: cfg}
+	return mustServeMain(ctx, t, &Main{Config: cfg})
+}
+
+// mustServeMain is mustServe for a Main built by the test.
+func mustServeMain(ctx context.Context, t *testing.T, m *Main) (*Main, func() error) {
+	t.Helper()
 	if err := m.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,331 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/ports"
+)
+
+// ReconcileActor is the actor of the runner requests reconciliation makes.
+const ReconcileActor = "mothergoose:reconcile"
+
+// DefaultReconcilePages bounds the GitLab API pages one egg may read in one
+// reconciliation pass (group project pages and job pages together).
+const DefaultReconcilePages = 10
+
+// ListedJob is a pending job as the Jobs API lists it.
+type ListedJob struct {
+	ID   int64
+	Tags []string // tag_list
+}
+
+// PendingJobLister reads what reconciliation needs from the GitLab REST
+// API of server, with the API token tokenURI resolves to. Pages are
+// 1-based; next is the page after this one, 0 after the last. Errors carry
+// a code (EUNAUTHORIZED, ENOTFOUND, EUNAVAILABLE, ...); a refusal for too
+// many requests (429) also has a RetryAfter() time.Duration method.
+type PendingJobLister interface {
+	// PendingJobs is one page of project's pending jobs
+	// (GET /projects/:id/jobs?scope[]=pending).
+	PendingJobs(ctx context.Context, server, tokenURI string, project, page int64) (jobs []ListedJob, next int64, err error)
+	// GroupProjects is one page of the ids of group's own projects: not
+	// its subgroups', not shared ones, not archived ones
+	// (GET /groups/:id/projects), the projects whose webhooks the group's
+	// egg is found for.
+	GroupProjects(ctx context.Context, server, tokenURI string, group, page int64) (projects []int64, next int64, err error)
+}
+
+// ReconcilerConfig is what NewReconciler needs. Handlers, Views and GitLab
+// are required.
+type ReconcilerConfig struct {
+	Handlers *Handlers
+	Views    ports.ViewStore
+	GitLab   PendingJobLister
+	// APITokens maps a GitLab server's ServerHost to the secret URI of
+	// MotherGoose's API token on it; an egg on a server without one is
+	// skipped (logged once per egg).
+	APITokens map[string]string
+	// MaxPages bounds the pages one egg reads per pass (default
+	// DefaultReconcilePages); the rest waits for the next pass.
+	MaxPages int
+	// Now defaults to time.Now; Logger to slog.Default().
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Reconciler finds pending GitLab jobs that no webhook asked a runner for
+// (GitLab gives up on a webhook after its timeouts and may disable a failing
+// hook) and requests one for each, as the webhook would have. The request
+// is the webhook path's: the same runner stream (runner-<egg>-job-<job>),
+// appended only if it does not exist, so a job both listed and delivered
+// gets one runner whichever comes first; the later one finds the stream
+// and asks for nothing (the webhook records its delivery ignored).
+type Reconciler struct {
+	cfg ReconcilerConfig
+	log *slog.Logger
+
+	// Touched by Pass only, which runs one at a time (Run).
+	paused  map[string]time.Time // by server host: GitLab answered 429
+	skipped map[string]bool      // eggs already logged as having no API token
+}
+
+// NewReconciler returns the reconciliation loop.
+func NewReconciler(cfg ReconcilerConfig) (*Reconciler, error) {
+	switch {
+	case cfg.Handlers == nil:
+		return nil, errors.New("commands: reconciler: nil handlers")
+	case cfg.Views == nil:
+		return nil, errors.New("commands: reconciler: nil view store")
+	case cfg.GitLab == nil:
+		return nil, errors.New("commands: reconciler: nil GitLab lister")
+	case cfg.MaxPages < 0:
+		return nil, errors.New("commands: reconciler: negative page bound")
+	}
+	if cfg.MaxPages == 0 {
+		cfg.MaxPages = DefaultReconcilePages
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Reconciler{cfg: cfg, log: cfg.Logger, paused: map[string]time.Time{}, skipped: map[string]bool{}}, nil
+}
+
+// ReconcileSummary is what one pass did.
+type ReconcileSummary struct {
+	Eggs      int // eggs whose projects were listed
+	Projects  int // projects whose pending jobs were listed
+	Pages     int // API pages read
+	Pending   int // pending jobs listed
+	Requested int // runners requested now
+	Seen      int // jobs that already had a runner request (webhook or earlier pass)
+	NotServed int // jobs whose tags the egg does not serve
+	Skipped   int // eggs without an API token for their server
+	Paused    int // eggs not read because their server answered 429
+	Truncated int // eggs whose page bound ended their listing
+	Failed    int // list calls that failed (logged): a project or group skipped, or a 429
+}
+
+// Run runs a pass at once and then every interval until ctx ends. A pass
+// that fails is logged and the next one is tried at the next tick.
+func (r *Reconciler) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return errors.New("commands: reconciler: the interval must be positive")
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+			r.log.WarnContext(ctx, "reconciliation pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Pass lists the pending jobs of each live egg whose GitLab server has an
+// API token, within MaxPages pages per egg, and requests a runner for each
+// job whose tags the egg serves and that has none requested yet. A project
+// is listed once per pass, for the egg a webhook from it would be found
+// for (a project egg before a group egg). A server that answers 429 is not
+// asked again before its Retry-After (at least a second) has passed. The
+// error is the store's or the context's; GitLab's are logged, and skip the
+// project or group they are about.
+func (r *Reconciler) Pass(ctx context.Context) (ReconcileSummary, error) {
+	var sum ReconcileSummary
+	rows, err := ports.EggConfigs.In(r.cfg.Views.Read()).List(ctx, ports.Query{})
+	if err != nil {
+		return sum, err
+	}
+	eggs := liveEggs(rows)
+	slices.SortFunc(eggs, func(a, b liveEgg) int { return strings.Compare(a.row.Name, b.row.Name) })
+	passID := fmt.Sprintf("reconcile-%d", r.cfg.Now().UnixNano())
+	listed := map[string]bool{} // host/project, once per pass
+	for i := range eggs {
+		e := &eggs[i]
+		tokenURI, ok := APITokenFor(r.cfg.APITokens, e.host)
+		if !ok {
+			sum.Skipped++
+			if !r.skipped[e.row.Name] {
+				r.skipped[e.row.Name] = true
+				r.log.InfoContext(ctx, "reconciliation skips egg: no GitLab API token for its server (--gitlab-api-token)",
+					"egg", e.row.Name, "server", e.row.GitLabServer)
+			}
+			continue
+		}
+		delete(r.skipped, e.row.Name) // a token added later: say so again if it goes
+		if until, ok := r.paused[e.host]; ok {
+			if r.cfg.Now().Before(until) {
+				sum.Paused++
+				continue
+			}
+			delete(r.paused, e.host)
+		}
+		sum.Eggs++
+		if err := r.egg(ctx, e, eggs, tokenURI, passID, listed, &sum); err != nil {
+			if ctx.Err() != nil {
+				return sum, ctx.Err()
+			}
+			var throttled interface{ RetryAfter() time.Duration }
+			if !errors.As(err, &throttled) {
+				return sum, err // the store failed: the next tick tries again
+			}
+			wait := max(time.Second, throttled.RetryAfter())
+			r.paused[e.host] = r.cfg.Now().Add(wait)
+			r.log.WarnContext(ctx, "GitLab asks reconciliation to slow down; its server is paused",
+				"server", e.host, "egg", e.row.Name, "retry_after", wait)
+			sum.Failed++
+		}
+	}
+	if sum.Pending > 0 || sum.Failed > 0 || sum.Truncated > 0 {
+		r.log.InfoContext(ctx, "reconciliation pass", "pass", passID, "eggs", sum.Eggs, "projects", sum.Projects,
+			"pages", sum.Pages, "pending", sum.Pending, "requested", sum.Requested, "already_requested", sum.Seen,
+			"not_served", sum.NotServed, "skipped_no_token", sum.Skipped, "paused", sum.Paused,
+			"truncated", sum.Truncated, "failed", sum.Failed)
+	}
+	return sum, nil
+}
+
+// failed logs a GitLab error of one list call and says whether the egg's
+// pass ends with it (a 429, returned to pause the server); any other error
+// (a token GitLab refuses, a project it does not know, GitLab failing) skips
+// only that project or group.
+func (r *Reconciler) failed(ctx context.Context, e *liveEgg, err error, what string, id int64, sum *ReconcileSummary) error {
+	var throttled interface{ RetryAfter() time.Duration }
+	if errors.As(err, &throttled) {
+		return err
+	}
+	sum.Failed++
+	r.log.WarnContext(ctx, "reconciliation cannot list "+what, "egg", e.row.Name, what, id,
+		"server", e.host, "code", errs.Code(err), "err", err)
+	return nil
+}
+
+// egg reconciles one egg within its page budget. Its error is a 429 or
+// the store's.
+func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenURI, passID string, listed map[string]bool, sum *ReconcileSummary) error {
+	budget := r.cfg.MaxPages
+	owned := func(project, group int64) bool {
+		owner, ok := matchEgg(eggs, EggQuery{Project: project, Group: group, Host: e.host})
+		return ok && owner.Name == e.row.Name
+	}
+	var projects []int64
+	for _, p := range e.row.ProjectIDs {
+		if owned(p, 0) {
+			projects = append(projects, p)
+		}
+	}
+	for _, g := range e.row.GroupIDs {
+		for page := int64(1); page > 0; {
+			if budget == 0 {
+				sum.Truncated++
+				return nil
+			}
+			budget--
+			sum.Pages++
+			ids, next, err := r.cfg.GitLab.GroupProjects(ctx, e.row.GitLabServer, tokenURI, g, page)
+			if err != nil {
+				if err := r.failed(ctx, e, err, "group", g, sum); err != nil {
+					return err
+				}
+				break
+			}
+			for _, p := range ids {
+				if owned(p, g) && !slices.Contains(projects, p) {
+					projects = append(projects, p)
+				}
+			}
+			page = next
+		}
+	}
+	for _, p := range projects {
+		key := fmt.Sprintf("%s/%d", e.host, p)
+		if listed[key] {
+			continue
+		}
+		listed[key] = true
+		sum.Projects++
+		for page := int64(1); page > 0; {
+			if budget == 0 {
+				sum.Truncated++
+				return nil
+			}
+			budget--
+			sum.Pages++
+			jobs, next, err := r.cfg.GitLab.PendingJobs(ctx, e.row.GitLabServer, tokenURI, p, page)
+			if err != nil {
+				if err := r.failed(ctx, e, err, "project", p, sum); err != nil {
+					return err
+				}
+				break
+			}
+			for _, j := range jobs {
+				if err := r.request(ctx, e.row, j, passID, sum); err != nil {
+					return err
+				}
+			}
+			page = next
+		}
+	}
+	return nil
+}
+
+// request asks for a runner for a listed pending job, as the webhook does.
+func (r *Reconciler) request(ctx context.Context, egg ports.EggConfigRow, j ListedJob, passID string, sum *ReconcileSummary) error {
+	if j.ID <= 0 {
+		return nil
+	}
+	sum.Pending++
+	if missing := notServed(j.Tags, egg.Tags); len(missing) > 0 {
+		sum.NotServed++
+		return nil
+	}
+	rid := jobRunnerID(egg.Name, j.ID)
+	res, err := r.cfg.Handlers.RequestRunner(ctx, RequestRunner{
+		Meta:     Meta{Actor: ReconcileActor, CorrelationID: passID, IdempotencyKey: "reconcile/" + rid},
+		RunnerID: rid, Egg: egg.Name, RunnerType: egg.RunnerType,
+		Provider: egg.Provider, Region: egg.Region, Tags: uniq(j.Tags), JobID: j.ID,
+		Reason: fmt.Sprintf("GitLab job %d is pending (found by reconciliation: no webhook asked for it)", j.ID),
+	})
+	switch {
+	case errs.Is(err, errs.ECONFLICT), err == nil && res.Duplicate:
+		sum.Seen++
+	case err != nil:
+		return fmt.Errorf("reconcile job %d of egg %s: %w", j.ID, egg.Name, err)
+	default:
+		sum.Requested++
+	}
+	return nil
+}
+
+// jobRunnerID names the runner a pending job asks for: one per egg and
+// job, so the webhook and reconciliation find the same stream.
+func jobRunnerID(egg string, job int64) string { return fmt.Sprintf("%s-job-%d", egg, job) }
+
+// APITokenFor returns the secret URI of the API token for a GitLab
+// server among tokens (keyed by ServerHost), matched as deliveries are
+// (SameServer): the same lower-case host[:port], else a token configured
+// for the host without a port.
+func APITokenFor(tokens map[string]string, server string) (string, bool) {
+	host := serverHost(server)
+	if uri, ok := tokens[host]; ok {
+		return uri, true
+	}
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		uri, ok := tokens[h]
+		return uri, ok
+	}
+	return "", false
+}
