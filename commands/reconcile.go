@@ -216,7 +216,7 @@ func (r *Reconciler) failed(ctx context.Context, e *liveEgg, err error, what str
 // egg reconciles one egg within its page budget. Its error is a 429 or
 // the store's.
 func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenURI, passID string, listed map[string]bool, sum *ReconcileSummary) error {
-	budget := r.cfg.MaxPages
+	budget := &pageBudget{left: r.cfg.MaxPages}
 	owned := func(project, group int64) bool {
 		owner, ok := matchEgg(eggs, EggQuery{Project: project, Group: group, Host: e.host})
 		return ok && owner.Name == e.row.Name
@@ -228,26 +228,20 @@ func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenU
 		}
 	}
 	for _, g := range e.row.GroupIDs {
-		for page := int64(1); page > 0; {
-			if budget == 0 {
-				sum.Truncated++
-				return nil
-			}
-			budget--
-			sum.Pages++
+		out, err := r.eachPage(budget, sum, func(page int64) (int64, error) {
 			ids, next, err := r.cfg.GitLab.GroupProjects(ctx, e.row.GitLabServer, tokenURI, g, page)
 			if err != nil {
-				if err := r.failed(ctx, e, err, "group", g, sum); err != nil {
-					return err
-				}
-				break
+				return 0, r.failed(ctx, e, err, "group", g, sum)
 			}
 			for _, p := range ids {
 				if owned(p, g) && !slices.Contains(projects, p) {
 					projects = append(projects, p)
 				}
 			}
-			page = next
+			return next, nil
+		})
+		if err != nil || out {
+			return err
 		}
 	}
 	for _, p := range projects {
@@ -257,29 +251,46 @@ func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenU
 		}
 		listed[key] = true
 		sum.Projects++
-		for page := int64(1); page > 0; {
-			if budget == 0 {
-				sum.Truncated++
-				return nil
-			}
-			budget--
-			sum.Pages++
+		out, err := r.eachPage(budget, sum, func(page int64) (int64, error) {
 			jobs, next, err := r.cfg.GitLab.PendingJobs(ctx, e.row.GitLabServer, tokenURI, p, page)
 			if err != nil {
-				if err := r.failed(ctx, e, err, "project", p, sum); err != nil {
-					return err
-				}
-				break
+				return 0, r.failed(ctx, e, err, "project", p, sum)
 			}
 			for _, j := range jobs {
 				if err := r.request(ctx, e.row, j, passID, sum); err != nil {
-					return err
+					return 0, err
 				}
 			}
-			page = next
+			return next, nil
+		})
+		if err != nil || out {
+			return err
 		}
 	}
 	return nil
+}
+
+// pageBudget is how many more list pages one egg's pass may read.
+type pageBudget struct{ left int }
+
+// eachPage calls fetch for page 1 and then each next page it returns (0:
+// none), one page of budget each. It reports true when the budget ran out
+// first (the egg's pass ends there), and stops at fetch's error.
+func (r *Reconciler) eachPage(budget *pageBudget, sum *ReconcileSummary, fetch func(page int64) (next int64, err error)) (bool, error) {
+	for page := int64(1); page > 0; {
+		if budget.left == 0 {
+			sum.Truncated++
+			return true, nil
+		}
+		budget.left--
+		sum.Pages++
+		next, err := fetch(page)
+		if err != nil {
+			return false, err
+		}
+		page = next
+	}
+	return false, nil
 }
 
 // request asks for a runner for a listed pending job, as the webhook does.
