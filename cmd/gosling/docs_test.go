@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/polar-gosling/polar-gosling/cmd/internal/docmentions"
 )
 
@@ -37,21 +35,9 @@ func TestDocs_name_only_commands_that_exist(t *testing.T) {
 	texts["README.md"] = string(readme)
 	s := newSession(t)
 	texts["init output"] = s.mustRun(0, "init", "nest").stdout
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		texts["help of "+c.CommandPath()] = c.Long + "\n" + c.Example
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(root)
-	n := 0
-	for name, text := range texts {
-		problems, m := docmentions.Check(root, name, text)
-		for _, p := range problems {
-			t.Error(p)
-		}
-		n += m
+	problems, n := docmentions.CheckAll(root, texts)
+	for _, p := range problems {
+		t.Error(p)
 	}
 	if n < 20 {
 		t.Errorf("only %d mentions of gosling commands found: is the pattern still right?", n)

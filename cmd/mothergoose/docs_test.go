@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/polar-gosling/polar-gosling/cmd/internal/docmentions"
 )
 
@@ -38,21 +36,9 @@ func TestDocs_name_only_commands_that_exist(t *testing.T) {
 		}
 		texts[p] = string(b)
 	}
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		texts["help of "+c.CommandPath()] = c.Long + "\n" + c.Example
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(root)
-	n := 0
-	for name, text := range texts {
-		problems, m := docmentions.Check(root, name, text)
-		for _, p := range problems {
-			t.Error(p)
-		}
-		n += m
+	problems, n := docmentions.CheckAll(root, texts)
+	for _, p := range problems {
+		t.Error(p)
 	}
 	if n < 5 {
 		t.Errorf("only %d mentions of mothergoose commands found: is the pattern still right?", n)

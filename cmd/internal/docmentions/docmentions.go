@@ -6,7 +6,9 @@ package docmentions
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -59,5 +61,27 @@ func Check(root *cobra.Command, name, text string) (problems []string, mentions 
 			}
 		}
 	}
+	return problems, mentions
+}
+
+// CheckAll checks texts (name -> text) and the Long and Example help of
+// every command of root's tree, returning every problem (sorted) and how
+// many mentions were read in all.
+func CheckAll(root *cobra.Command, texts map[string]string) (problems []string, mentions int) {
+	all := maps.Clone(texts)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		all["help of "+c.CommandPath()] = c.Long + "\n" + c.Example
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for name, text := range all {
+		p, m := Check(root, name, text)
+		problems = append(problems, p...)
+		mentions += m
+	}
+	slices.Sort(problems)
 	return problems, mentions
 }
