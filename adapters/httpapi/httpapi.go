@@ -34,9 +34,6 @@ import (
 // DefaultMaxBody is the default limit of a webhook body.
 const DefaultMaxBody int64 = 1 << 20
 
-// Syncer is the part of the Nest sync service the API uses.
-type Syncer = commands.SyncTrigger
-
 // Config is what New needs. Handlers, Views, Events, Secrets, APIToken and
 // TriggerToken are required.
 type Config struct {
@@ -45,7 +42,7 @@ type Config struct {
 	Events   ports.EventStore
 	Secrets  ports.Secrets
 	// Sync is nil when no Nest is configured: /internal/sync-git answers 404.
-	Sync Syncer
+	Sync commands.SyncTrigger
 	// JobTags reads a job's tags from the GitLab Jobs API with the API token
 	// tokenURI resolves to (gitlab.Jobs.JobTags). It is asked when a pending
 	// Job Hook carries no tags (GitLab's usually do not) and APITokens has a
@@ -57,7 +54,7 @@ type Config struct {
 	// project, group or personal access token with read_api on the eggs'
 	// projects. Keys are servers as eggs give them (an FQDN, perhaps with a
 	// port, or a URL) and are matched to an egg's server by lower-case
-	// host[:port] (ServerHost), like webhook deliveries; a key without a
+	// host[:port] (commands.ServerHost), like webhook deliveries; a key without a
 	// port also serves that host on any port. One credential per server,
 	// set by the operator like the Nest's deploy credential, and not the
 	// egg's token_secret: that is a runner authentication token (glrt-...),
@@ -142,7 +139,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	apiTokens := make(map[string]string, len(cfg.APITokens))
 	for server, uri := range cfg.APITokens {
-		host, err := ServerHost(server)
+		host, err := commands.ServerHost(server)
 		if err != nil {
 			return nil, fmt.Errorf("httpapi: API token: %w", err)
 		}

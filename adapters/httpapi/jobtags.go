@@ -41,7 +41,7 @@ func newWebhooks(cfg Config, apiTokens map[string]string) (*commands.Webhooks, e
 // that cannot be resolved now is a secret store problem, not configuration.
 type tokenJobTags struct {
 	read   func(ctx context.Context, server string, projectID, jobID int64, tokenURI string) ([]string, error)
-	tokens map[string]string // keyed by ServerHost
+	tokens map[string]string // keyed by commands.ServerHost
 	log    *slog.Logger
 }
 

@@ -321,7 +321,7 @@ func TestServerHost(t *testing.T) {
 		{"-gitlab.com", ""},
 	}
 	for _, tc := range tests {
-		got, err := httpapi.ServerHost(tc.in)
+		got, err := commands.ServerHost(tc.in)
 		if tc.want == "" {
 			if errs.Code(err) != errs.EINVALID {
 				t.Errorf("ServerHost(%q) = %q, %v; want an EINVALID error", tc.in, got, err)

@@ -111,10 +111,6 @@ func (m *Metrics) webhookRecorded(out commands.DeliveryOutcome) {
 	}
 }
 
-// ServerHost returns the lower-case host[:port] a GitLab server value
-// names (commands.ServerHost): the form in which Config.APITokens is keyed.
-func ServerHost(server string) (string, error) { return commands.ServerHost(server) }
-
 // bodyBuffers recycle webhook body buffers: growing a fresh one from
 // nothing for every 2 KiB delivery cost more CPU than parsing it.
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

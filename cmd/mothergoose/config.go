@@ -17,6 +17,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/tofu"
+	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
@@ -311,7 +312,7 @@ func exitCode(err error) int {
 // (secrets.Supported).
 var localSchemes = []string{"env", "file"}
 
-// apiTokens returns the GitLab API token URIs by server (httpapi.ServerHost:
+// apiTokens returns the GitLab API token URIs by server (commands.ServerHost:
 // lower-case host[:port]) from MOTHERGOOSE_GITLAB_API_TOKENS and then
 // --gitlab-api-token, a flag replacing the env's pair for the same server,
 // and the problems found: a pair that is no SERVER=URI, a bad server, a URI
@@ -336,7 +337,7 @@ func (c Config) apiTokens() (map[string]string, []string) {
 				problems = append(problems, at+": no server before =")
 				continue
 			}
-			host, err := httpapi.ServerHost(server)
+			host, err := commands.ServerHost(server)
 			if err != nil {
 				problems = append(problems, at+": "+errs.Message(err))
 				continue
