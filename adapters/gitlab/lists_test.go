@@ -3,6 +3,7 @@ package gitlab_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -78,6 +79,7 @@ func TestLists_errors(t *testing.T) {
 	tests := []struct {
 		name     string
 		throttle bool
+		fail     int // a status the fake answers once
 		tokenURI string
 		project  int64
 		group    int64
@@ -88,11 +90,16 @@ func TestLists_errors(t *testing.T) {
 		{name: "wrong_token", tokenURI: "env://GITLAB_TEST_BAD_TOKEN", project: 7, wantCode: errs.EUNAUTHORIZED},
 		{name: "no_token", tokenURI: "", project: 7, wantCode: errs.EUNAUTHORIZED},
 		{name: "throttled", throttle: true, tokenURI: "env://GITLAB_TEST_TOKEN", project: 7, wantCode: errs.EUNAVAILABLE},
+		{name: "forbidden", fail: http.StatusForbidden, tokenURI: "env://GITLAB_TEST_TOKEN", project: 7, wantCode: errs.EUNAUTHORIZED},
+		{name: "server_error", fail: http.StatusBadGateway, tokenURI: "env://GITLAB_TEST_TOKEN", project: 7, wantCode: errs.EUNAVAILABLE},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.throttle {
 				fake.Throttle(1, 7)
+			}
+			if tc.fail != 0 {
+				fake.Fail(http.MethodGet, "/projects/", tc.fail, 1, 0)
 			}
 			var err error
 			if tc.group != 0 {

@@ -57,6 +57,7 @@ type Server struct {
 	lists    []string // paths and queries of list requests
 	throttle int      // requests still to answer 429
 	retry    int      // their Retry-After, seconds
+	faults   []*fault // Fail's injected answers, first match wins
 }
 
 // New starts a fake that accepts token as PRIVATE-TOKEN; it is closed at
@@ -154,6 +155,10 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, list bool) bool {
 		s.throttle--
 	}
 	s.mu.Unlock()
+	if f := s.takeFault(r); f != nil {
+		f.write(w)
+		return false
+	}
 	if throttled {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		w.Header().Set("Content-Type", "text/plain")
