@@ -226,6 +226,18 @@ type AskEggRetry struct {
 
 func (AskEggRetry) CommandName() string { return "egg.ask_retry" }
 
+// RecordReconcileOutcome records how a reconciliation pass over an egg
+// went: Failure set, a failure; nil, a success. Only a change of outcome
+// appends (see events.EggReconcileFailed).
+type RecordReconcileOutcome struct {
+	Meta    `json:"-"`
+	Name    string                     `json:"name"`
+	Server  string                     `json:"server"`
+	Failure *events.EggReconcileFailed `json:"failure,omitempty"`
+}
+
+func (RecordReconcileOutcome) CommandName() string { return "egg.record_reconcile_outcome" }
+
 // SyncJob records a scheduled job (or its removal) as of a Nest commit.
 type SyncJob struct {
 	Meta `json:"-"`

@@ -38,6 +38,19 @@ func (h *Handlers) AskEggRetry(ctx context.Context, cmd AskEggRetry) (ports.Appe
 	return h.egg(ctx, cmd, cmd.Name, func(e *domain.Egg) ([]events.Event, error) { return e.AskRetry(cmd.Reason) })
 }
 
+// RecordReconcileOutcome records a reconciliation pass's outcome for an
+// egg when it differs from the last one recorded.
+func (h *Handlers) RecordReconcileOutcome(ctx context.Context, cmd RecordReconcileOutcome) (ports.AppendResult, error) {
+	return h.egg(ctx, cmd, cmd.Name, func(e *domain.Egg) ([]events.Event, error) {
+		if cmd.Failure == nil {
+			return e.ReconcileSucceeded(cmd.Server)
+		}
+		f := *cmd.Failure
+		f.Server = cmd.Server
+		return e.ReconcileFailed(f)
+	})
+}
+
 // SyncJob records a scheduled job; an unchanged job appends nothing.
 func (h *Handlers) SyncJob(ctx context.Context, cmd SyncJob) (ports.AppendResult, error) {
 	name := cmd.Job.Name

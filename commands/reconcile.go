@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
@@ -19,6 +21,12 @@ const ReconcileActor = "mothergoose:reconcile"
 // DefaultReconcilePages bounds the GitLab API pages one egg may read in one
 // reconciliation pass (group project pages and job pages together).
 const DefaultReconcilePages = 10
+
+// DefaultReconcileHold is ReconcilerConfig.Hold's default.
+const DefaultReconcileHold = 15 * time.Minute
+
+// maxReconcileReason bounds the error text a recorded failure keeps.
+const maxReconcileReason = 1024
 
 // ListedJob is a pending job as the Jobs API lists it.
 type ListedJob struct {
@@ -55,6 +63,12 @@ type ReconcilerConfig struct {
 	// MaxPages bounds the pages one egg reads per pass (default
 	// DefaultReconcilePages); the rest waits for the next pass.
 	MaxPages int
+	// Hold is how long an egg is left alone after GitLab refused the token
+	// (401, 403) or did not know its project or group (404): asking again
+	// at every pass cannot help, and GitLab blocks a source after repeated
+	// failed authentications. A new configuration of the egg ends the hold
+	// at once. Default DefaultReconcileHold.
+	Hold time.Duration
 	// Now defaults to time.Now; Logger to slog.Default().
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -74,6 +88,24 @@ type Reconciler struct {
 	// Touched by Pass only, which runs one at a time (Run).
 	paused  map[string]time.Time // by server host: GitLab answered 429
 	skipped map[string]bool      // eggs already logged as having no API token
+	held    map[string]hold      // by egg: GitLab refused the token or knew no project
+	// outcome is, by egg, the last outcome recorded (or found already
+	// recorded): "" success, else the failure's key. An egg not in it is
+	// recorded at its next pass, which appends only when the log's last
+	// outcome differs, so a restart adds nothing for an unchanged outcome.
+	outcome map[string]string
+}
+
+// hold leaves an egg alone until a time, or until its configuration changes.
+type hold struct {
+	until      time.Time
+	configHash string
+}
+
+// eggFailure is the first failure of one egg's pass.
+type eggFailure struct {
+	scope string
+	err   error
 }
 
 // NewReconciler returns the reconciliation loop.
@@ -91,13 +123,17 @@ func NewReconciler(cfg ReconcilerConfig) (*Reconciler, error) {
 	if cfg.MaxPages == 0 {
 		cfg.MaxPages = DefaultReconcilePages
 	}
+	if cfg.Hold <= 0 {
+		cfg.Hold = DefaultReconcileHold
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Reconciler{cfg: cfg, log: cfg.Logger, paused: map[string]time.Time{}, skipped: map[string]bool{}}, nil
+	return &Reconciler{cfg: cfg, log: cfg.Logger, paused: map[string]time.Time{}, skipped: map[string]bool{},
+		held: map[string]hold{}, outcome: map[string]string{}}, nil
 }
 
 // ReconcileSummary is what one pass did.
@@ -111,6 +147,7 @@ type ReconcileSummary struct {
 	NotServed int // jobs whose tags the egg does not serve
 	Skipped   int // eggs without an API token for their server
 	Paused    int // eggs not read because their server answered 429
+	Held      int // eggs not read because GitLab refused the token or knew no project (ReconcilerConfig.Hold)
 	Truncated int // eggs whose page bound ended their listing
 	Failed    int // list calls that failed (logged): a project or group skipped, or a 429
 }
@@ -142,7 +179,10 @@ func (r *Reconciler) Run(ctx context.Context, interval time.Duration) error {
 // for (a project egg before a group egg). A server that answers 429 is not
 // asked again before its Retry-After (at least a second) has passed. The
 // error is the store's or the context's; GitLab's are logged, and skip the
-// project or group they are about.
+// project or group they are about. Each egg's outcome is recorded when it
+// changes (egg.reconcile_failed, egg.reconcile_recovered); an egg whose
+// token GitLab refused, or whose project or group it did not know, is
+// held for Hold.
 func (r *Reconciler) Pass(ctx context.Context) (ReconcileSummary, error) {
 	var sum ReconcileSummary
 	rows, err := ports.EggConfigs.In(r.cfg.Views.Read()).List(ctx, ports.Query{})
@@ -173,8 +213,18 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileSummary, error) {
 			}
 			delete(r.paused, e.host)
 		}
+		if h, ok := r.held[e.row.Name]; ok {
+			if h.configHash == e.row.ConfigHash && r.cfg.Now().Before(h.until) {
+				sum.Held++
+				continue
+			}
+			delete(r.held, e.row.Name)
+		}
 		sum.Eggs++
-		if err := r.egg(ctx, e, eggs, tokenURI, passID, listed, &sum); err != nil {
+		var first *eggFailure
+		err := r.egg(ctx, e, eggs, tokenURI, passID, listed, &sum, &first)
+		var wait time.Duration
+		if err != nil {
 			if ctx.Err() != nil {
 				return sum, ctx.Err()
 			}
@@ -182,27 +232,66 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileSummary, error) {
 			if !errors.As(err, &throttled) {
 				return sum, err // the store failed: the next tick tries again
 			}
-			wait := max(time.Second, throttled.RetryAfter())
+			wait = max(time.Second, throttled.RetryAfter())
 			r.paused[e.host] = r.cfg.Now().Add(wait)
 			r.log.WarnContext(ctx, "GitLab asks reconciliation to slow down; its server is paused",
 				"server", e.host, "egg", e.row.Name, "retry_after", wait)
 			sum.Failed++
 		}
+		if first != nil {
+			if c := errs.Code(first.err); c == errs.EUNAUTHORIZED || c == errs.ENOTFOUND {
+				wait = r.cfg.Hold
+				r.held[e.row.Name] = hold{until: r.cfg.Now().Add(wait), configHash: e.row.ConfigHash}
+			}
+		}
+		if err := r.record(ctx, e, first, wait, passID); err != nil {
+			if ctx.Err() != nil {
+				return sum, ctx.Err()
+			}
+			return sum, err
+		}
 	}
 	if sum.Pending > 0 || sum.Failed > 0 || sum.Truncated > 0 {
 		r.log.InfoContext(ctx, "reconciliation pass", "pass", passID, "eggs", sum.Eggs, "projects", sum.Projects,
 			"pages", sum.Pages, "pending", sum.Pending, "requested", sum.Requested, "already_requested", sum.Seen,
-			"not_served", sum.NotServed, "skipped_no_token", sum.Skipped, "paused", sum.Paused,
+			"not_served", sum.NotServed, "skipped_no_token", sum.Skipped, "paused", sum.Paused, "held", sum.Held,
 			"truncated", sum.Truncated, "failed", sum.Failed)
 	}
 	return sum, nil
 }
 
-// failed logs a GitLab error of one list call and says whether the egg's
-// pass ends with it (a 429, returned to pause the server); any other error
-// (a token GitLab refuses, a project it does not know, GitLab failing) skips
-// only that project or group.
-func (r *Reconciler) failed(ctx context.Context, e *liveEgg, err error, what string, id int64, sum *ReconcileSummary) error {
+// record appends the egg's outcome when it differs from the last one
+// recorded: a failure (the pass's first) or a success after one.
+func (r *Reconciler) record(ctx context.Context, e *liveEgg, first *eggFailure, wait time.Duration, passID string) error {
+	cmd := RecordReconcileOutcome{Meta: Meta{Actor: ReconcileActor, CorrelationID: passID}, Name: e.row.Name, Server: e.row.GitLabServer}
+	key := ""
+	if first != nil {
+		reason, _ := domain.TruncateUTF8(domain.Redact(first.err.Error()), maxReconcileReason)
+		code := errs.Code(first.err)
+		if code == "" {
+			code = errs.EUNAVAILABLE
+		}
+		cmd.Failure = &events.EggReconcileFailed{Scope: first.scope, Code: code, Reason: reason, RetryAfterMS: wait.Milliseconds()}
+		key = first.scope + "\x00" + code + "\x00" + reason
+	}
+	if last, ok := r.outcome[e.row.Name]; ok && last == key {
+		return nil
+	}
+	if _, err := r.cfg.Handlers.RecordReconcileOutcome(ctx, cmd); err != nil && !errs.Is(err, errs.ENOTFOUND) {
+		return fmt.Errorf("record the reconciliation outcome of egg %s: %w", e.row.Name, err)
+	}
+	r.outcome[e.row.Name] = key
+	return nil
+}
+
+// failed logs a GitLab error of one list call, keeps the egg's first, and
+// says whether the egg's pass ends with it (a 429, returned to pause the
+// server); any other error (a token GitLab refuses, a project it does not
+// know, GitLab failing) skips only that project or group.
+func (r *Reconciler) failed(ctx context.Context, e *liveEgg, err error, what string, id int64, sum *ReconcileSummary, first **eggFailure) error {
+	if *first == nil {
+		*first = &eggFailure{scope: fmt.Sprintf("%s %d", what, id), err: err}
+	}
 	var throttled interface{ RetryAfter() time.Duration }
 	if errors.As(err, &throttled) {
 		return err
@@ -215,7 +304,7 @@ func (r *Reconciler) failed(ctx context.Context, e *liveEgg, err error, what str
 
 // egg reconciles one egg within its page budget. Its error is a 429 or
 // the store's.
-func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenURI, passID string, listed map[string]bool, sum *ReconcileSummary) error {
+func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenURI, passID string, listed map[string]bool, sum *ReconcileSummary, first **eggFailure) error {
 	budget := &pageBudget{left: r.cfg.MaxPages}
 	owned := func(project, group int64) bool {
 		owner, ok := matchEgg(eggs, EggQuery{Project: project, Group: group, Host: e.host})
@@ -231,7 +320,7 @@ func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenU
 		out, err := r.eachPage(budget, sum, func(page int64) (int64, error) {
 			ids, next, err := r.cfg.GitLab.GroupProjects(ctx, e.row.GitLabServer, tokenURI, g, page)
 			if err != nil {
-				return 0, r.failed(ctx, e, err, "group", g, sum)
+				return 0, r.failed(ctx, e, err, "group", g, sum, first)
 			}
 			for _, p := range ids {
 				if owned(p, g) && !slices.Contains(projects, p) {
@@ -254,7 +343,7 @@ func (r *Reconciler) egg(ctx context.Context, e *liveEgg, eggs []liveEgg, tokenU
 		out, err := r.eachPage(budget, sum, func(page int64) (int64, error) {
 			jobs, next, err := r.cfg.GitLab.PendingJobs(ctx, e.row.GitLabServer, tokenURI, p, page)
 			if err != nil {
-				return 0, r.failed(ctx, e, err, "project", p, sum)
+				return 0, r.failed(ctx, e, err, "project", p, sum, first)
 			}
 			for _, j := range jobs {
 				if err := r.request(ctx, e.row, j, passID, sum); err != nil {

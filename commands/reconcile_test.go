@@ -319,3 +319,92 @@ func TestReconcile_a_project_GitLab_does_not_know_skips_only_it(t *testing.T) {
 		t.Fatalf("the 404 is not logged:\n%s", e.logs.String())
 	}
 }
+
+// TestReconcile_GitLab_errors_end_in_a_recorded_outcome drives each
+// documented failure of the Jobs API through a pass: each is recorded once
+// (egg.reconcile_failed with its code), repeats add nothing, a refused
+// token or a missing project is not asked again before the hold ends (a
+// 429 before its Retry-After), a 5xx is asked again at the next pass, and
+// the first good pass records the recovery.
+func TestReconcile_GitLab_errors_end_in_a_recorded_outcome(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		code       string
+		wait       time.Duration // retry_after_ms recorded
+		askedAgain bool          // the next pass (one interval later) asks GitLab
+	}{
+		{name: "401", status: 401, code: "EUNAUTHORIZED", wait: commands.DefaultReconcileHold},
+		{name: "403", status: 403, code: "EUNAUTHORIZED", wait: commands.DefaultReconcileHold},
+		{name: "404", status: 404, code: "ENOTFOUND", wait: commands.DefaultReconcileHold},
+		{name: "429", status: 429, code: "EUNAVAILABLE", wait: 5 * time.Minute},
+		{name: "500", status: 500, code: "EUNAVAILABLE", askedAgain: true},
+		{name: "503", status: 503, code: "EUNAVAILABLE", askedAgain: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newReconcileEnv(t, 0, projectEgg)
+			ctx := context.Background()
+			if _, err := e.h.SyncEgg(ctx, commands.SyncEgg{Meta: commands.Meta{Actor: "test"}, Config: events.EggSynced{
+				Name: "web", Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
+				GitLabServer: e.fake.URL(), ProjectIDs: []int64{15}, CPU: 1, MemoryGB: 1, ConfigHash: "h1", Commit: "c1", Path: "Eggs/web/config.fly",
+			}}); err != nil {
+				t.Fatal(err)
+			}
+			e.fake.AddJob(gitlabtest.Job{ProjectID: 15, ID: 42, Tags: []string{"docker"}})
+			outcomes := func() []events.Envelope {
+				var out []events.Envelope
+				for _, env := range mustLoad(t, e.store, "egg-web") {
+					if env.Type == events.EggReconcileFailedV1 || env.Type == events.EggReconcileRecoveredV1 {
+						out = append(out, env)
+					}
+				}
+				return out
+			}
+			e.fake.Fail("GET", "/projects/15/jobs", tc.status, -1, 300)
+			for range 3 { // three passes, one interval apart: one failure recorded
+				calls := e.fake.Calls()
+				e.pass(t)
+				asked := e.fake.Calls() > calls
+				e.now = e.now.Add(time.Minute)
+				if len(outcomes()) == 1 && calls > 0 && asked != tc.askedAgain {
+					t.Fatalf("a later pass asked GitLab: %v, want %v", asked, tc.askedAgain)
+				}
+			}
+			got := outcomes()
+			if len(got) != 1 {
+				t.Fatalf("%d outcome events after three failing passes, want 1", len(got))
+			}
+			f := got[0].Payload.(*events.EggReconcileFailed)
+			if f.Code != tc.code || f.Scope != "project 15" || f.RetryAfterMS != tc.wait.Milliseconds() || !strings.Contains(f.Reason, fmt.Sprint(tc.status)) {
+				t.Fatalf("recorded %+v", f)
+			}
+			if strings.Contains(f.Reason, reconcileToken) {
+				t.Fatal("the token is in the recorded reason")
+			}
+			if len(runnerRequests(t, e)) != 0 {
+				t.Fatal("a failing pass requested a runner")
+			}
+			// GitLab heals; once the hold (or Retry-After) is over, a pass
+			// requests the job and records the recovery.
+			e.fake.Heal()
+			e.now = e.now.Add(tc.wait)
+			if sum := e.pass(t); sum.Requested != 1 {
+				t.Fatalf("pass after healing %+v", sum)
+			}
+			got = outcomes()
+			if len(got) != 2 || got[1].Type != events.EggReconcileRecoveredV1 {
+				t.Fatalf("outcomes after healing: %d, last %s", len(got), got[len(got)-1].Type)
+			}
+			e.pass(t)
+			if len(outcomes()) != 2 {
+				t.Fatal("a second good pass recorded again")
+			}
+		})
+	}
+}
+
+func runnerRequests(t *testing.T, e *reconcileEnv) []events.Envelope {
+	t.Helper()
+	return e.runnerEvents(t, "web", 42)
+}

@@ -39,7 +39,7 @@ func (h *Handlers) Routes() []Route {
 		route(h.RecordHeartbeatMissed), route(h.ChangeRunnerPool), route(h.TerminateRunner),
 		route(h.AssignJob), route(h.QueueRunner), route(h.AskTermination),
 		route(h.CreatePlan), route(h.ApplyPlan), route(h.FailPlan), route(h.RollBackPlan),
-		route(h.SyncEgg), route(h.RemoveEgg), route(h.AskEggRetry), route(h.SyncJob), route(h.SyncUglyFoxConfig),
+		route(h.SyncEgg), route(h.RemoveEgg), route(h.AskEggRetry), route(h.RecordReconcileOutcome), route(h.SyncJob), route(h.SyncUglyFoxConfig),
 		route(h.RecordNestSync), route(h.RecordNestSyncFailed), route(h.RecordNestSyncFailureRepeated),
 		route(h.ReceiveWebhook),
 		route(h.RegisterBinaryVersion), route(h.ActivateBinaryVersion), route(h.RecordSecretAccess),

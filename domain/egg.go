@@ -14,6 +14,9 @@ type Egg struct {
 	config  events.EggSynced
 	synced  bool
 	removed bool
+	// reconcileFailure is the last recorded reconciliation failure, nil
+	// when none is outstanding (with RetryAfterMS zeroed: repeats compare equal).
+	reconcileFailure *events.EggReconcileFailed
 }
 
 // RehydrateEgg rebuilds egg name from its stream's history.
@@ -139,12 +142,48 @@ func (e *Egg) AskRetry(reason string) ([]events.Event, error) {
 	return []events.Event{events.EggRetryAsked{Egg: e.name.String(), Reason: reason}}, nil
 }
 
+// ReconcileFailed records a failed reconciliation pass over the egg, unless
+// the last recorded outcome is this same failure (same server, scope, code
+// and reason): repeats append nothing.
+func (e *Egg) ReconcileFailed(f events.EggReconcileFailed) ([]events.Event, error) {
+	if !e.synced {
+		return nil, notFound("egg %s does not exist", e.name)
+	}
+	if f.Code == "" || f.Scope == "" {
+		return nil, invalid("egg %s: a reconciliation failure needs a code and a scope", e.name)
+	}
+	f.Egg = e.name.String()
+	same := f
+	same.RetryAfterMS = 0 // the wait differs each time; the failure does not
+	if e.reconcileFailure != nil && *e.reconcileFailure == same {
+		return nil, nil
+	}
+	return []events.Event{f}, nil
+}
+
+// ReconcileSucceeded records that a pass listed the egg's jobs, when the
+// last recorded outcome was a failure; otherwise it appends nothing.
+func (e *Egg) ReconcileSucceeded(server string) ([]events.Event, error) {
+	if !e.synced {
+		return nil, notFound("egg %s does not exist", e.name)
+	}
+	if e.reconcileFailure == nil {
+		return nil, nil
+	}
+	return []events.Event{events.EggReconcileRecovered{Egg: e.name.String(), Server: server}}, nil
+}
+
 func (e *Egg) apply(ev events.Event) error {
 	switch ev := ev.(type) {
 	case events.EggSynced:
 		e.config, e.synced, e.removed = cloneEggSynced(ev), true, false
 	case events.EggRemoved:
 		e.removed = true
+	case events.EggReconcileFailed:
+		ev.RetryAfterMS = 0
+		e.reconcileFailure = &ev
+	case events.EggReconcileRecovered:
+		e.reconcileFailure = nil
 	case events.EggRetryAsked:
 		// Nothing the egg decides on: the provisioner's model reads it.
 	default:

@@ -11,6 +11,8 @@ const (
 	EggSyncedV1               = "egg.synced.v1"
 	EggRemovedV1              = "egg.removed.v1"
 	EggRetryAskedV1           = "egg.retry_asked.v1"
+	EggReconcileFailedV1      = "egg.reconcile_failed.v1"
+	EggReconcileRecoveredV1   = "egg.reconcile_recovered.v1"
 	JobSyncedV1               = "job.synced.v1"
 	UglyFoxConfigSyncedV1     = "uglyfox.config_synced.v1"
 	WebhookReceivedV1         = "webhook.received.v1"
@@ -43,7 +45,7 @@ func NewRegistry() *Registry {
 		RunnerStateChanged{}, RunnerHeartbeatMissed{}, RunnerPoolChanged{},
 		RunnerTerminated{}, BinaryVersionRegistered{}, BinaryVersionActivated{},
 		SecretAccessed{}, RunnerJobAssigned{}, RunnerQueued{}, RunnerTerminationAsked{},
-		EggRetryAsked{},
+		EggRetryAsked{}, EggReconcileFailed{}, EggReconcileRecovered{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -388,6 +390,39 @@ type EggRetryAsked struct {
 }
 
 func (EggRetryAsked) EventName() string { return EggRetryAskedV1 }
+
+// EggReconcileFailed: reconciliation could not list the egg's pending jobs
+// through the GitLab API. It is recorded when the outcome changes (the first
+// failure, or a different code, scope or reason), not on every pass, so a
+// GitLab that stays down for a day adds one event, not 1,440.
+type EggReconcileFailed struct {
+	Egg    string `json:"egg"`
+	Server string `json:"server"`
+	// Scope is what could not be listed: "project 7", "group 3".
+	Scope string `json:"scope"`
+	// Code is the error's code: EUNAUTHORIZED (401, 403: the token or its
+	// scope), ENOTFOUND (404), EUNAVAILABLE (429, 5xx, unreachable).
+	Code string `json:"code"`
+	// Reason is the error, with any credential removed, at most 1,024 bytes.
+	Reason string `json:"reason"`
+	// RetryAfterMS is how long reconciliation leaves the egg alone: a
+	// 429's Retry-After (for the whole server), or the hold after a refused
+	// token or a missing project or group (asking again at every pass
+	// cannot help, and failed authentications get a source blocked by
+	// GitLab); 0 when the next pass tries again (5xx, unreachable).
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
+}
+
+func (EggReconcileFailed) EventName() string { return EggReconcileFailedV1 }
+
+// EggReconcileRecovered: a pass listed every project of the egg again
+// after a recorded failure.
+type EggReconcileRecovered struct {
+	Egg    string `json:"egg"`
+	Server string `json:"server"`
+}
+
+func (EggReconcileRecovered) EventName() string { return EggReconcileRecoveredV1 }
 
 // BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
 type BinaryVersionRegistered struct {

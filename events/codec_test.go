@@ -55,7 +55,10 @@ var samples = map[string]events.Event{
 	events.RunnerJobAssignedV1:       events.RunnerJobAssigned{RunnerID: "r-01", JobID: 1977, RequestID: "web-job-1977", Reason: "runner r-01 is IDLE with a free slot"},
 	events.RunnerQueuedV1:            events.RunnerQueued{RunnerID: "web-job-1977", JobID: 1977, Reason: "egg web is at its apex max_count of 2 runners"},
 	events.RunnerTerminationAskedV1:  events.RunnerTerminationAsked{RunnerID: "r-01", Reason: "operator alice: POST /runners/r-01/terminate"},
-	events.SecretAccessedV1:          events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
+	events.EggReconcileFailedV1: events.EggReconcileFailed{Egg: "web", Server: "gitlab.com", Scope: "project 7", Code: "EUNAUTHORIZED",
+		Reason: "GitLab refused the token to read the pending jobs of project 7 on gitlab.com: 401 Unauthorized", RetryAfterMS: 900000},
+	events.EggReconcileRecoveredV1: events.EggReconcileRecovered{Egg: "web", Server: "gitlab.com"},
+	events.SecretAccessedV1:        events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
 }
 
 func sampleEnvelope(name string, ev events.Event) events.Envelope {
@@ -71,8 +74,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 25 {
-		t.Fatalf("catalogue has %d types, want the 25 of the product", len(names))
+	if len(names) != 27 {
+		t.Fatalf("catalogue has %d types, want the 27 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {

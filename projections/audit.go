@@ -65,6 +65,14 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("egg %s removed at %s%s", e.Name, short(e.Commit), because(e.Reason))
 	case events.EggRetryAsked:
 		return fmt.Sprintf("retry of egg %s asked%s", e.Egg, because(e.Reason))
+	case events.EggReconcileFailed:
+		wait := ""
+		if e.RetryAfterMS > 0 {
+			wait = fmt.Sprintf("; not asked again for %s", time.Duration(e.RetryAfterMS)*time.Millisecond)
+		}
+		return fmt.Sprintf("reconciliation of egg %s cannot list %s on %s (%s): %s%s", e.Egg, e.Scope, e.Server, e.Code, clip(e.Reason), wait)
+	case events.EggReconcileRecovered:
+		return fmt.Sprintf("reconciliation of egg %s lists its jobs on %s again", e.Egg, e.Server)
 	case events.JobSynced:
 		if e.Removed {
 			return fmt.Sprintf("job %s removed at %s", e.Name, short(e.Commit))

@@ -298,6 +298,8 @@ func everyEvent() []struct {
 		{"egg-web", eggSynced()},
 		{"egg-web", events.EggRemoved{Name: "web", Commit: "abc1234", Reason: "file removed"}},
 		{"egg-web", events.EggRetryAsked{Egg: "web", Reason: "retry asked through the API"}},
+		{"egg-web", events.EggReconcileFailed{Egg: "web", Server: "gitlab.com", Scope: "project 7", Code: "ENOTFOUND", Reason: "404 Project Not Found", RetryAfterMS: 60000}},
+		{"egg-web", events.EggReconcileRecovered{Egg: "web", Server: "gitlab.com"}},
 		{"job-rotate", events.JobSynced{Name: "rotate", Schedule: "0 3 * * *", Commit: "abc1234"}},
 		{"uglyfox", events.UglyFoxConfigSynced{Commit: "abc1234", Policies: []string{"a", "b"}}},
 		{"webhook-d1", events.WebhookReceived{DeliveryID: "d1", EventKind: "build", Outcome: "accepted", Egg: "web", JobID: 1977, JobStatus: "pending"}},

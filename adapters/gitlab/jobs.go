@@ -108,7 +108,7 @@ func baseURL(server string) string {
 func classify(err error, server string, projectID, jobID int64) error {
 	what := "job %d of project %d on %s"
 	if errors.Is(err, gl.ErrNotFound) {
-		return errs.Wrap(errs.ENOTFOUND, err, what+" does not exist or is not visible to the token", jobID, projectID, server)
+		return errs.Wrap(errs.ENOTFOUND, err, what+" does not exist (or is hidden from the API token) as GitLab says", jobID, projectID, server)
 	}
 	var resp *gl.ErrorResponse
 	if errors.As(err, &resp) && resp.Response != nil {
@@ -116,7 +116,7 @@ func classify(err error, server string, projectID, jobID int64) error {
 		case code == http.StatusUnauthorized || code == http.StatusForbidden:
 			return errs.Wrap(errs.EUNAUTHORIZED, err, "GitLab refused the token to read "+what, jobID, projectID, server)
 		case code == http.StatusNotFound:
-			return errs.Wrap(errs.ENOTFOUND, err, what+" does not exist or is not visible to the token", jobID, projectID, server)
+			return errs.Wrap(errs.ENOTFOUND, err, what+" does not exist (or is hidden from the API token) as GitLab says", jobID, projectID, server)
 		case code == http.StatusTooManyRequests || code >= 500:
 			return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab failed to return "+what, jobID, projectID, server)
 		default:

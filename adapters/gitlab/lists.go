@@ -153,7 +153,7 @@ func listError(err error, what string) error {
 		case code == http.StatusUnauthorized || code == http.StatusForbidden:
 			return errs.Wrap(errs.EUNAUTHORIZED, err, "GitLab refused the token to read %s", what)
 		case code == http.StatusNotFound:
-			return errs.Wrap(errs.ENOTFOUND, err, "%s: not found or not visible to the token", what)
+			return errs.Wrap(errs.ENOTFOUND, err, "%s: not found (or hidden from the API token) as GitLab says", what)
 		case code >= 500:
 			return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab failed to return %s", what)
 		default:
@@ -161,7 +161,7 @@ func listError(err error, what string) error {
 		}
 	}
 	if errors.Is(err, gl.ErrNotFound) {
-		return errs.Wrap(errs.ENOTFOUND, err, "%s: not found or not visible to the token", what)
+		return errs.Wrap(errs.ENOTFOUND, err, "%s: not found (or hidden from the API token) as GitLab says", what)
 	}
 	return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab cannot be reached to read %s", what)
 }
