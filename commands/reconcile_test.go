@@ -408,3 +408,27 @@ func runnerRequests(t *testing.T, e *reconcileEnv) []events.Envelope {
 	t.Helper()
 	return e.runnerEvents(t, "web", 42)
 }
+
+// TestReconcile_a_new_configuration_ends_the_hold: the operator fixes the
+// egg (a new config hash) and the next pass asks GitLab at once.
+func TestReconcile_a_new_configuration_ends_the_hold(t *testing.T) {
+	e := newReconcileEnv(t, 0, projectEgg)
+	e.fake.AddJob(gitlabtest.Job{ProjectID: 15, ID: 42, Tags: []string{"docker"}})
+	e.fake.Fail("GET", "/projects/15/jobs", 403, 1, 0)
+	e.pass(t)
+	calls := e.fake.Calls()
+	if sum := e.pass(t); sum.Held != 1 || e.fake.Calls() != calls {
+		t.Fatalf("held pass %+v asked GitLab %d times", sum, e.fake.Calls()-calls)
+	}
+	row := projectEgg
+	row.GitLabServer, row.ConfigHash, row.Version = e.fake.URL(), "h2", 2
+	if err := e.views.Batch(context.Background(), func(tx ports.ViewTx) error {
+		_, err := ports.EggConfigs.In(tx).Put(context.Background(), row)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if sum := e.pass(t); sum.Held != 0 || sum.Requested != 1 {
+		t.Fatalf("pass after a new configuration %+v", sum)
+	}
+}
