@@ -88,6 +88,25 @@ func CheckHostName(s string) error {
 	return nil
 }
 
+// CheckGitLabServer checks a GitLab server as an egg names it: a fully
+// qualified host name (CheckHostName) with an optional ":port" (1 to
+// 65535) for a self-managed GitLab that does not listen on 443
+// ("gitlab.internal.net:8443"). The API is reached over HTTPS.
+func CheckGitLabServer(s string) error {
+	host, port, hasPort := strings.Cut(s, ":")
+	if !hasPort || strings.Contains(s, "://") {
+		return CheckHostName(s)
+	}
+	if err := CheckHostName(host); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || port[0] == '0' {
+		return invalid("%q: the port %q is not a number from 1 to 65535", s, port)
+	}
+	return nil
+}
+
 // CheckVersion checks a release version pin: MAJOR.MINOR.PATCH with an
 // optional -prerelease ("1.12.6", "0.3.0-rc.1"), without a leading "v".
 func CheckVersion(s string) error {

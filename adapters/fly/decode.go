@@ -556,7 +556,7 @@ func (fc *fileCtx) checkString(name string, s *attrSpec, str string, rng hcl.Ran
 			return fail("Invalid cron schedule", err)
 		}
 	case tHost:
-		if err := domain.CheckHostName(str); err != nil {
+		if err := domain.CheckGitLabServer(str); err != nil {
 			return fail("Invalid host name", err)
 		}
 		str = strings.ToLower(str)

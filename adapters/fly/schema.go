@@ -29,7 +29,7 @@ const (
 	tDuration                    // "90s", "10m", "1h30m", "3d"
 	tSecret                      // a secret URI
 	tCron                        // a cron schedule
-	tHost                        // a fully qualified host name
+	tHost                        // a fully qualified host name, an optional :port
 	tVersion                     // MAJOR.MINOR.PATCH
 	tStringList                  // a list of non-empty strings
 	tTagList                     // a list of GitLab runner tags
@@ -241,7 +241,7 @@ var (
 	)
 
 	gitlabSpec = body(
-		attr("server", tHost).req().notes("the GitLab host (FQDN, no scheme); normalized to lowercase"),
+		attr("server", tHost).req().notes("the GitLab host (FQDN, no scheme, an optional :port); normalized to lowercase"),
 		attr("project_id", tInt).between(1, maxGitLabID).notes("a project runner; exactly one of project_id and group_id"),
 		attr("group_id", tInt).between(1, maxGitLabID).notes("a group runner (projects found through the GitLab API); exactly one of project_id and group_id"),
 		attr("token_secret", tSecret).defaultDoc("<scheme>://gitlab/<server>/<owner>/runner-token").

@@ -21,11 +21,14 @@ package gitlabtest
 import (
 	"cmp"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -334,4 +337,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// CertFile writes the fake's certificate (NewTLS) as PEM into dir and
+// returns its path: a process started with SSL_CERT_FILE set to it trusts
+// the fake, as a MotherGoose binary under test must.
+func (s *Server) CertFile(t testing.TB, dir string) string {
+	t.Helper()
+	c := s.srv.Certificate()
+	if c == nil {
+		t.Fatal("gitlabtest: CertFile of a fake without TLS (use NewTLS)")
+	}
+	path := filepath.Join(dir, "gitlabtest-cert.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
