@@ -51,6 +51,9 @@ var migrations = []migration{
 	{2, "last_seen: each runner's last heartbeat (state, not a view)", func(ctx context.Context, c Config) error {
 		return createTables(ctx, c.Client, []*dynamodb.CreateTableInput{stringKeyTable(c.TablePrefix + lastSeenTable)})
 	}},
+	{3, "leases: named leases with expiry and fencing tokens (state, not a view)", func(ctx context.Context, c Config) error {
+		return createTables(ctx, c.Client, []*dynamodb.CreateTableInput{stringKeyTable(c.TablePrefix + leasesTable)})
+	}},
 }
 
 // layoutRev is the revision of how this package lays out a view's table:

@@ -87,7 +87,7 @@ func TestMigrate_tables_of_the_previous_release_are_rebuilt_Integration(t *testi
 			}
 		}
 	}
-	for _, step := range []string{"1", "2"} { // the previous release recorded none
+	for _, step := range []string{"1", "2", "3"} { // the previous release recorded none
 		mustDelete(t, client, prefix+"events", map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "migration"}, "sk": &types.AttributeValueMemberN{Value: step}})
 	}
 	for _, v := range ports.AllViews {

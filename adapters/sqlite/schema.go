@@ -92,6 +92,15 @@ var migrations = []migration{
 		version      TEXT    NOT NULL DEFAULT ''
 	) WITHOUT ROWID`,
 	}},
+	{4, "leases: named leases with expiry and fencing tokens (state, not a projection)", []string{
+		// expires_at is unix nanoseconds, UTC; token never decreases.
+		`CREATE TABLE IF NOT EXISTS leases (
+		name       TEXT PRIMARY KEY,
+		holder     TEXT    NOT NULL,
+		token      INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	) WITHOUT ROWID`,
+	}},
 }
 
 const migrationsDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
