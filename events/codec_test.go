@@ -55,6 +55,14 @@ var samples = map[string]events.Event{
 	events.RunnerJobAssignedV1:       events.RunnerJobAssigned{RunnerID: "r-01", JobID: 1977, RequestID: "web-job-1977", Reason: "runner r-01 is IDLE with a free slot"},
 	events.RunnerQueuedV1:            events.RunnerQueued{RunnerID: "web-job-1977", JobID: 1977, Reason: "egg web is at its apex max_count of 2 runners"},
 	events.RunnerTerminationAskedV1:  events.RunnerTerminationAsked{RunnerID: "r-01", Reason: "operator alice: POST /runners/r-01/terminate"},
+	events.EggWebhookInstalledV1: events.EggWebhookInstalled{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+		HookID: 42, URL: "https://mothergoose.example.com/webhooks/gitlab", Action: "updated", Reason: "the egg's configuration changed", ConfigHash: "sha256:1f2e", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook"},
+	events.EggWebhookInstallFailedV1: events.EggWebhookInstallFailed{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "group", ID: 7},
+		Code: "EUNAVAILABLE", Reason: "GitLab answered 429 Too Many Requests", RetryAfterS: 30},
+	events.EggWebhookSkippedV1: events.EggWebhookSkipped{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+		Reason: "no --gitlab-api-token for gitlab.example.com"},
+	events.EggWebhookRemovedV1: events.EggWebhookRemoved{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+		HookID: 42, Reason: "egg web was removed from the Nest"},
 	events.SecretAccessedV1:          events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
 }
 
@@ -71,8 +79,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 25 {
-		t.Fatalf("catalogue has %d types, want the 25 of the product", len(names))
+	if len(names) != 29 {
+		t.Fatalf("catalogue has %d types, want the 29 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
