@@ -63,7 +63,7 @@ var samples = map[string]events.Event{
 		Reason: "no --gitlab-api-token for gitlab.example.com"},
 	events.EggWebhookRemovedV1: events.EggWebhookRemoved{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
 		HookID: 42, Reason: "egg web was removed from the Nest"},
-	events.SecretAccessedV1:          events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
+	events.SecretAccessedV1: events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
 }
 
 func sampleEnvelope(name string, ev events.Event) events.Envelope {
