@@ -214,7 +214,9 @@ func TestWebhookInstaller_mends_what_changed_in_GitLab(t *testing.T) {
 			e.fake.SetHook(h.ID, func(h *gitlabtest.Hook) { h.AlertStatus = "disabled" })
 		}, "GitLab had disabled it (alert_status disabled)"},
 		{"temporarily_disabled_is_re_enabled", func(e *installEnv, h gitlabtest.Hook) {
-			e.fake.SetHook(h.ID, func(h *gitlabtest.Hook) { h.AlertStatus, h.DisabledUntil = "temporarily_disabled", e.now.Add(time.Hour) })
+			e.fake.SetHook(h.ID, func(h *gitlabtest.Hook) {
+				h.AlertStatus, h.DisabledUntil = "temporarily_disabled", e.now.Add(time.Hour)
+			})
 		}, "alert_status temporarily_disabled"},
 		{"job_events_off_are_on_again", func(e *installEnv, h gitlabtest.Hook) {
 			e.fake.SetHook(h.ID, func(h *gitlabtest.Hook) { h.JobEvents, h.PushEvents = false, true })

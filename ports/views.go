@@ -200,7 +200,7 @@ func (r EggConfigRow) RowVersion() uint64 { return r.Version }
 type EggWebhooksRow struct {
 	Egg       string             `db:"egg" json:"egg"`
 	Hooks     []EggWebhookStatus `db:"hooks" json:"hooks"`
-	UpdatedAt time.Time          `db:"updated_at" json:"updated_at"`
+	UpdatedAt time.Time          `db:"updated_at" json:"updated_at,omitzero"`
 	Version   uint64             `db:"version" json:"version"`
 }
 
