@@ -130,7 +130,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.StringVar(&c.APIToken, "api-token", env("MOTHERGOOSE_API_TOKEN", c.APIToken), "bearer token of the query API; prefer the env var (env MOTHERGOOSE_API_TOKEN)")
 	f.StringVar(&c.TriggerToken, "trigger-token", env("MOTHERGOOSE_TRIGGER_TOKEN", c.TriggerToken), "X-Trigger-Auth value of /internal/sync-git and of Nest push webhooks; prefer the env var (env MOTHERGOOSE_TRIGGER_TOKEN)")
 	c.GitLabAPITokensEnv = env("MOTHERGOOSE_GITLAB_API_TOKENS", c.GitLabAPITokensEnv)
-	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "SERVER=SECRET-URI, repeatable: the API token (read_api) that the GitLab Jobs API of SERVER (an FQDN, host:port or https:// URL) is read with, "+
+	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "SERVER=SECRET-URI, repeatable: the API token (read_api; api, with the Maintainer role on projects and Owner on groups, to install the eggs' webhooks) that the GitLab API of SERVER (an FQDN, host:port or https:// URL) is called with, "+
 		"e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
 	f.Float64Var(&c.UnauthRate, "unauth-rate", envFloat("MOTHERGOOSE_UNAUTH_RATE", c.UnauthRate), "webhook deliveries per second that one source address may append for projects no egg owns (no token to check); more are answered 429 with Retry-After (env MOTHERGOOSE_UNAUTH_RATE)")
 	f.IntVar(&c.UnauthBurst, "unauth-burst", envInt("MOTHERGOOSE_UNAUTH_BURST", c.UnauthBurst), "how many such deliveries one source address may send at once (env MOTHERGOOSE_UNAUTH_BURST)")
