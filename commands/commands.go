@@ -321,3 +321,39 @@ type RecordSecretAccess struct {
 }
 
 func (RecordSecretAccess) CommandName() string { return "secret.record_access" }
+
+// RecordWebhookInstalled records that an egg's hook is in place on a
+// project or group (the webhook installer's outcome).
+type RecordWebhookInstalled struct {
+	Meta      `json:"-"`
+	Installed events.EggWebhookInstalled `json:"installed"`
+}
+
+func (RecordWebhookInstalled) CommandName() string { return "egg.record_webhook_installed" }
+
+// RecordWebhookInstallFailed records that an egg's hook could not be
+// listed, installed or removed; an identical failure records nothing.
+type RecordWebhookInstallFailed struct {
+	Meta    `json:"-"`
+	Failure events.EggWebhookInstallFailed `json:"failure"`
+}
+
+func (RecordWebhookInstallFailed) CommandName() string { return "egg.record_webhook_install_failed" }
+
+// RecordWebhookSkipped records why an egg's hook is not installed; the
+// same reason again records nothing.
+type RecordWebhookSkipped struct {
+	Meta    `json:"-"`
+	Skipped events.EggWebhookSkipped `json:"skipped"`
+}
+
+func (RecordWebhookSkipped) CommandName() string { return "egg.record_webhook_skipped" }
+
+// RecordWebhookRemoved records that an egg's hook is gone from a project
+// or group.
+type RecordWebhookRemoved struct {
+	Meta    `json:"-"`
+	Removed events.EggWebhookRemoved `json:"removed"`
+}
+
+func (RecordWebhookRemoved) CommandName() string { return "egg.record_webhook_removed" }

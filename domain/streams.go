@@ -48,3 +48,7 @@ func SecretAccessStream(uri string) string {
 	sum := sha256.Sum256([]byte(uri))
 	return "secret-" + hex.EncodeToString(sum[:])[:16]
 }
+
+// EggWebhooksStream is the stream of the webhooks MotherGoose installs for
+// one egg: "egghooks-<name>" (no EggStream starts so: that one is "egg-").
+func EggWebhooksStream(egg string) string { return "egghooks-" + egg }

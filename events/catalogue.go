@@ -32,6 +32,12 @@ const (
 	BinaryVersionRegisteredV1 = "binary.version_registered.v1"
 	BinaryVersionActivatedV1  = "binary.version_activated.v1"
 	SecretAccessedV1          = "secret.accessed.v1"
+
+	// The webhook installer's outcomes (stream "egghooks-<egg>").
+	EggWebhookInstalledV1     = "egg.webhook_installed.v1"
+	EggWebhookInstallFailedV1 = "egg.webhook_install_failed.v1"
+	EggWebhookSkippedV1       = "egg.webhook_skipped.v1"
+	EggWebhookRemovedV1       = "egg.webhook_removed.v1"
 )
 
 // NewRegistry returns the registry of the whole catalogue. It is the one
@@ -46,6 +52,7 @@ func NewRegistry() *Registry {
 		RunnerTerminated{}, BinaryVersionRegistered{}, BinaryVersionActivated{},
 		SecretAccessed{}, RunnerJobAssigned{}, RunnerQueued{}, RunnerTerminationAsked{},
 		EggRetryAsked{}, EggReconcileFailed{}, EggReconcileRecovered{},
+		EggWebhookInstalled{}, EggWebhookInstallFailed{}, EggWebhookSkipped{}, EggWebhookRemoved{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -423,6 +430,71 @@ type EggReconcileRecovered struct {
 }
 
 func (EggReconcileRecovered) EventName() string { return EggReconcileRecoveredV1 }
+// WebhookOwner is the GitLab project or group that holds one of an egg's
+// webhooks: Kind "project" or "group", ID its numeric id on GitLabServer.
+type WebhookOwner struct {
+	GitLabServer string `json:"gitlab_server"`
+	Kind         string `json:"owner_kind"` // project, group
+	ID           int64  `json:"owner_id"`
+}
+
+// EggWebhookInstalled: MotherGoose's hook (job events to URL, the egg's
+// webhook secret as its token) is in place on the owner: Action created
+// (POST), updated (PUT: Reason says why: a new configuration or webhook
+// secret, settings changed in GitLab, disabled by GitLab) or verified
+// (found as wanted after a recorded failure; nothing changed in GitLab).
+// The token itself is never recorded, only WebhookSecretURI.
+type EggWebhookInstalled struct {
+	Egg string `json:"egg"`
+	WebhookOwner
+	HookID           int64  `json:"hook_id"`
+	URL              string `json:"url"`
+	Action           string `json:"action"` // created, updated, verified
+	Reason           string `json:"reason,omitempty"`
+	ConfigHash       string `json:"config_hash"`
+	WebhookSecretURI string `json:"webhook_secret_uri"`
+}
+
+func (EggWebhookInstalled) EventName() string { return EggWebhookInstalledV1 }
+
+// EggWebhookInstallFailed: the hook could not be listed, installed or
+// removed on the owner. Code is the error code (EUNAUTHORIZED: GitLab
+// refused the API token; ENOTFOUND: the owner is gone or hidden from it;
+// EUNAVAILABLE: GitLab failed, could not be reached or asked to slow down,
+// then RetryAfterS is its Retry-After). Reason names no secret value. An
+// identical failure (same code and reason) is recorded once.
+type EggWebhookInstallFailed struct {
+	Egg string `json:"egg"`
+	WebhookOwner
+	Code        string `json:"code"`
+	Reason      string `json:"reason"`
+	RetryAfterS int64  `json:"retry_after_s,omitempty"`
+}
+
+func (EggWebhookInstallFailed) EventName() string { return EggWebhookInstallFailedV1 }
+
+// EggWebhookSkipped: the hook is not installed on the owner, for Reason
+// (no API token for its server, no public URL, no webhook secret). Recorded
+// once per reason.
+type EggWebhookSkipped struct {
+	Egg string `json:"egg"`
+	WebhookOwner
+	Reason string `json:"reason"`
+}
+
+func (EggWebhookSkipped) EventName() string { return EggWebhookSkippedV1 }
+
+// EggWebhookRemoved: the hook MotherGoose installed on the owner was
+// deleted (the egg was removed, or no longer names the owner), or found
+// already gone (404).
+type EggWebhookRemoved struct {
+	Egg string `json:"egg"`
+	WebhookOwner
+	HookID int64  `json:"hook_id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (EggWebhookRemoved) EventName() string { return EggWebhookRemovedV1 }
 
 // BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
 type BinaryVersionRegistered struct {

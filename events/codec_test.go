@@ -58,7 +58,15 @@ var samples = map[string]events.Event{
 	events.EggReconcileFailedV1: events.EggReconcileFailed{Egg: "web", Server: "gitlab.com", Scope: "project 7", Code: "EUNAUTHORIZED",
 		Reason: "GitLab refused the token to read the pending jobs of project 7 on gitlab.com: 401 Unauthorized", RetryAfterMS: 900000},
 	events.EggReconcileRecoveredV1: events.EggReconcileRecovered{Egg: "web", Server: "gitlab.com"},
-	events.SecretAccessedV1:        events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
+	events.EggWebhookInstalledV1: events.EggWebhookInstalled{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+		HookID: 42, URL: "https://mothergoose.example.com/webhooks/gitlab", Action: "updated", Reason: "the egg's configuration changed", ConfigHash: "sha256:1f2e", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook"},
+	events.EggWebhookInstallFailedV1: events.EggWebhookInstallFailed{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "group", ID: 7},
+		Code: "EUNAVAILABLE", Reason: "GitLab answered 429 Too Many Requests", RetryAfterS: 30},
+	events.EggWebhookSkippedV1: events.EggWebhookSkipped{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+		Reason: "no --gitlab-api-token for gitlab.example.com"},
+	events.EggWebhookRemovedV1: events.EggWebhookRemoved{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+		HookID: 42, Reason: "egg web was removed from the Nest"},
+	events.SecretAccessedV1: events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
 }
 
 func sampleEnvelope(name string, ev events.Event) events.Envelope {
@@ -74,8 +82,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 27 {
-		t.Fatalf("catalogue has %d types, want the 27 of the product", len(names))
+	if len(names) != 31 {
+		t.Fatalf("catalogue has %d types, want the 31 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {

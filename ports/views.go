@@ -79,6 +79,7 @@ const (
 	ViewSyncHistory     = "sync_history"
 	ViewDeploymentPlans = "deployment_plans"
 	ViewAuditLogs       = "audit_logs"
+	ViewEggWebhooks     = "egg_webhooks"
 )
 
 // The registered views. A new view is its row type below, one NewView
@@ -89,8 +90,9 @@ var (
 	SyncHistory     = NewView[SyncHistoryRow](ViewSpec{Name: ViewSyncHistory, Key: "key"})
 	DeploymentPlans = NewView[DeploymentPlanRow](ViewSpec{Name: ViewDeploymentPlans, Key: "plan_id", Indexes: [][]string{{"egg"}, {"runner_id"}}})
 	AuditLogs       = NewView[AuditLogRow](ViewSpec{Name: ViewAuditLogs, Key: "key"})
+	EggWebhooks     = NewView[EggWebhooksRow](ViewSpec{Name: ViewEggWebhooks, Key: "egg"})
 
-	defaultViews = mustViewSet(Runners.Def(), EggConfigs.Def(), SyncHistory.Def(), DeploymentPlans.Def(), AuditLogs.Def())
+	defaultViews = mustViewSet(Runners.Def(), EggConfigs.Def(), SyncHistory.Def(), DeploymentPlans.Def(), AuditLogs.Def(), EggWebhooks.Def())
 )
 
 // DefaultViews is every view of the control plane: what the stores hold
@@ -192,6 +194,33 @@ type EggConfigRow struct {
 
 func (r EggConfigRow) RowKey() string     { return r.Name }
 func (r EggConfigRow) RowVersion() uint64 { return r.Version }
+
+// EggWebhooksRow is the egg_webhooks view: the hooks MotherGoose installs
+// for one egg, one entry per GitLab project or group, in owner order.
+type EggWebhooksRow struct {
+	Egg       string             `db:"egg" json:"egg"`
+	Hooks     []EggWebhookStatus `db:"hooks" json:"hooks"`
+	UpdatedAt time.Time          `db:"updated_at" json:"updated_at,omitzero"`
+	Version   uint64             `db:"version" json:"version"`
+}
+
+func (r EggWebhooksRow) RowKey() string     { return r.Egg }
+func (r EggWebhooksRow) RowVersion() uint64 { return r.Version }
+
+// EggWebhookStatus is the state of an egg's hook on one project or group.
+type EggWebhookStatus struct {
+	GitLabServer string    `json:"gitlab_server"`
+	OwnerKind    string    `json:"owner_kind"` // project, group
+	OwnerID      int64     `json:"owner_id"`
+	Status       string    `json:"status"` // installed, failed, skipped, removed
+	HookID       int64     `json:"hook_id,omitempty"`
+	URL          string    `json:"url,omitempty"`
+	ConfigHash   string    `json:"config_hash,omitempty"`
+	Code         string    `json:"code,omitempty"`   // of a failure
+	Reason       string    `json:"reason,omitempty"` // of a failure, a skip, an update, a removal
+	RetryAfterS  int64     `json:"retry_after_s,omitempty"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
 
 // SyncHistoryRow is one Nest sync attempt, successful or not. Its key is the
 // zero-padded global position of its event, so key order is log order.

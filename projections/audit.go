@@ -73,6 +73,18 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("reconciliation of egg %s cannot list %s on %s (%s): %s%s", e.Egg, e.Scope, e.Server, e.Code, clip(e.Reason), wait)
 	case events.EggReconcileRecovered:
 		return fmt.Sprintf("reconciliation of egg %s lists its jobs on %s again", e.Egg, e.Server)
+	case events.EggWebhookInstalled:
+		return fmt.Sprintf("webhook %d of egg %s %s on %s %d (%s) -> %s%s", e.HookID, e.Egg, e.Action, e.Kind, e.ID, e.GitLabServer, e.URL, because(e.Reason))
+	case events.EggWebhookInstallFailed:
+		s := fmt.Sprintf("webhook of egg %s on %s %d (%s) failed: %s %s", e.Egg, e.Kind, e.ID, e.GitLabServer, e.Code, clip(e.Reason))
+		if e.RetryAfterS > 0 {
+			s += fmt.Sprintf(" (retry after %ds)", e.RetryAfterS)
+		}
+		return s
+	case events.EggWebhookSkipped:
+		return fmt.Sprintf("webhook of egg %s on %s %d (%s) not installed%s", e.Egg, e.Kind, e.ID, e.GitLabServer, because(e.Reason))
+	case events.EggWebhookRemoved:
+		return fmt.Sprintf("webhook %d of egg %s removed from %s %d (%s)%s", e.HookID, e.Egg, e.Kind, e.ID, e.GitLabServer, because(e.Reason))
 	case events.JobSynced:
 		if e.Removed {
 			return fmt.Sprintf("job %s removed at %s", e.Name, short(e.Commit))

@@ -124,18 +124,20 @@ type snapshot struct {
 	SyncHistory     []ports.SyncHistoryRow
 	DeploymentPlans []ports.DeploymentPlanRow
 	AuditLogs       []ports.AuditLogRow
+	EggWebhooks     []ports.EggWebhooksRow
 }
 
 func takeSnapshot(views ports.ViewStore) (snapshot, error) {
 	ctx := context.Background()
 	read := views.Read()
 	var s snapshot
-	var errs [5]error
+	var errs [6]error
 	s.Runners, errs[0] = ports.Runners.In(read).List(ctx, ports.Query{})
 	s.EggConfigs, errs[1] = ports.EggConfigs.In(read).List(ctx, ports.Query{})
 	s.SyncHistory, errs[2] = ports.SyncHistory.In(read).List(ctx, ports.Query{})
 	s.DeploymentPlans, errs[3] = ports.DeploymentPlans.In(read).List(ctx, ports.Query{})
 	s.AuditLogs, errs[4] = ports.AuditLogs.In(read).List(ctx, ports.Query{})
+	s.EggWebhooks, errs[5] = ports.EggWebhooks.In(read).List(ctx, ports.Query{})
 	return s, errors.Join(errs[:]...)
 }
 

@@ -319,6 +319,14 @@ func everyEvent() []struct {
 		{"runner-r1", events.RunnerTerminated{RunnerID: "r1", Reason: "policy"}},
 		{"binary-tofu", events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64"}},
 		{"binary-tofu", events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"}},
+		{"egghooks-web", events.EggWebhookInstalled{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+			HookID: 42, URL: "https://mg.example.com/webhooks/gitlab", Action: "created", ConfigHash: "h", WebhookSecretURI: "env://HOOK"}},
+		{"egghooks-web", events.EggWebhookInstallFailed{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "group", ID: 7},
+			Code: "EUNAVAILABLE", Reason: "GitLab answered 429 Too Many Requests", RetryAfterS: 30}},
+		{"egghooks-web", events.EggWebhookSkipped{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 16},
+			Reason: "no --public-url"}},
+		{"egghooks-web", events.EggWebhookRemoved{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
+			HookID: 42, Reason: "egg web was removed from the Nest"}},
 		{"secret-0123456789abcdef", events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"}},
 	}
 }

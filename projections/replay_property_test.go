@@ -233,6 +233,29 @@ func TestReplayEqualsLive_property(t *testing.T) {
 				})
 				do(rt, "activate binary version", res, err)
 			},
+			"record_webhook_outcome": func(rt *rapid.T) {
+				bad := malformed(rt)
+				o := events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: pick(rt, bad, "owner_kind", []string{"project", "group"}, []string{"user"}),
+					ID: pick(rt, bad, "owner_id", []int64{15, 16}, []int64{0})}
+				egg := pick(rt, bad, "hook_egg", propEggs, badIDs)
+				reason := draw(rt, "hook_reason", []string{"no --public-url", "GitLab answered 500"})
+				var res ports.AppendResult
+				var err error
+				switch draw(rt, "hook_outcome", []string{"installed", "failed", "skipped", "removed"}) {
+				case "installed":
+					res, err = h.RecordWebhookInstalled(ctx, commands.RecordWebhookInstalled{Installed: events.EggWebhookInstalled{Egg: egg, WebhookOwner: o,
+						HookID: pick(rt, bad, "hook_id", []int64{1, 2}, []int64{0}), URL: "https://mg.example.com/webhooks/gitlab",
+						Action: draw(rt, "hook_action", []string{"created", "updated", "verified"}), ConfigHash: draw(rt, "hook_hash", []string{"sha256:1", "sha256:2"}), WebhookSecretURI: "env://HOOK"}})
+				case "failed":
+					res, err = h.RecordWebhookInstallFailed(ctx, commands.RecordWebhookInstallFailed{Failure: events.EggWebhookInstallFailed{Egg: egg, WebhookOwner: o,
+						Code: "EUNAVAILABLE", Reason: reason, RetryAfterS: draw(rt, "retry_after", []int64{0, 30})}})
+				case "skipped":
+					res, err = h.RecordWebhookSkipped(ctx, commands.RecordWebhookSkipped{Skipped: events.EggWebhookSkipped{Egg: egg, WebhookOwner: o, Reason: reason}})
+				default:
+					res, err = h.RecordWebhookRemoved(ctx, commands.RecordWebhookRemoved{Removed: events.EggWebhookRemoved{Egg: egg, WebhookOwner: o, HookID: 1, Reason: "egg removed"}})
+				}
+				do(rt, "record webhook outcome", res, err)
+			},
 			"record_secret_access": func(rt *rapid.T) {
 				bad := malformed(rt)
 				res, err := h.RecordSecretAccess(ctx, commands.RecordSecretAccess{Access: events.SecretAccessed{

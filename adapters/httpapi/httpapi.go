@@ -188,6 +188,7 @@ func New(cfg Config) (http.Handler, error) {
 	api.HandleFunc("/eggs", s.listEggs).Methods(http.MethodGet)
 	api.HandleFunc("/eggs/{name}", s.getEgg).Methods(http.MethodGet)
 	api.HandleFunc("/eggs/{name}/status", s.eggStatus).Methods(http.MethodGet)
+	api.HandleFunc("/eggs/{name}/webhooks", s.eggWebhooks).Methods(http.MethodGet)
 	api.HandleFunc("/eggs/{name}/retry", s.retryEgg).Methods(http.MethodPost)
 	api.HandleFunc("/runners", s.listRunners).Methods(http.MethodGet)
 	api.HandleFunc("/runners/{id}", s.getRunner).Methods(http.MethodGet)

@@ -231,6 +231,23 @@ func (s *server) eggStatus(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// eggWebhooks is the state of the hooks MotherGoose installs for an egg
+// (the egg_webhooks view); an egg with nothing recorded yet has none.
+func (s *server) eggWebhooks(w http.ResponseWriter, r *http.Request) {
+	egg, ok := get(s, w, r, ports.EggConfigs.In(s.cfg.Views.Read()), "egg", "name")
+	if !ok {
+		return
+	}
+	row, _, err := ports.EggWebhooks.In(s.cfg.Views.Read()).Get(r.Context(), egg.Name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	row.Egg = egg.Name
+	row.Hooks = nonNil(row.Hooks)
+	writeJSON(w, http.StatusOK, row)
+}
+
 func (s *server) listRunners(w http.ResponseWriter, r *http.Request) {
 	if st := r.URL.Query().Get("state"); st != "" {
 		if _, err := domain.ParseRunnerState(st); err != nil {

@@ -189,10 +189,11 @@ type Main struct {
 	Registry    *prometheus.Registry
 	metrics     *httpapi.Metrics
 	log         *slog.Logger
-	secrets     ports.Secrets        // the one backend the Nest credential, API tokens and webhook secrets are resolved with
-	apiTokens   map[string]string    // GitLab server -> secret URI of its API token, all resolvable at Open
-	reconciler  *commands.Reconciler // nil when --reconcile-interval is 0
-	secretCheck *secretCheck         // warns of eggs whose webhook secret cannot be resolved
+	secrets     ports.Secrets              // the one backend the Nest credential, API tokens and webhook secrets are resolved with
+	apiTokens   map[string]string          // GitLab server -> secret URI of its API token, all resolvable at Open
+	reconciler  *commands.Reconciler       // nil when --reconcile-interval is 0
+	webhooks    *commands.WebhookInstaller // nil when --webhook-check-interval is 0
+	secretCheck *secretCheck               // warns of eggs whose webhook secret cannot be resolved
 
 	server   *http.Server
 	listener net.Listener
@@ -273,6 +274,9 @@ func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
 		}); err != nil {
 			return err
 		}
+	}
+	if err := m.openWebhookInstaller(st, jobs); err != nil {
+		return err
 	}
 	cfg := httpapi.Config{
 		JobTags: jobs.JobTags, APITokens: m.apiTokens,
@@ -356,6 +360,9 @@ func (m *Main) openNest(ctx context.Context, st *storage, codec *events.Codec, l
 			observe(trigger, status, d)
 			if status == nestsync.StatusSynced { // eggs may have changed
 				m.secretCheck.Trigger()
+				if m.webhooks != nil {
+					m.webhooks.Trigger()
+				}
 			}
 		},
 	})
@@ -378,7 +385,7 @@ func (m *Main) Run(ctx context.Context) error {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	workers := 4
-	errc := make(chan error, 6)
+	errc := make(chan error, 7)
 	go func() { errc <- m.Provisioner.Run(work) }()
 	go func() { errc <- m.Bus.Run(work) }()
 	go func() { errc <- m.Projections.Run(work) }()
@@ -396,6 +403,13 @@ func (m *Main) Run(ctx context.Context) error {
 		workers++
 		go func() { errc <- m.reconciler.Run(work, m.Config.ReconcileInterval) }()
 	}
+	if m.webhooks != nil {
+		workers++
+		// A pass at once, and another when the views have caught up with
+		// the log as it is at start.
+		m.webhooks.Trigger()
+		go func() { errc <- m.webhooks.Run(work, m.Config.WebhookCheckInterval) }()
+	}
 	httpc := make(chan error, 1)
 	go func() {
 		err := m.server.Serve(m.listener)
@@ -408,7 +422,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		log.Warn("log head unknown", "err", err)
 	}
-	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest, "reconcile_interval", m.Config.ReconcileInterval,
+	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest, "reconcile_interval", m.Config.ReconcileInterval, "webhook_check_interval", m.Config.WebhookCheckInterval,
 		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","))
 
 	var first error

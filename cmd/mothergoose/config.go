@@ -66,6 +66,11 @@ type Config struct {
 	// ReconcileInterval is the period of the pending jobs reconciliation
 	// (commands.Reconciler); 0 disables it.
 	ReconcileInterval time.Duration
+
+	// WebhookCheckInterval is how often the webhook installer checks every
+	// egg's hooks in GitLab (it also runs at start and after each sync that
+	// changes eggs); 0 disables webhook installation.
+	WebhookCheckInterval time.Duration
 }
 
 func defaultConfig() Config {
@@ -89,7 +94,8 @@ func defaultConfig() Config {
 		TofuTimeout:   10 * time.Minute,
 		PlanRetention: tofu.DefaultPlanRetention,
 
-		ReconcileInterval: time.Minute,
+		ReconcileInterval:    time.Minute,
+		WebhookCheckInterval: 5 * time.Minute,
 	}
 }
 
@@ -124,7 +130,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.StringVar(&c.APIToken, "api-token", env("MOTHERGOOSE_API_TOKEN", c.APIToken), "bearer token of the query API; prefer the env var (env MOTHERGOOSE_API_TOKEN)")
 	f.StringVar(&c.TriggerToken, "trigger-token", env("MOTHERGOOSE_TRIGGER_TOKEN", c.TriggerToken), "X-Trigger-Auth value of /internal/sync-git and of Nest push webhooks; prefer the env var (env MOTHERGOOSE_TRIGGER_TOKEN)")
 	c.GitLabAPITokensEnv = env("MOTHERGOOSE_GITLAB_API_TOKENS", c.GitLabAPITokensEnv)
-	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "SERVER=SECRET-URI, repeatable: the API token (read_api) that the GitLab Jobs API of SERVER (an FQDN, host:port or https:// URL) is read with, "+
+	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "SERVER=SECRET-URI, repeatable: the API token (read_api; api, with the Maintainer role on projects and Owner on groups, to install the eggs' webhooks) that the GitLab API of SERVER (an FQDN, host:port or https:// URL) is called with, "+
 		"e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
 	f.Float64Var(&c.UnauthRate, "unauth-rate", envFloat("MOTHERGOOSE_UNAUTH_RATE", c.UnauthRate), "webhook deliveries per second that one source address may append for projects no egg owns (no token to check); more are answered 429 with Retry-After (env MOTHERGOOSE_UNAUTH_RATE)")
 	f.IntVar(&c.UnauthBurst, "unauth-burst", envInt("MOTHERGOOSE_UNAUTH_BURST", c.UnauthBurst), "how many such deliveries one source address may send at once (env MOTHERGOOSE_UNAUTH_BURST)")
@@ -141,6 +147,9 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.DurationVar(&c.TofuTimeout, "tofu-timeout", envDuration("MOTHERGOOSE_TOFU_TIMEOUT", c.TofuTimeout), "bound of one OpenTofu command (init, plan, apply) (env MOTHERGOOSE_TOFU_TIMEOUT)")
 	f.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration("MOTHERGOOSE_RECONCILE_INTERVAL", c.ReconcileInterval), "how often the pending jobs of each egg whose GitLab server has an API token (--gitlab-api-token) are listed through the Jobs API, "+
 		"and a runner requested for each that no webhook asked for (GitLab gives up on webhooks and disables failing hooks); 0 disables (env MOTHERGOOSE_RECONCILE_INTERVAL)")
+	f.DurationVar(&c.WebhookCheckInterval, "webhook-check-interval", envDuration("MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL", c.WebhookCheckInterval), "how often MotherGoose checks the GitLab webhook it installs on each project and group of every egg whose server has an API token "+
+		"(--gitlab-api-token, which then needs the api scope and the Maintainer role on projects, Owner on groups) and puts back what differs (deleted, disabled, edited); it also checks at start and after each sync that changes eggs. "+
+		"Hooks point at --public-url/webhooks/gitlab: without an explicit --public-url nothing is installed. 0 disables installation (env MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL)")
 	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 }
 
@@ -254,6 +263,9 @@ func (c Config) validate(serving bool) error {
 		problems = append(problems, bad...)
 		if c.ReconcileInterval < 0 {
 			problems = append(problems, "--reconcile-interval (or MOTHERGOOSE_RECONCILE_INTERVAL) must be a duration such as 1m, or 0 to disable reconciliation")
+		}
+		if c.WebhookCheckInterval < 0 {
+			problems = append(problems, "--webhook-check-interval (or MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL) must be a duration such as 5m, or 0 to disable webhook installation")
 		}
 		if c.BreakAfter < 1 {
 			// 0 would be read as the default; the breaker cannot be turned off.

@@ -61,6 +61,8 @@ type Server struct {
 	throttle int      // requests still to answer 429
 	retry    int      // their Retry-After, seconds
 	faults   []*fault // Fail's injected answers, first match wins
+
+	hooks hookState // project and group webhooks (hooks.go)
 }
 
 // New starts a fake that accepts token as PRIVATE-TOKEN; it is closed at
@@ -89,6 +91,7 @@ func start(t testing.TB, token string, tls bool) *Server {
 	mux.HandleFunc("GET /api/v4/projects/{id}/jobs/{job_id}", s.getJob)
 	mux.HandleFunc("GET /api/v4/projects/{id}/jobs", s.listJobs)
 	mux.HandleFunc("GET /api/v4/groups/{id}/projects", s.listGroupProjects)
+	s.hookRoutes(mux)
 	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
 	if tls {
 		s.srv.StartTLS()
