@@ -145,7 +145,7 @@ func (e *Egg) apply(ev events.Event) error {
 		e.config, e.synced, e.removed = cloneEggSynced(ev), true, false
 	case events.EggRemoved:
 		e.removed = true
-	case events.EggRetryAsked:
+	case events.EggRetryAsked, events.RunnerGitLabOrphanDeleted:
 		// Nothing the egg decides on: the provisioner's model reads it.
 	default:
 		return unknownEvent("egg "+e.name.String(), ev)

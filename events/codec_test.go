@@ -55,7 +55,15 @@ var samples = map[string]events.Event{
 	events.RunnerJobAssignedV1:       events.RunnerJobAssigned{RunnerID: "r-01", JobID: 1977, RequestID: "web-job-1977", Reason: "runner r-01 is IDLE with a free slot"},
 	events.RunnerQueuedV1:            events.RunnerQueued{RunnerID: "web-job-1977", JobID: 1977, Reason: "egg web is at its apex max_count of 2 runners"},
 	events.RunnerTerminationAskedV1:  events.RunnerTerminationAsked{RunnerID: "r-01", Reason: "operator alice: POST /runners/r-01/terminate"},
-	events.SecretAccessedV1:          events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
+	events.RunnerGitLabRegisteredV1: events.RunnerGitLabRegistered{RunnerID: "r-01", Egg: "web", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9001,
+		RunnerType: "project_type", OwnerID: 15, Description: "polar-gosling runner r-01 (egg web)", TokenSecretURI: "file:///var/lib/gosling/work/r-01/gitlab-runner-token"},
+	events.RunnerGitLabUnregisteredV1:  events.RunnerGitLabUnregistered{RunnerID: "r-01", Reason: "no --gitlab-api-token for gitlab.example.com"},
+	events.RunnerGitLabPausedV1:        events.RunnerGitLabPaused{RunnerID: "r-01", GitLabRunnerID: 9001, RunningJobs: 1, Reason: "terminating"},
+	events.RunnerGitLabDeleteOwedV1:    events.RunnerGitLabDeleteOwed{RunnerID: "r-01", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9001, Reason: "terminating"},
+	events.RunnerGitLabDeleteFailedV1:  events.RunnerGitLabDeleteFailed{RunnerID: "r-01", GitLabRunnerID: 9001, Code: "EUNAVAILABLE", Error: "GitLab answered 503", RetryInSeconds: 20},
+	events.RunnerGitLabDeletedV1:       events.RunnerGitLabDeleted{RunnerID: "r-01", GitLabRunnerID: 9001, AlreadyGone: true},
+	events.RunnerGitLabOrphanDeletedV1: events.RunnerGitLabOrphanDeleted{Egg: "web", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9002, RunnerID: "r-01", Reason: "a duplicate of the recorded GitLab runner 9001"},
+	events.SecretAccessedV1:            events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
 }
 
 func sampleEnvelope(name string, ev events.Event) events.Envelope {
@@ -71,8 +79,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 25 {
-		t.Fatalf("catalogue has %d types, want the 25 of the product", len(names))
+	if len(names) != 32 {
+		t.Fatalf("catalogue has %d types, want the 32 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {

@@ -54,10 +54,11 @@ type Server struct {
 	projects map[int64]bool
 	groups   map[int64][]int64 // group -> its own projects
 	calls    int
-	lists    []string // paths and queries of list requests
-	throttle int      // requests still to answer 429
-	retry    int      // their Retry-After, seconds
-	faults   []*fault // Fail's injected answers, first match wins
+	lists    []string     // paths and queries of list requests
+	throttle int          // requests still to answer 429
+	retry    int          // their Retry-After, seconds
+	faults   []*fault     // Fail's injected answers, first match wins
+	rs       *runnerState // runners.go
 }
 
 // New starts a fake that accepts token as PRIVATE-TOKEN; it is closed at
@@ -86,6 +87,7 @@ func start(t testing.TB, token string, tls bool) *Server {
 	mux.HandleFunc("GET /api/v4/projects/{id}/jobs/{job_id}", s.getJob)
 	mux.HandleFunc("GET /api/v4/projects/{id}/jobs", s.listJobs)
 	mux.HandleFunc("GET /api/v4/groups/{id}/projects", s.listGroupProjects)
+	s.routeRunners(mux)
 	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
 	if tls {
 		s.srv.StartTLS()
