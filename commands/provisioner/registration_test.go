@@ -74,7 +74,7 @@ func (c *memCompute) Deployed(_ context.Context, id string) (provisioner.Deploym
 	return provisioner.Deployment{InstanceID: "i-" + id}, c.deployed[id], nil
 }
 func (c *memCompute) Workspaces(context.Context) ([]string, error) { return nil, nil }
-func (c *memCompute) Forget(context.Context, string) error        { return nil }
+func (c *memCompute) Forget(context.Context, string) error         { return nil }
 
 func (c *memCompute) spec(id string) provisioner.Spec {
 	c.mu.Lock()

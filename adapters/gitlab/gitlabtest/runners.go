@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"slices"
 	"strconv"
@@ -50,6 +51,7 @@ type runnerState struct {
 	held    int           // creates made and waiting for their answer
 	creates int           // creates answered or held
 	deletes []int64       // DELETE requests that found their runner
+	tokens  []string      // every authentication token handed out
 }
 
 func (s *Server) routeRunners(mux *http.ServeMux) {
@@ -105,6 +107,14 @@ func (s *Server) Deletes() []int64 {
 	return slices.Clone(s.rs.deletes)
 }
 
+// Tokens are the authentication tokens of every runner created, deleted
+// ones included (for scans that no copy leaked).
+func (s *Server) Tokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.rs.tokens)
+}
+
 // SetRunningJob marks job as running on runner id (running) or no longer.
 func (s *Server) SetRunningJob(id, job int64, running bool) {
 	s.mu.Lock()
@@ -146,6 +156,17 @@ func (s *Server) HeldCreates() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rs.held
+}
+
+// CertificatePEM is a TLS fake's certificate in PEM, for a process that
+// trusts it through SSL_CERT_FILE (a Nest names a GitLab server by host
+// alone, reached over HTTPS).
+func (s *Server) CertificatePEM() []byte {
+	c := s.srv.Certificate()
+	if c == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 func newRunnerToken() string {
@@ -281,6 +302,7 @@ func (s *Server) createRunner(w http.ResponseWriter, r *http.Request) {
 	s.rs.next++
 	nr.ID, nr.Token = s.rs.next, newRunnerToken()
 	s.rs.runners[nr.ID] = nr
+	s.rs.tokens = append(s.rs.tokens, nr.Token)
 	s.rs.creates++
 	hold := s.rs.hold
 	id, token := nr.ID, nr.Token
