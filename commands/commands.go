@@ -182,9 +182,10 @@ func (ApplyPlan) CommandName() string { return "plan.apply" }
 type FailPlan struct {
 	Meta        `json:"-"`
 	PlanID      string              `json:"plan_id"`
-	Stage       string              `json:"stage"` // init, plan, apply
+	Stage       string              `json:"stage"` // register, init, plan, apply
 	Error       string              `json:"error"`
 	Diagnostics []events.Diagnostic `json:"diagnostics,omitempty"`
+	Permanent   bool                `json:"permanent,omitempty"` // no retry can help: the runner is given up
 }
 
 func (FailPlan) CommandName() string { return "plan.fail" }

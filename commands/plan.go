@@ -45,6 +45,9 @@ func (h *Handlers) ApplyPlan(ctx context.Context, cmd ApplyPlan) (ports.AppendRe
 // FailPlan records that a stage of a pending plan failed.
 func (h *Handlers) FailPlan(ctx context.Context, cmd FailPlan) (ports.AppendResult, error) {
 	return h.plan(ctx, cmd, cmd.PlanID, func(p *domain.DeploymentPlan) ([]events.Event, error) {
+		if cmd.Permanent {
+			return p.Refuse(cmd.Stage, cmd.Error)
+		}
 		return p.Fail(cmd.Stage, cmd.Error, cmd.Diagnostics)
 	})
 }

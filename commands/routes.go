@@ -44,6 +44,8 @@ func (h *Handlers) Routes() []Route {
 		route(h.RecordNestSync), route(h.RecordNestSyncFailed), route(h.RecordNestSyncFailureRepeated),
 		route(h.ReceiveWebhook),
 		route(h.RegisterBinaryVersion), route(h.ActivateBinaryVersion), route(h.RecordSecretAccess),
+		route(h.RegisterGitLabRunner), route(h.MarkRunnerUnregistered), route(h.PauseGitLabRunner),
+		route(h.OweGitLabDelete), route(h.FailGitLabDelete), route(h.DeleteGitLabRunner), route(h.DeleteGitLabOrphan),
 	}
 }
 

@@ -184,7 +184,7 @@ func (e *Egg) apply(ev events.Event) error {
 		e.reconcileFailure = &ev
 	case events.EggReconcileRecovered:
 		e.reconcileFailure = nil
-	case events.EggRetryAsked:
+	case events.EggRetryAsked, events.RunnerGitLabOrphanDeleted:
 		// Nothing the egg decides on: the provisioner's model reads it.
 	default:
 		return unknownEvent("egg "+e.name.String(), ev)

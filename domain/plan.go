@@ -12,7 +12,7 @@ import (
 var planActions = []string{"create", "update", "destroy"}
 
 // Plan stages that can fail.
-var planStages = []string{"init", "plan", "apply"}
+var planStages = []string{"register", "init", "plan", "apply"}
 
 // DeploymentPlan is one OpenTofu plan for a runner: created PENDING, then
 // applied or failed once; an applied plan may be rolled back.
@@ -113,12 +113,23 @@ func (p *DeploymentPlan) Fail(stage, message string, diags []events.Diagnostic) 
 		return nil, err
 	}
 	if !slices.Contains(planStages, stage) {
-		return nil, invalid("plan %s: stage %q is not one of init, plan, apply", p.id, stage)
+		return nil, invalid("plan %s: stage %q is not one of register, init, plan, apply", p.id, stage)
 	}
 	if message == "" {
 		return nil, invalid("plan %s: failure without an error message", p.id)
 	}
 	return []events.Event{events.PlanFailed{PlanID: p.id.String(), RunnerID: p.runnerID, Stage: stage, Error: message, Diagnostics: slices.Clone(diags)}}, nil
+}
+
+// Refuse is Fail for a failure no retry can help (PlanFailed.Permanent).
+func (p *DeploymentPlan) Refuse(stage, message string) ([]events.Event, error) {
+	evs, err := p.Fail(stage, message, nil)
+	if err != nil {
+		return nil, err
+	}
+	f := evs[0].(events.PlanFailed)
+	f.Permanent = true
+	return []events.Event{f}, nil
 }
 
 // RollBack records that this applied plan was replaced by re-applying restored's configuration.

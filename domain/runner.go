@@ -316,7 +316,9 @@ func (r *Runner) apply(ev events.Event) error {
 		r.typ = to
 	case events.RunnerTerminated:
 		r.state = StateTerminated
-	case events.RunnerJobAssigned, events.RunnerQueued, events.RunnerTerminationAsked:
+	case events.RunnerJobAssigned, events.RunnerQueued, events.RunnerTerminationAsked,
+		events.RunnerGitLabRegistered, events.RunnerGitLabUnregistered, events.RunnerGitLabPaused,
+		events.RunnerGitLabDeleteOwed, events.RunnerGitLabDeleteFailed, events.RunnerGitLabDeleted:
 		// Bookkeeping of the provisioner; the state machine does not move.
 	default:
 		return unknownEvent("runner "+r.id.String(), ev)

@@ -38,6 +38,13 @@ const (
 	EggWebhookInstallFailedV1 = "egg.webhook_install_failed.v1"
 	EggWebhookSkippedV1       = "egg.webhook_skipped.v1"
 	EggWebhookRemovedV1       = "egg.webhook_removed.v1"
+	RunnerGitLabRegisteredV1    = "runner.gitlab_registered.v1"
+	RunnerGitLabUnregisteredV1  = "runner.gitlab_unregistered.v1"
+	RunnerGitLabPausedV1        = "runner.gitlab_paused.v1"
+	RunnerGitLabDeleteOwedV1    = "runner.gitlab_delete_owed.v1"
+	RunnerGitLabDeleteFailedV1  = "runner.gitlab_delete_failed.v1"
+	RunnerGitLabDeletedV1       = "runner.gitlab_deleted.v1"
+	RunnerGitLabOrphanDeletedV1 = "runner.gitlab_orphan_deleted.v1"
 )
 
 // NewRegistry returns the registry of the whole catalogue. It is the one
@@ -53,6 +60,8 @@ func NewRegistry() *Registry {
 		SecretAccessed{}, RunnerJobAssigned{}, RunnerQueued{}, RunnerTerminationAsked{},
 		EggRetryAsked{}, EggReconcileFailed{}, EggReconcileRecovered{},
 		EggWebhookInstalled{}, EggWebhookInstallFailed{}, EggWebhookSkipped{}, EggWebhookRemoved{},
+		RunnerGitLabRegistered{}, RunnerGitLabUnregistered{}, RunnerGitLabPaused{}, RunnerGitLabDeleteOwed{},
+		RunnerGitLabDeleteFailed{}, RunnerGitLabDeleted{}, RunnerGitLabOrphanDeleted{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -156,7 +165,11 @@ type EggSynced struct {
 	// Concurrent is how many jobs one runner takes at once (the egg's
 	// runner.concurrent). Added after v1 was published; older events
 	// decode with 0, which means 1.
-	Concurrent       int    `json:"concurrent,omitempty"`
+	Concurrent int `json:"concurrent,omitempty"`
+	// MaxJobSeconds is the egg's runner.max_job_duration in seconds, the
+	// maximum_timeout of its GitLab runners; 0 when unset (and in events
+	// recorded before it was added).
+	MaxJobSeconds    int64  `json:"max_job_seconds,omitempty"`
 	TokenSecretURI   string `json:"token_secret_uri,omitempty"`
 	WebhookSecretURI string `json:"webhook_secret_uri,omitempty"`
 	ConfigHash       string `json:"config_hash"`
@@ -271,9 +284,14 @@ func (PlanApplied) EventName() string { return PlanAppliedV1 }
 type PlanFailed struct {
 	PlanID      string       `json:"plan_id"`
 	RunnerID    string       `json:"runner_id"`
-	Stage       string       `json:"stage"` // init, plan, apply
+	Stage       string       `json:"stage"` // register, init, plan, apply
 	Error       string       `json:"error"`
 	Diagnostics []Diagnostic `json:"diagnostics,omitempty"`
+	// Permanent: no retry can help (GitLab refused the registration: the
+	// token lacks the create_runner scope or the role, the project or group
+	// is gone): the runner is given up at once. Added after v1; older
+	// events decode false.
+	Permanent bool `json:"permanent,omitempty"`
 }
 
 func (PlanFailed) EventName() string { return PlanFailedV1 }

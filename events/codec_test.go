@@ -67,6 +67,14 @@ var samples = map[string]events.Event{
 	events.EggWebhookRemovedV1: events.EggWebhookRemoved{Egg: "web", WebhookOwner: events.WebhookOwner{GitLabServer: "gitlab.example.com", Kind: "project", ID: 15},
 		HookID: 42, Reason: "egg web was removed from the Nest"},
 	events.SecretAccessedV1: events.SecretAccessed{URI: "vault://secret/data/gosling#token", Accessor: "mothergoose:apply", Purpose: "runner registration", Outcome: "resolved"},
+	events.RunnerGitLabRegisteredV1: events.RunnerGitLabRegistered{RunnerID: "r-01", Egg: "web", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9001,
+		RunnerType: "project_type", OwnerID: 15, Description: "polar-gosling runner r-01 (egg web)", TokenSecretURI: "file:///var/lib/gosling/work/r-01/gitlab-runner-token"},
+	events.RunnerGitLabUnregisteredV1:  events.RunnerGitLabUnregistered{RunnerID: "r-01", Reason: "no --gitlab-api-token for gitlab.example.com"},
+	events.RunnerGitLabPausedV1:        events.RunnerGitLabPaused{RunnerID: "r-01", GitLabRunnerID: 9001, RunningJobs: 1, Reason: "terminating"},
+	events.RunnerGitLabDeleteOwedV1:    events.RunnerGitLabDeleteOwed{RunnerID: "r-01", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9001, Reason: "terminating"},
+	events.RunnerGitLabDeleteFailedV1:  events.RunnerGitLabDeleteFailed{RunnerID: "r-01", GitLabRunnerID: 9001, Code: "EUNAVAILABLE", Error: "GitLab answered 503", RetryInSeconds: 20},
+	events.RunnerGitLabDeletedV1:       events.RunnerGitLabDeleted{RunnerID: "r-01", GitLabRunnerID: 9001, AlreadyGone: true},
+	events.RunnerGitLabOrphanDeletedV1: events.RunnerGitLabOrphanDeleted{Egg: "web", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9002, RunnerID: "r-01", Reason: "a duplicate of the recorded GitLab runner 9001"},
 }
 
 func sampleEnvelope(name string, ev events.Event) events.Envelope {
@@ -82,8 +90,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 31 {
-		t.Fatalf("catalogue has %d types, want the 31 of the product", len(names))
+	if len(names) != 38 {
+		t.Fatalf("catalogue has %d types, want the 38 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {

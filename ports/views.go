@@ -154,11 +154,18 @@ type RunnerRow struct {
 	// runner.requested) and ended because the job went to the existing
 	// runner ServedBy (runner.terminated's served_by): not a runner. Lists
 	// of runners leave such rows out unless asked for them.
-	ServedBy     string    `db:"served_by" json:"served_by,omitempty"`
-	CreatedAt    time.Time `db:"created_at" json:"created_at"`
-	UpdatedAt    time.Time `db:"updated_at" json:"updated_at"`
-	TerminatedAt time.Time `db:"terminated_at" json:"terminated_at,omitzero"`
-	Version      uint64    `db:"version" json:"version"`
+	ServedBy string `db:"served_by" json:"served_by,omitempty"`
+	// GitLabRunnerID is the GitLab runner MotherGoose created for it
+	// (runner.gitlab_registered), 0 when none.
+	GitLabRunnerID int64 `db:"gitlab_runner_id" json:"gitlab_runner_id,omitempty"`
+	// GitLabRegistration says where its GitLab runner stands: "registered",
+	// "unregistered: <why>", "paused: ...", "delete owed", "delete owed:
+	// <last error>", "deleted"; empty before its provisioning.
+	GitLabRegistration string    `db:"gitlab_registration" json:"gitlab_registration,omitempty"`
+	CreatedAt          time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt          time.Time `db:"updated_at" json:"updated_at"`
+	TerminatedAt       time.Time `db:"terminated_at" json:"terminated_at,omitzero"`
+	Version            uint64    `db:"version" json:"version"`
 }
 
 func (r RunnerRow) RowKey() string     { return r.ID }

@@ -127,6 +127,20 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("runner %s queued%s", e.RunnerID, because(e.Reason))
 	case events.RunnerTerminated:
 		return fmt.Sprintf("runner %s terminated%s", e.RunnerID, because(e.Reason))
+	case events.RunnerGitLabRegistered:
+		return fmt.Sprintf("GitLab runner %d (%s, %s %d) created for runner %s; its token is in %s", e.GitLabRunnerID, e.GitLabServer, e.RunnerType, e.OwnerID, e.RunnerID, e.TokenSecretURI)
+	case events.RunnerGitLabUnregistered:
+		return fmt.Sprintf("runner %s provisioned without a GitLab runner of ours%s", e.RunnerID, because(e.Reason))
+	case events.RunnerGitLabPaused:
+		return fmt.Sprintf("GitLab runner %d of runner %s paused (%d running jobs)%s", e.GitLabRunnerID, e.RunnerID, e.RunningJobs, because(e.Reason))
+	case events.RunnerGitLabDeleteOwed:
+		return fmt.Sprintf("GitLab runner %d of runner %s is to be deleted%s", e.GitLabRunnerID, e.RunnerID, because(e.Reason))
+	case events.RunnerGitLabDeleteFailed:
+		return fmt.Sprintf("delete of GitLab runner %d of runner %s failed (%s), retried in %ds: %s", e.GitLabRunnerID, e.RunnerID, e.Code, e.RetryInSeconds, clip(e.Error))
+	case events.RunnerGitLabDeleted:
+		return fmt.Sprintf("GitLab runner %d of runner %s deleted%s", e.GitLabRunnerID, e.RunnerID, when(e.AlreadyGone, " (already gone)"))
+	case events.RunnerGitLabOrphanDeleted:
+		return fmt.Sprintf("orphan GitLab runner %d (naming runner %s) of egg %s deleted%s", e.GitLabRunnerID, e.RunnerID, e.Egg, because(e.Reason))
 	case events.BinaryVersionRegistered:
 		return fmt.Sprintf("%s %s registered for %s", e.Binary, e.Version, e.Platform)
 	case events.BinaryVersionActivated:

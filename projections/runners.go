@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -71,6 +72,24 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 			r.AssignedJobs++
 			if e.Reason != "" {
 				r.StateReason = e.Reason
+			}
+		case events.RunnerGitLabRegistered:
+			r.GitLabRunnerID, r.GitLabRegistration = e.GitLabRunnerID, "registered"
+		case events.RunnerGitLabUnregistered:
+			r.GitLabRegistration = e.Reason
+		case events.RunnerGitLabPaused:
+			r.GitLabRegistration = "paused"
+			if e.RunningJobs > 0 {
+				r.GitLabRegistration = fmt.Sprintf("paused: its destroy waits for %d running job(s)", e.RunningJobs)
+			}
+		case events.RunnerGitLabDeleteOwed:
+			r.GitLabRunnerID, r.GitLabRegistration = e.GitLabRunnerID, "delete owed"
+		case events.RunnerGitLabDeleteFailed:
+			r.GitLabRegistration = fmt.Sprintf("delete owed: %s: %s (retried in %ds)", e.Code, e.Error, e.RetryInSeconds)
+		case events.RunnerGitLabDeleted:
+			r.GitLabRegistration = "deleted"
+			if e.AlreadyGone {
+				r.GitLabRegistration = "deleted (GitLab had no such runner any more)"
 			}
 		case events.RunnerTerminated:
 			r.State, r.StateReason, r.TerminatedAt = stateTerminated, e.Reason, at

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/polar-gosling/polar-gosling/commands/provisioner"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
 )
 
@@ -171,6 +173,37 @@ func (c *Compute) Credential(_ context.Context, runnerID string) (string, string
 	sum := sha256.Sum256(b)
 	return "file://" + path, hex.EncodeToString(sum[:]), nil
 }
+
+// StoreSecret implements provisioner.Compute: for a local runner, a 0600
+// file in its workspace (removed with it by Forget), as file://. The cloud
+// targets get their stores (Lockbox, Secrets Manager) with the secrets
+// issue; until then their secrets cannot be stored.
+func (c *Compute) StoreSecret(_ context.Context, runnerID, provider, name string, value []byte) (string, error) {
+	switch {
+	case c.cfg.Executor == nil:
+		return "", errors.New(c.cfg.Missing)
+	case provider != string(TargetLocal):
+		return "", errs.Errorf(errs.EINVALID, "no secret store for provider %s until cloud secrets land: the runner's GitLab token cannot be stored", provider)
+	case !labelRe.MatchString(runnerID) || !secretNameRe.MatchString(name) || name == credentialFile:
+		return "", errs.Errorf(errs.EINVALID, "tofu: secret %q of runner %q is not a file name in a workspace", name, runnerID)
+	}
+	dir := c.dir(runnerID)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, value, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", err
+	}
+	return "file://" + path, nil
+}
+
+// secretNameRe is a secret's file name in a workspace.
+var secretNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 
 func (c *Compute) runnerSpec(s provisioner.Spec) RunnerSpec {
 	image := s.Image

@@ -130,8 +130,10 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.StringVar(&c.APIToken, "api-token", env("MOTHERGOOSE_API_TOKEN", c.APIToken), "bearer token of the query API; prefer the env var (env MOTHERGOOSE_API_TOKEN)")
 	f.StringVar(&c.TriggerToken, "trigger-token", env("MOTHERGOOSE_TRIGGER_TOKEN", c.TriggerToken), "X-Trigger-Auth value of /internal/sync-git and of Nest push webhooks; prefer the env var (env MOTHERGOOSE_TRIGGER_TOKEN)")
 	c.GitLabAPITokensEnv = env("MOTHERGOOSE_GITLAB_API_TOKENS", c.GitLabAPITokensEnv)
-	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "SERVER=SECRET-URI, repeatable: the API token (read_api; api, with the Maintainer role on projects and Owner on groups, to install the eggs' webhooks) that the GitLab API of SERVER (an FQDN, host:port or https:// URL) is called with, "+
-		"e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
+	f.StringArrayVar(&c.GitLabAPITokens, "gitlab-api-token", c.GitLabAPITokens, "SERVER=SECRET-URI, repeatable: MotherGoose's API token on SERVER (an FQDN, host:port or https:// URL), "+
+		"with the read_api and create_runner scopes, or api, which installing the eggs' webhooks needs (Maintainer of the eggs' projects, Owner of their groups): "+
+		"the Jobs API is read with it, each runner's GitLab runner is created (POST /user/runners) and deleted with it, and the eggs' webhooks are installed with it; "+
+		"without one, the runners of the server's eggs are provisioned unregistered and no webhook is installed, e.g. gitlab.com=env://GITLAB_API_TOKEN (env MOTHERGOOSE_GITLAB_API_TOKENS: the same pairs, comma-separated; a flag wins over env for its server)")
 	f.Float64Var(&c.UnauthRate, "unauth-rate", envFloat("MOTHERGOOSE_UNAUTH_RATE", c.UnauthRate), "webhook deliveries per second that one source address may append for projects no egg owns (no token to check); more are answered 429 with Retry-After (env MOTHERGOOSE_UNAUTH_RATE)")
 	f.IntVar(&c.UnauthBurst, "unauth-burst", envInt("MOTHERGOOSE_UNAUTH_BURST", c.UnauthBurst), "how many such deliveries one source address may send at once (env MOTHERGOOSE_UNAUTH_BURST)")
 	f.Float64Var(&c.UnauthTotalRate, "unauth-total-rate", envFloat("MOTHERGOOSE_UNAUTH_TOTAL_RATE", c.UnauthTotalRate), "such deliveries per second over all sources (env MOTHERGOOSE_UNAUTH_TOTAL_RATE)")
@@ -146,7 +148,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.DurationVar(&c.PlanRetention, "plan-retention", envDuration("MOTHERGOOSE_PLAN_RETENTION", c.PlanRetention), "how long a kept plan file stays under DATA/plans; the log keeps every plan's SHA-256 and inputs for good (env MOTHERGOOSE_PLAN_RETENTION)")
 	f.DurationVar(&c.TofuTimeout, "tofu-timeout", envDuration("MOTHERGOOSE_TOFU_TIMEOUT", c.TofuTimeout), "bound of one OpenTofu command (init, plan, apply) (env MOTHERGOOSE_TOFU_TIMEOUT)")
 	f.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration("MOTHERGOOSE_RECONCILE_INTERVAL", c.ReconcileInterval), "how often the pending jobs of each egg whose GitLab server has an API token (--gitlab-api-token) are listed through the Jobs API, "+
-		"and a runner requested for each that no webhook asked for (GitLab gives up on webhooks and disables failing hooks); 0 disables (env MOTHERGOOSE_RECONCILE_INTERVAL)")
+		"and a runner requested for each that no webhook asked for (GitLab gives up on webhooks and disables failing hooks), and GitLab runners of ours that no live runner owns are deleted; 0 disables (the GitLab runners are still swept once at start) (env MOTHERGOOSE_RECONCILE_INTERVAL)")
 	f.DurationVar(&c.WebhookCheckInterval, "webhook-check-interval", envDuration("MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL", c.WebhookCheckInterval), "how often MotherGoose checks the GitLab webhook it installs on each project and group of every egg whose server has an API token "+
 		"(--gitlab-api-token, which then needs the api scope and the Maintainer role on projects, Owner on groups) and puts back what differs (deleted, disabled, edited); it also checks at start and after each sync that changes eggs. "+
 		"Hooks point at --public-url/webhooks/gitlab: without an explicit --public-url nothing is installed. 0 disables installation (env MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL)")

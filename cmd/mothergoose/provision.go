@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/polar-gosling/polar-gosling/adapters/gitlab"
 	"github.com/polar-gosling/polar-gosling/adapters/tofu"
 	"github.com/polar-gosling/polar-gosling/commands/provisioner"
 	"github.com/polar-gosling/polar-gosling/events"
@@ -113,7 +115,14 @@ func (m *Main) openProvisioner(ctx context.Context, st *storage, codec *events.C
 	if err != nil {
 		return err
 	}
+	// GitLab runners are created with the same API tokens as the Jobs API
+	// reads (they need the create_runner scope too).
+	runners, err := gitlab.NewRunners(gitlab.Config{Secrets: m.secrets, Timeout: 10 * time.Second, HTTPClient: m.GitLabHTTP})
+	if err != nil {
+		return err
+	}
 	m.Provisioner, err = provisioner.New(provisioner.Config{
+		GitLab: runners, APITokens: m.apiTokens, SweepInterval: m.Config.ReconcileInterval,
 		Store: st.Events, Codec: codec, Handlers: m.Handlers, Compute: compute, MaxApplies: m.Config.MaxApplies,
 		Policy:  provisioner.Policy{BreakAfter: m.Config.BreakAfter},
 		Timeout: 3 * m.Config.TofuTimeout, Wake: st.Wake, PollInterval: m.Config.PollInterval, NewID: newID, Logger: m.log,

@@ -92,6 +92,12 @@ type provEnv struct {
 
 func newProvEnv(t *testing.T) *provEnv {
 	t.Helper()
+	return newProvEnvOn(t, "gitlab.com")
+}
+
+// newProvEnvOn is newProvEnv with the egg on GitLab server (a fake's URL).
+func newProvEnvOn(t *testing.T, server string) *provEnv {
+	t.Helper()
 	tofu := provTofu(t)
 	bin := mustBinaries(t)
 	dir := t.TempDir()
@@ -128,13 +134,13 @@ func newProvEnv(t *testing.T) *provEnv {
   }
 
   gitlab {
-    server         = "gitlab.com"
+    server         = %q
     project_id     = %d
     token_secret   = "file://%s/runner-token"
     webhook_secret = "file://%s/webhook-secret"
   }
 }
-`, provEgg, provProject, secrets, secrets),
+`, provEgg, server, provProject, secrets, secrets),
 		"UF/config.fly": fmt.Sprintf(`uglyfox {
   runners_condition "e2e" {
     eggs_entities = [%q]

@@ -124,6 +124,7 @@ func specEvent(name, kind string, spec domain.EggSpec, b [3]int, commit, path st
 		Tags: spec.Runner.Tags, CPU: spec.Resources.CPU, MemoryGB: (spec.Resources.Memory + 1023) / 1024,
 		DiskGB: spec.Resources.Disk, Image: spec.Runner.Image,
 		MinApex: b[0], MaxApex: b[1], MinNadir: b[2], Concurrent: spec.Runner.Concurrent, Commit: commit, Path: path,
+		MaxJobSeconds: int64(spec.Runner.MaxJobDuration.D.Seconds()),
 	}
 	if spec.Type == domain.EggServerless {
 		ev.DiskGB = 0

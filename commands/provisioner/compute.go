@@ -60,6 +60,11 @@ type Compute interface {
 	// before: the secret URI the agent reads it from and its hex SHA-256.
 	// The value never leaves the adapter.
 	Credential(ctx context.Context, runnerID string) (uri, sha256hex string, err error)
+	// StoreSecret stores value (a GitLab runner authentication token) where
+	// runnerID's runner of provider reads secrets, as name, and returns its
+	// URI; storing it again replaces it. The value never leaves the
+	// adapter. A provider with no secret store yet is an EINVALID error.
+	StoreSecret(ctx context.Context, runnerID, provider, name string, value []byte) (uri string, err error)
 	// Plan renders spec and runs init and plan -out (destroy: a destroy
 	// plan). On failure the result holds what was rendered and the error is
 	// a *StageError.

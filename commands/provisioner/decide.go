@@ -30,6 +30,9 @@ const (
 	Resume Kind = "resume"
 	// Warm requests a new pool runner for Egg.
 	Warm Kind = "warm"
+	// DeleteGitLab deletes the GitLab runner of an ended runner whose
+	// delete is owed (runner.gitlab_delete_owed without runner.gitlab_deleted).
+	DeleteGitLab Kind = "delete_gitlab"
 )
 
 // Action is one decision.
@@ -53,6 +56,10 @@ func (a Action) Tofu() bool {
 	}
 	return false
 }
+
+// Background reports whether the action runs apart from the decisions:
+// the OpenTofu ones and the GitLab calls.
+func (a Action) Background() bool { return a.Tofu() || a.Kind == DeleteGitLab }
 
 // Policy bounds the decisions.
 type Policy struct {
@@ -117,7 +124,10 @@ type Inputs struct {
 //   - Teardown: a removed egg's runners, a serverless runner whose job
 //     finished, a runner whose termination was asked; a BUSY runner waits.
 //   - Retries: a failed plan is retried after a doubling backoff; after
-//     MaxFailures the runner is given up (destroyed, FAILED).
+//     MaxFailures the runner is given up (destroyed, FAILED); at once
+//     after a failure no retry can help (plan.failed permanent: GitLab
+//     refused its registration).
+//   - GitLab: the owed delete of an ended runner's GitLab runner.
 //   - Breaker: once BreakAfter runners of an egg were given up in a row
 //     under its current config hash with none of its runners deployed
 //     since (Egg.FailedRunners), the egg provisions nothing: no warm
@@ -145,6 +155,19 @@ func Decide(m *Model, in Inputs) []Action {
 		rs := byEgg[egg.Name]
 		slices.SortFunc(rs, func(a, b *Runner) int { return cmp.Compare(a.Seq, b.Seq) })
 		out = append(out, decideEgg(egg, rs, in, pol, unavailable(egg.Provider), breaker(egg, pol))...)
+	}
+	// Owed GitLab deletes of ended runners, oldest runner first, whatever
+	// their egg (a removed one's included). Their backoff is the caller's
+	// (Busy).
+	var owed []*Runner
+	for _, r := range m.Runners {
+		if r.GitLab.Owed() && (r.State == StateTerminated || r.State == StateFailed) && !in.Busy[r.ID] {
+			owed = append(owed, r)
+		}
+	}
+	slices.SortFunc(owed, func(a, b *Runner) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, r := range owed {
+		out = append(out, Action{Kind: DeleteGitLab, Egg: r.Egg, Runner: r.ID, Reason: fmt.Sprintf("runner %s ended; its GitLab runner %d is deleted", r.ID, r.GitLab.ID)})
 	}
 	// Runners of eggs never synced (or whose egg is unknown) are left alone,
 	// except to settle what they started.
@@ -224,6 +247,8 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broke
 			add(Action{Kind: Destroy, Runner: r.ID, Reason: fmt.Sprintf("its job %d finished", r.JobID)})
 		case r.waiting() && r.JobDone:
 			add(Action{Kind: Destroy, Runner: r.ID, Reason: fmt.Sprintf("job %d finished before it got a runner", r.JobID)})
+		case r.provisioning() && r.Refused:
+			add(Action{Kind: GiveUp, Runner: r.ID, Reason: "given up at once, no retry can help: " + r.LastError})
 		case r.provisioning() && r.Failures >= pol.MaxFailures:
 			add(Action{Kind: GiveUp, Runner: r.ID, Reason: fmt.Sprintf("%d failed plans; the last: %s", r.Failures, r.LastError)})
 		case r.provisioning() && unavailable != "":

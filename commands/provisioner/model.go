@@ -42,7 +42,12 @@ type Egg struct {
 	Concurrent            int // jobs one runner holds at once (>= 1)
 	TokenURI              string
 	ConfigHash            string
-	Removed               bool
+	// Where its GitLab runners are created, and their maximum_timeout
+	// (seconds, 0: unset).
+	GitLabServer         string
+	ProjectIDs, GroupIDs []int64
+	MaxJobSeconds        int64
+	Removed              bool
 	// FailedRunners counts its runners given up (PROVISIONING to FAILED)
 	// under ConfigHash since the last reset: a runner of the egg deployed,
 	// a new config hash, a re-sync after its removal, or an operator's
@@ -78,8 +83,29 @@ type Runner struct {
 	LastError        string         // of its last failed plan, until a create or update applies
 	LastFailureAt    time.Time
 	TerminationAsked string // why it must go
+	Refused          bool   // a failure no retry can help (plan.failed permanent): given up at once
 	JobDone          bool   // serverless: its job finished
+	GitLab           GitLabRecord
 }
+
+// GitLabRecord is what the log says of a runner's GitLab runner.
+type GitLabRecord struct {
+	ID           int64  // 0: none recorded
+	Server       string // where it lives
+	TokenURI     string // the secret its authentication token is stored in
+	Unregistered string // why the runner has none of ours (no API token)
+	Paused       bool   // paused before the runner's termination
+	RunningJobs  int    // GitLab's running jobs when paused: the destroy waited
+	DeleteOwed   bool   // its delete is owed (the runner is being or was destroyed)
+	Deleted      bool   // it is gone
+	DeleteError  string // the last failed delete's code and error
+}
+
+// Registered reports whether the runner has a GitLab runner of ours that is not gone or going.
+func (g GitLabRecord) Registered() bool { return g.ID > 0 && !g.DeleteOwed && !g.Deleted }
+
+// Owed reports whether a delete of its GitLab runner is still owed.
+func (g GitLabRecord) Owed() bool { return g.ID > 0 && g.DeleteOwed && !g.Deleted }
 
 // live reports whether the runner counts against its egg's max: it exists
 // or is being provisioned.
@@ -138,6 +164,7 @@ func (m *Model) Apply(env events.Envelope) {
 		egg.Tags, egg.CPU, egg.MemoryGB, egg.DiskGB, egg.Image = slices.Clone(e.Tags), e.CPU, e.MemoryGB, e.DiskGB, e.Image
 		egg.MinApex, egg.MaxApex, egg.Concurrent = e.MinApex, e.MaxApex, max(1, e.Concurrent)
 		egg.TokenURI, egg.ConfigHash, egg.Removed, egg.lastSyncedPos = e.TokenSecretURI, e.ConfigHash, false, env.GlobalPosition
+		egg.GitLabServer, egg.ProjectIDs, egg.GroupIDs, egg.MaxJobSeconds = e.GitLabServer, slices.Clone(e.ProjectIDs), slices.Clone(e.GroupIDs), e.MaxJobSeconds
 	case events.EggRemoved:
 		if egg := m.Eggs[e.Name]; egg != nil {
 			egg.Removed, egg.removedAt = true, env.GlobalPosition
@@ -199,6 +226,11 @@ func (m *Model) Apply(env events.Envelope) {
 			if r.PendingPlan == e.PlanID {
 				r.PendingPlan, r.PendingAction = "", ""
 			}
+			if e.Stage == "register" {
+				// Registration comes before the workspace: the plan made none.
+				r.Plans = max(0, r.Plans-1)
+			}
+			r.Refused = r.Refused || e.Permanent
 			r.Failures++
 			r.LastError, r.LastFailureAt = e.Stage+": "+e.Error, env.OccurredAt
 		}
@@ -225,6 +257,33 @@ func (m *Model) Apply(env events.Envelope) {
 	case events.RunnerTerminated:
 		if r := m.Runners[e.RunnerID]; r != nil {
 			r.State, r.Jobs, r.Queued = StateTerminated, map[int64]bool{}, ""
+		}
+	case events.RunnerGitLabRegistered:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.GitLab = GitLabRecord{ID: e.GitLabRunnerID, Server: e.GitLabServer, TokenURI: e.TokenSecretURI}
+		}
+	case events.RunnerGitLabUnregistered:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.GitLab.Unregistered = e.Reason
+		}
+	case events.RunnerGitLabPaused:
+		if r := m.Runners[e.RunnerID]; r != nil && r.GitLab.ID == e.GitLabRunnerID {
+			r.GitLab.Paused, r.GitLab.RunningJobs = true, e.RunningJobs
+		}
+	case events.RunnerGitLabDeleteOwed:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			if r.GitLab.ID != e.GitLabRunnerID {
+				r.GitLab = GitLabRecord{ID: e.GitLabRunnerID, Server: e.GitLabServer}
+			}
+			r.GitLab.DeleteOwed = true
+		}
+	case events.RunnerGitLabDeleteFailed:
+		if r := m.Runners[e.RunnerID]; r != nil && r.GitLab.ID == e.GitLabRunnerID {
+			r.GitLab.DeleteError = e.Code + ": " + e.Error
+		}
+	case events.RunnerGitLabDeleted:
+		if r := m.Runners[e.RunnerID]; r != nil && r.GitLab.ID == e.GitLabRunnerID {
+			r.GitLab.Deleted, r.GitLab.DeleteError = true, ""
 		}
 	case events.WebhookReceived:
 		if e.EventKind != "build" || e.Egg == "" || e.JobID <= 0 || !domain.JobEnded(e.JobStatus) {

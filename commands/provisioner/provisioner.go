@@ -37,6 +37,19 @@ type Config struct {
 	Clock        func() time.Time
 	NewID        func() string
 	Logger       *slog.Logger
+	// GitLab creates and deletes the runners' GitLab runners with the API
+	// token APITokens names for the egg's server (keyed by
+	// commands.ServerHost, as the reconciler's). Without it, or without a
+	// token for an egg's server, runners are provisioned unregistered.
+	GitLab    GitLabRunners
+	APITokens map[string]string
+	// SweepInterval is how often GitLab runners of ours that no live
+	// runner owns are looked for and deleted (also once at start); 0: at
+	// start only.
+	SweepInterval time.Duration
+	// MaxDeleteBackoff caps the wait between tries of an owed GitLab
+	// runner delete (default 10m).
+	MaxDeleteBackoff time.Duration
 }
 
 // Provisioner is the deployment process manager.
@@ -55,6 +68,14 @@ type Provisioner struct {
 	// peak counts, per egg, the runners live at once (tests read it).
 	peakMu sync.Mutex
 	peak   map[string]int
+
+	// regMu: registrations (create + record) hold it shared, the GitLab
+	// sweep exclusively.
+	regMu     sync.RWMutex
+	hold      map[string]time.Time // guarded by mu: runners kept out of the decisions until then
+	delFails  map[string]int       // guarded by mu: failed tries of owed GitLab deletes since the last success
+	warned    map[string]bool      // guarded by mu: eggs warned of having no API token
+	nextSweep time.Time            // Step's
 }
 
 // New returns a provisioner, refusing missing dependencies.
@@ -90,8 +111,12 @@ func New(cfg Config) (*Provisioner, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Policy = cfg.Policy.withDefaults()
+	if cfg.MaxDeleteBackoff <= 0 {
+		cfg.MaxDeleteBackoff = 10 * time.Minute
+	}
 	return &Provisioner{cfg: cfg, log: cfg.Logger, model: NewModel(), busy: map[string]bool{}, until: map[string]uint64{},
-		slots: make(chan struct{}, cfg.MaxApplies), done: make(chan struct{}, 1), peak: map[string]int{}}, nil
+		slots: make(chan struct{}, cfg.MaxApplies), done: make(chan struct{}, 1), peak: map[string]int{},
+		hold: map[string]time.Time{}, delFails: map[string]int{}, warned: map[string]bool{}}, nil
 }
 
 // Run folds the whole log, settles what a previous run left (plans without
@@ -103,6 +128,13 @@ func (p *Provisioner) Run(ctx context.Context) error {
 		return err
 	}
 	p.orphans(ctx)
+	for _, egg := range p.model.Eggs {
+		if !egg.Removed {
+			p.warnNoToken(ctx, egg)
+		}
+	}
+	p.sweep(ctx)
+	p.nextSweep = p.cfg.Clock().Add(p.cfg.SweepInterval)
 	return projections.Follow(ctx, projections.Following{Poll: p.cfg.PollInterval, Wake: p.cfg.Wake, Also: p.done}, func(ctx context.Context) error {
 		if err := p.Step(ctx); err != nil && ctx.Err() == nil {
 			p.log.ErrorContext(ctx, "provisioner: step failed; retrying", "error", err)
@@ -130,13 +162,25 @@ func (p *Provisioner) Step(ctx context.Context) error {
 			}
 		}
 		busy := maps.Clone(p.busy)
+		now := p.cfg.Clock()
+		for id, t := range p.hold {
+			if now.Before(t) {
+				busy[id] = true
+			} else {
+				delete(p.hold, id)
+			}
+		}
 		p.mu.Unlock()
-		acts := Decide(p.model, Inputs{Now: p.cfg.Clock(), Busy: busy, Unavailable: p.cfg.Compute.Unavailable, Policy: p.cfg.Policy})
+		if p.cfg.SweepInterval > 0 && !p.nextSweep.IsZero() && !now.Before(p.nextSweep) {
+			p.nextSweep = now.Add(p.cfg.SweepInterval)
+			p.sweep(ctx)
+		}
+		acts := Decide(p.model, Inputs{Now: now, Busy: busy, Unavailable: p.cfg.Compute.Unavailable, Policy: p.cfg.Policy})
 		p.observePeak()
 		quick := 0
 		var slow []Action
 		for _, a := range acts {
-			if a.Tofu() {
+			if a.Background() {
 				slow = append(slow, a)
 				continue
 			}
@@ -339,8 +383,10 @@ func (p *Provisioner) slow(ctx context.Context, a Action, r Runner, egg *Egg) er
 		return p.destroy(ctx, r, egg, a, true)
 	case Resume:
 		return p.resume(ctx, r)
+	case DeleteGitLab:
+		return p.deleteGitLab(ctx, r.ID, r.GitLab)
 	}
-	return errs.Errorf(errs.EINTERNAL, "provisioner: %s is not an OpenTofu action", a.Kind)
+	return errs.Errorf(errs.EINTERNAL, "provisioner: %s is not a background action", a.Kind)
 }
 
 func (p *Provisioner) spec(ctx context.Context, r Runner, egg *Egg) (Spec, string, error) {
@@ -350,6 +396,10 @@ func (p *Provisioner) spec(ctx context.Context, r Runner, egg *Egg) (Spec, strin
 		if egg.TokenURI != "" {
 			s.SecretURIs["GOSLING_RUNNER_TOKEN"] = egg.TokenURI
 		}
+	}
+	if r.GitLab.Registered() {
+		// The token of the GitLab runner MotherGoose created replaces the egg's.
+		s.SecretURIs["GOSLING_RUNNER_TOKEN"] = r.GitLab.TokenURI
 	}
 	uri, sum, err := p.cfg.Compute.Credential(ctx, r.ID)
 	if err != nil {
@@ -400,9 +450,17 @@ func (p *Provisioner) fail(ctx context.Context, planID string, err error) error 
 }
 
 func (p *Provisioner) provision(ctx context.Context, r Runner, egg *Egg) error {
+	token, ok, err := p.register(ctx, r, egg)
+	if err != nil || !ok {
+		return err
+	}
 	spec, credSum, err := p.spec(ctx, r, egg)
 	if err != nil {
 		return err
+	}
+	delete(spec.SecretURIs, "GOSLING_RUNNER_TOKEN")
+	if token != "" {
+		spec.SecretURIs["GOSLING_RUNNER_TOKEN"] = token
 	}
 	id, res, ok, err := p.plan(ctx, r, spec, false)
 	if err != nil || !ok {
@@ -435,6 +493,15 @@ func (p *Provisioner) deployed(ctx context.Context, runnerID, planID string, dep
 func (p *Provisioner) destroy(ctx context.Context, r Runner, egg *Egg, a Action, failed bool) error {
 	h := p.cfg.Handlers
 	reason := a.Reason
+	owed := r.GitLab
+	if r.GitLab.Registered() {
+		// GitLab gives it no new job, and a running one finishes first.
+		wait, err := p.retire(ctx, r, reason)
+		if err != nil || wait {
+			return err
+		}
+		owed.DeleteOwed = true
+	}
 	if r.Plans > 0 || r.Deployed {
 		spec, _, err := p.spec(ctx, r, egg)
 		if err != nil {
@@ -457,7 +524,10 @@ func (p *Provisioner) destroy(ctx context.Context, r Runner, egg *Egg, a Action,
 	}
 	if failed {
 		_, err := h.ChangeRunnerState(ctx, commands.ChangeRunnerState{Meta: p.meta(r.ID), RunnerID: r.ID, To: StateFailed, Reason: reason})
-		return err
+		if err != nil || !owed.Owed() {
+			return err
+		}
+		return p.deleteGitLab(ctx, r.ID, owed)
 	}
 	// A request whose job went to another runner ends saying so, so that
 	// the views tell it from a runner.
@@ -468,7 +538,13 @@ func (p *Provisioner) destroy(ctx context.Context, r Runner, egg *Egg, a Action,
 	if _, err := h.TerminateRunner(ctx, commands.TerminateRunner{Meta: p.meta(r.ID), RunnerID: r.ID, Reason: reason, ServedBy: servedBy}); err != nil {
 		return err
 	}
-	return p.cfg.Compute.Forget(ctx, r.ID)
+	if err := p.cfg.Compute.Forget(ctx, r.ID); err != nil {
+		return err
+	}
+	if owed.Owed() {
+		return p.deleteGitLab(ctx, r.ID, owed)
+	}
+	return nil
 }
 
 // resume settles a plan with no outcome: MotherGoose stopped between its

@@ -21,7 +21,6 @@ package gitlabtest
 import (
 	"cmp"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -57,10 +56,11 @@ type Server struct {
 	projects map[int64]bool
 	groups   map[int64][]int64 // group -> its own projects
 	calls    int
-	lists    []string // paths and queries of list requests
-	throttle int      // requests still to answer 429
-	retry    int      // their Retry-After, seconds
-	faults   []*fault // Fail's injected answers, first match wins
+	lists    []string     // paths and queries of list requests
+	throttle int          // requests still to answer 429
+	retry    int          // their Retry-After, seconds
+	faults   []*fault     // Fail's injected answers, first match wins
+	rs       *runnerState // runners.go
 
 	hooks hookState // project and group webhooks (hooks.go)
 }
@@ -92,6 +92,7 @@ func start(t testing.TB, token string, tls bool) *Server {
 	mux.HandleFunc("GET /api/v4/projects/{id}/jobs", s.listJobs)
 	mux.HandleFunc("GET /api/v4/groups/{id}/projects", s.listGroupProjects)
 	s.hookRoutes(mux)
+	s.routeRunners(mux)
 	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
 	if tls {
 		s.srv.StartTLS()
@@ -347,12 +348,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // the fake, as a MotherGoose binary under test must.
 func (s *Server) CertFile(t testing.TB, dir string) string {
 	t.Helper()
-	c := s.srv.Certificate()
-	if c == nil {
+	b := s.CertificatePEM()
+	if b == nil {
 		t.Fatal("gitlabtest: CertFile of a fake without TLS (use NewTLS)")
 	}
 	path := filepath.Join(dir, "gitlabtest-cert.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
