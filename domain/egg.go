@@ -14,6 +14,8 @@ type Egg struct {
 	config  events.EggSynced
 	synced  bool
 	removed bool
+	// deploy is the deploy or rollback in force ("" for none).
+	deploy string
 }
 
 // RehydrateEgg rebuilds egg name from its stream's history.
@@ -147,6 +149,14 @@ func (e *Egg) apply(ev events.Event) error {
 		e.removed = true
 	case events.EggRetryAsked:
 		// Nothing the egg decides on: the provisioner's model reads it.
+	case events.EggDeployAsked:
+		e.deploy = ev.DeployID
+	case events.EggRollbackAsked:
+		e.deploy = ev.DeployID
+	case events.EggDeployFinished:
+		if e.deploy == ev.DeployID {
+			e.deploy = ""
+		}
 	default:
 		return unknownEvent("egg "+e.name.String(), ev)
 	}

@@ -65,6 +65,12 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("egg %s removed at %s%s", e.Name, short(e.Commit), because(e.Reason))
 	case events.EggRetryAsked:
 		return fmt.Sprintf("retry of egg %s asked%s", e.Egg, because(e.Reason))
+	case events.EggDeployAsked:
+		return fmt.Sprintf("deploy %s of egg %s to configuration %s asked%s", e.DeployID, e.Egg, e.ConfigHash, because(e.Reason))
+	case events.EggRollbackAsked:
+		return fmt.Sprintf("rollback %s of egg %s from configuration %s to %s (plan %s) asked%s", e.DeployID, e.Egg, e.FromConfigHash, e.ToConfigHash, e.ToPlanID, because(e.Reason))
+	case events.EggDeployFinished:
+		return fmt.Sprintf("deploy %s of egg %s finished: %s, %d plans%s", e.DeployID, e.Egg, e.Outcome, len(e.PlanIDs), because(e.Reason))
 	case events.JobSynced:
 		if e.Removed {
 			return fmt.Sprintf("job %s removed at %s", e.Name, short(e.Commit))
