@@ -164,6 +164,8 @@ type CreatePlan struct {
 	PlanSHA256     string            `json:"plan_sha256"`
 	TofuVersion    string            `json:"tofu_version"`
 	PreviousPlanID string            `json:"previous_plan_id,omitempty"`
+	EggConfigHash  string            `json:"egg_config_hash,omitempty"`
+	DeployID       string            `json:"deploy_id,omitempty"`
 }
 
 func (CreatePlan) CommandName() string { return "plan.create" }
