@@ -120,9 +120,19 @@ func (p *Provisioner) answer(ctx context.Context, name, id string, plan *command
 		pl := PlanDeploy(p.model, name, p.model.SyncedHash(name))
 		plan = &pl
 	}
-	var finish *Action
-	dep := p.model.DeployByID(id)
-	if folded && dep != nil && !dep.Finished {
+	var (
+		finish *Action
+		dep    *Deploy
+	)
+	if d := p.model.DeployByID(id); d != nil {
+		c := *d // read after the lock
+		c.PlanIDs = append([]string{}, d.PlanIDs...)
+		dep = &c
+	}
+	if dep != nil && dep.Finished {
+		// Step finished it first.
+		finish = &Action{Kind: FinishDeploy, Egg: name, Deploy: id, Outcome: dep.Outcome, Reason: dep.Reason}
+	} else if folded && dep != nil {
 		p.mu.Lock()
 		busy := maps.Clone(p.busy)
 		p.mu.Unlock()
@@ -138,11 +148,17 @@ func (p *Provisioner) answer(ctx context.Context, name, id string, plan *command
 		ans.Plan, ans.ConfigHash, ans.FromConfigHash = *plan, plan.ToConfigHash, plan.FromConfigHash
 	}
 	if dep != nil {
-		ans.Kind, ans.ConfigHash, ans.RestoredPlanID, ans.PlanIDs = dep.Kind, dep.ConfigHash, dep.RestoredPlan, slices.Clone(dep.PlanIDs)
+		ans.Kind, ans.ConfigHash, ans.RestoredPlanID, ans.PlanIDs = dep.Kind, dep.ConfigHash, dep.RestoredPlan, dep.PlanIDs
 	}
 	if finish != nil {
-		if err := p.finishDeploy(ctx, *finish); err != nil {
-			return commands.DeployAnswer{}, err
+		if dep == nil || !dep.Finished {
+			pos, err := p.finishDeploy(ctx, *finish)
+			if err != nil {
+				return commands.DeployAnswer{}, err
+			}
+			// So that the deploy's status says finished too.
+			p.wake()
+			p.waitFolded(ctx, pos)
 		}
 		ans.Status, ans.Outcome = "finished", finish.Outcome
 		ans.Message = ans.Kind + " " + id + " of egg " + name + " finished at once (" + finish.Outcome + "): " + finish.Reason
@@ -213,16 +229,16 @@ func (p *Provisioner) DeployStatus(_ context.Context, name, id string) (commands
 }
 
 // finishDeploy records egg.deploy_finished (nothing when it is no longer in force).
-func (p *Provisioner) finishDeploy(ctx context.Context, a Action) error {
+func (p *Provisioner) finishDeploy(ctx context.Context, a Action) (uint64, error) {
 	var plans []string
 	p.modelMu.RLock()
 	if dep := p.model.DeployByID(a.Deploy); dep != nil {
 		plans = slices.Clone(dep.PlanIDs)
 	}
 	p.modelMu.RUnlock()
-	_, err := p.cfg.Handlers.FinishEggDeploy(ctx, commands.FinishEggDeploy{Meta: p.meta(a.Deploy), Name: a.Egg, DeployID: a.Deploy,
+	res, err := p.cfg.Handlers.FinishEggDeploy(ctx, commands.FinishEggDeploy{Meta: p.meta(a.Deploy), Name: a.Egg, DeployID: a.Deploy,
 		PlanIDs: plans, Outcome: a.Outcome, Reason: a.Reason})
-	return err
+	return res.LastPosition, err
 }
 
 // rollBack records plan.rolled_back for a runner a rollback replaces,

@@ -226,7 +226,8 @@ func (p *Provisioner) quick(ctx context.Context, a Action) error {
 			RunnerType: "apex", Provider: egg.Provider, Region: orLocal(egg.Region), Tags: egg.Tags, Reason: a.Reason})
 		return err
 	case FinishDeploy:
-		return p.finishDeploy(ctx, a)
+		_, err := p.finishDeploy(ctx, a)
+		return err
 	}
 	return errs.Errorf(errs.EINTERNAL, "provisioner: %s is not a quick action", a.Kind)
 }
