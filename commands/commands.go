@@ -164,6 +164,8 @@ type CreatePlan struct {
 	PlanSHA256     string            `json:"plan_sha256"`
 	TofuVersion    string            `json:"tofu_version"`
 	PreviousPlanID string            `json:"previous_plan_id,omitempty"`
+	EggConfigHash  string            `json:"egg_config_hash,omitempty"`
+	DeployID       string            `json:"deploy_id,omitempty"`
 }
 
 func (CreatePlan) CommandName() string { return "plan.create" }
@@ -238,6 +240,41 @@ type RecordReconcileOutcome struct {
 }
 
 func (RecordReconcileOutcome) CommandName() string { return "egg.record_reconcile_outcome" }
+
+// AskEggDeploy asks the egg's runners to be brought to the Nest's configuration.
+type AskEggDeploy struct {
+	Meta     `json:"-"`
+	Name     string `json:"name"`
+	DeployID string `json:"deploy_id"`
+	Reason   string `json:"reason"`
+}
+
+func (AskEggDeploy) CommandName() string { return "egg.ask_deploy" }
+
+// AskEggRollback pins the egg's configuration to an earlier one.
+type AskEggRollback struct {
+	Meta           `json:"-"`
+	Name           string `json:"name"`
+	DeployID       string `json:"deploy_id"`
+	FromConfigHash string `json:"from_config_hash"`
+	ToConfigHash   string `json:"to_config_hash"`
+	ToPlanID       string `json:"to_plan_id"`
+	Reason         string `json:"reason"`
+}
+
+func (AskEggRollback) CommandName() string { return "egg.ask_rollback" }
+
+// FinishEggDeploy records that a deploy or rollback is no longer in force.
+type FinishEggDeploy struct {
+	Meta     `json:"-"`
+	Name     string   `json:"name"`
+	DeployID string   `json:"deploy_id"`
+	PlanIDs  []string `json:"plan_ids"`
+	Outcome  string   `json:"outcome"`
+	Reason   string   `json:"reason,omitempty"`
+}
+
+func (FinishEggDeploy) CommandName() string { return "egg.finish_deploy" }
 
 // SyncJob records a scheduled job (or its removal) as of a Nest commit.
 type SyncJob struct {

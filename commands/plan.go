@@ -31,6 +31,7 @@ func (h *Handlers) CreatePlan(ctx context.Context, cmd CreatePlan) (ports.Append
 			PlanID: cmd.PlanID, RunnerID: cmd.RunnerID, Egg: cmd.Egg, Action: cmd.Action, Module: cmd.Module,
 			Inputs: cmd.Inputs, SecretURIs: cmd.SecretURIs, ConfigHash: cmd.ConfigHash, PlanFile: cmd.PlanFile,
 			PlanSHA256: cmd.PlanSHA256, TofuVersion: cmd.TofuVersion, PreviousPlanID: cmd.PreviousPlanID,
+			EggConfigHash: cmd.EggConfigHash, DeployID: cmd.DeployID,
 		})
 	})
 }

@@ -41,6 +41,7 @@ func (h *Handlers) Routes() []Route {
 		route(h.CreatePlan), route(h.ApplyPlan), route(h.FailPlan), route(h.RollBackPlan),
 		route(h.SyncEgg), route(h.RemoveEgg), route(h.AskEggRetry), route(h.RecordReconcileOutcome), route(h.SyncJob), route(h.SyncUglyFoxConfig),
 		route(h.RecordWebhookInstalled), route(h.RecordWebhookInstallFailed), route(h.RecordWebhookSkipped), route(h.RecordWebhookRemoved),
+		route(h.AskEggDeploy), route(h.AskEggRollback), route(h.FinishEggDeploy),
 		route(h.RecordNestSync), route(h.RecordNestSyncFailed), route(h.RecordNestSyncFailureRepeated),
 		route(h.ReceiveWebhook),
 		route(h.RegisterBinaryVersion), route(h.ActivateBinaryVersion), route(h.RecordSecretAccess),

@@ -17,6 +17,8 @@ type Egg struct {
 	// reconcileFailure is the last recorded reconciliation failure, nil
 	// when none is outstanding (with RetryAfterMS zeroed: repeats compare equal).
 	reconcileFailure *events.EggReconcileFailed
+	// deploy is the deploy or rollback in force ("" for none).
+	deploy string
 }
 
 // RehydrateEgg rebuilds egg name from its stream's history.
@@ -186,6 +188,14 @@ func (e *Egg) apply(ev events.Event) error {
 		e.reconcileFailure = nil
 	case events.EggRetryAsked, events.RunnerGitLabOrphanDeleted:
 		// Nothing the egg decides on: the provisioner's model reads it.
+	case events.EggDeployAsked:
+		e.deploy = ev.DeployID
+	case events.EggRollbackAsked:
+		e.deploy = ev.DeployID
+	case events.EggDeployFinished:
+		if e.deploy == ev.DeployID {
+			e.deploy = ""
+		}
 	default:
 		return unknownEvent("egg "+e.name.String(), ev)
 	}

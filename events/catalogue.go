@@ -13,6 +13,9 @@ const (
 	EggRetryAskedV1           = "egg.retry_asked.v1"
 	EggReconcileFailedV1      = "egg.reconcile_failed.v1"
 	EggReconcileRecoveredV1   = "egg.reconcile_recovered.v1"
+	EggDeployAskedV1          = "egg.deploy_asked.v1"
+	EggRollbackAskedV1        = "egg.rollback_asked.v1"
+	EggDeployFinishedV1       = "egg.deploy_finished.v1"
 	JobSyncedV1               = "job.synced.v1"
 	UglyFoxConfigSyncedV1     = "uglyfox.config_synced.v1"
 	WebhookReceivedV1         = "webhook.received.v1"
@@ -34,10 +37,10 @@ const (
 	SecretAccessedV1          = "secret.accessed.v1"
 
 	// The webhook installer's outcomes (stream "egghooks-<egg>").
-	EggWebhookInstalledV1     = "egg.webhook_installed.v1"
-	EggWebhookInstallFailedV1 = "egg.webhook_install_failed.v1"
-	EggWebhookSkippedV1       = "egg.webhook_skipped.v1"
-	EggWebhookRemovedV1       = "egg.webhook_removed.v1"
+	EggWebhookInstalledV1       = "egg.webhook_installed.v1"
+	EggWebhookInstallFailedV1   = "egg.webhook_install_failed.v1"
+	EggWebhookSkippedV1         = "egg.webhook_skipped.v1"
+	EggWebhookRemovedV1         = "egg.webhook_removed.v1"
 	RunnerGitLabRegisteredV1    = "runner.gitlab_registered.v1"
 	RunnerGitLabUnregisteredV1  = "runner.gitlab_unregistered.v1"
 	RunnerGitLabPausedV1        = "runner.gitlab_paused.v1"
@@ -62,6 +65,7 @@ func NewRegistry() *Registry {
 		EggWebhookInstalled{}, EggWebhookInstallFailed{}, EggWebhookSkipped{}, EggWebhookRemoved{},
 		RunnerGitLabRegistered{}, RunnerGitLabUnregistered{}, RunnerGitLabPaused{}, RunnerGitLabDeleteOwed{},
 		RunnerGitLabDeleteFailed{}, RunnerGitLabDeleted{}, RunnerGitLabOrphanDeleted{},
+		EggDeployAsked{}, EggRollbackAsked{}, EggDeployFinished{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -266,6 +270,14 @@ type PlanCreated struct {
 	PlanSHA256     string            `json:"plan_sha256"`
 	TofuVersion    string            `json:"tofu_version"`
 	PreviousPlanID string            `json:"previous_plan_id,omitempty"`
+	// EggConfigHash is the egg configuration (EggSynced.ConfigHash) the
+	// plan was made from: the Nest's, or the one a rollback pinned. Added
+	// after v1 was published; older events decode with "".
+	EggConfigHash string `json:"egg_config_hash,omitempty"`
+	// DeployID is the operator's deploy or rollback (egg.deploy_asked,
+	// egg.rollback_asked) in force for the egg when the plan was made, ""
+	// for none. Added after v1 was published.
+	DeployID string `json:"deploy_id,omitempty"`
 }
 
 func (PlanCreated) EventName() string { return PlanCreatedV1 }
@@ -448,6 +460,7 @@ type EggReconcileRecovered struct {
 }
 
 func (EggReconcileRecovered) EventName() string { return EggReconcileRecoveredV1 }
+
 // WebhookOwner is the GitLab project or group that holds one of an egg's
 // webhooks: Kind "project" or "group", ID its numeric id on GitLabServer.
 type WebhookOwner struct {
@@ -513,6 +526,52 @@ type EggWebhookRemoved struct {
 }
 
 func (EggWebhookRemoved) EventName() string { return EggWebhookRemovedV1 }
+
+// EggDeployAsked: an operator (through the API) asked the egg's runners to
+// be brought to the Nest's configuration ConfigHash and its pool sizes. It
+// ends a rollback's pin; while the deploy is in force, the provisioner's
+// plans for the egg carry DeployID, and egg.deploy_finished ends it.
+type EggDeployAsked struct {
+	Egg        string `json:"egg"`
+	DeployID   string `json:"deploy_id"`
+	ConfigHash string `json:"config_hash"`
+	Actor      string `json:"actor,omitempty"`
+	Reason     string `json:"reason"`
+}
+
+func (EggDeployAsked) EventName() string { return EggDeployAskedV1 }
+
+// EggRollbackAsked: an operator (through the API) pinned the egg's
+// configuration to ToConfigHash, the configuration plan ToPlanID was made
+// from, until the next deploy or a Nest sync with a new configuration. The
+// provisioner replaces the runners of FromConfigHash (never a BUSY one),
+// recording plan.rolled_back for each; DeployID tracks it like a deploy's.
+type EggRollbackAsked struct {
+	Egg            string `json:"egg"`
+	DeployID       string `json:"deploy_id"`
+	FromConfigHash string `json:"from_config_hash"`
+	ToConfigHash   string `json:"to_config_hash"`
+	ToPlanID       string `json:"to_plan_id"`
+	Actor          string `json:"actor,omitempty"`
+	Reason         string `json:"reason"`
+}
+
+func (EggRollbackAsked) EventName() string { return EggRollbackAskedV1 }
+
+// EggDeployFinished: a deploy or rollback is no longer in force. Outcome is
+// converged (no stale runner, no plan pending, the pool at its minimum),
+// failed (Reason says why: the egg's breaker tripped, its provider cannot
+// provision), superseded (a newer deploy or rollback) or removed (the egg
+// left the Nest). PlanIDs are the plans made under it.
+type EggDeployFinished struct {
+	Egg      string   `json:"egg"`
+	DeployID string   `json:"deploy_id"`
+	PlanIDs  []string `json:"plan_ids"`
+	Outcome  string   `json:"outcome"`
+	Reason   string   `json:"reason,omitempty"`
+}
+
+func (EggDeployFinished) EventName() string { return EggDeployFinishedV1 }
 
 // BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
 type BinaryVersionRegistered struct {

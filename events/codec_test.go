@@ -33,15 +33,20 @@ var samples = map[string]events.Event{
 	events.EggSyncedV1: events.EggSynced{Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
 		ProjectIDs: []int64{15}, Tags: []string{"docker", "linux"}, CPU: 4, MemoryGB: 8, DiskGB: 64, Image: "ubuntu-2404", MinApex: 1, MaxApex: 5, MinNadir: 2,
 		TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook", ConfigHash: "sha256:1f2e", Commit: "da15608", Path: "Eggs/web/config.fly"},
-	events.EggRemovedV1:          events.EggRemoved{Name: "web", Commit: "da15608", Reason: "file removed"},
-	events.EggRetryAskedV1:       events.EggRetryAsked{Egg: "web", Reason: "retry asked through the API"},
+	events.EggRemovedV1:     events.EggRemoved{Name: "web", Commit: "da15608", Reason: "file removed"},
+	events.EggRetryAskedV1:  events.EggRetryAsked{Egg: "web", Reason: "retry asked through the API"},
+	events.EggDeployAskedV1: events.EggDeployAsked{Egg: "web", DeployID: "d-01", ConfigHash: "sha256:1f2e", Actor: "api", Reason: "deploy asked through the API"},
+	events.EggRollbackAskedV1: events.EggRollbackAsked{Egg: "web", DeployID: "d-02", FromConfigHash: "sha256:1f2e", ToConfigHash: "sha256:0a0b", ToPlanID: "p-00",
+		Actor: "api", Reason: "rollback asked through the API"},
+	events.EggDeployFinishedV1:   events.EggDeployFinished{Egg: "web", DeployID: "d-01", PlanIDs: []string{"p-01", "p-02"}, Outcome: "failed", Reason: "egg web: its last 3 runners failed to provision"},
 	events.JobSyncedV1:           events.JobSynced{Name: "rotate-tokens", Schedule: "0 3 * * *", Egg: "web", Image: "alpine:3.20", Tags: []string{"nest"}, ConfigHash: "sha256:9a", Commit: "da15608", Path: "Jobs/rotate-tokens.fly"},
 	events.UglyFoxConfigSyncedV1: events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"}},
 	events.WebhookReceivedV1: events.WebhookReceived{DeliveryID: "13792a34-cac6-4fda-95a8-c58e00a3954e", EventKind: "build", Outcome: "accepted", GitLabServer: "https://gitlab.example.com",
 		Egg: "web", ProjectID: 15, JobID: 1977, JobStatus: "pending", Ref: "main", Tags: []string{"docker"}, Unauthenticated: true, Truncated: []string{"ref"}},
 	events.RunnerRequestedV1: events.RunnerRequested{RunnerID: "r-01", Egg: "web", RunnerType: "serverless", Provider: "aws", Region: "eu-central-1", Tags: []string{"docker"}, JobID: 1977, Reason: "pending job"},
 	events.PlanCreatedV1: events.PlanCreated{PlanID: "p-01", RunnerID: "r-01", Egg: "web", Action: "create", Module: "aws", Inputs: map[string]string{"cpu": "2", "region": "eu-central-1"},
-		SecretURIs: map[string]string{"runner_token": "aws-sm://gosling/runner-token"}, ConfigHash: "sha256:ab", PlanFile: "plans/p-01.tfplan", PlanSHA256: "sha256:cd", TofuVersion: "1.12.6", PreviousPlanID: "p-00"},
+		SecretURIs: map[string]string{"runner_token": "aws-sm://gosling/runner-token"}, ConfigHash: "sha256:ab", PlanFile: "plans/p-01.tfplan", PlanSHA256: "sha256:cd", TofuVersion: "1.12.6", PreviousPlanID: "p-00",
+		EggConfigHash: "sha256:1f2e", DeployID: "d-01"},
 	events.PlanAppliedV1:             events.PlanApplied{PlanID: "p-01", RunnerID: "r-01", Outputs: map[string]string{"instance_id": "i-0abc"}, DurationMS: 5120},
 	events.PlanFailedV1:              events.PlanFailed{PlanID: "p-01", RunnerID: "r-01", Stage: "apply", Error: "quota exceeded", Diagnostics: []events.Diagnostic{{File: "main.tf", Line: 1, Column: 1, Severity: "error", Summary: "quota"}}},
 	events.PlanRolledBackV1:          events.PlanRolledBack{PlanID: "p-02", RunnerID: "r-01", RestoredPlanID: "p-01", Reason: "operator rollback"},
@@ -90,8 +95,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 38 {
-		t.Fatalf("catalogue has %d types, want the 38 of the product", len(names))
+	if len(names) != 41 {
+		t.Fatalf("catalogue has %d types, want the 41 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
@@ -155,6 +160,8 @@ func TestDecode_before_optional_fields(t *testing.T) {
 		want events.Event
 	}{
 		{"runner.terminated.v1.json", &events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1"}},
+		{"plan.created.v1.json", &events.PlanCreated{PlanID: "p-01", RunnerID: "r-01", Egg: "web", Action: "create", Module: "aws", Inputs: map[string]string{"cpu": "2", "region": "eu-central-1"},
+			SecretURIs: map[string]string{"runner_token": "aws-sm://gosling/runner-token"}, ConfigHash: "sha256:ab", PlanFile: "plans/p-01.tfplan", PlanSHA256: "sha256:cd", TofuVersion: "1.12.6", PreviousPlanID: "p-00"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", "before_optional_fields", tc.file))

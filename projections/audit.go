@@ -85,6 +85,12 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("webhook of egg %s on %s %d (%s) not installed%s", e.Egg, e.Kind, e.ID, e.GitLabServer, because(e.Reason))
 	case events.EggWebhookRemoved:
 		return fmt.Sprintf("webhook %d of egg %s removed from %s %d (%s)%s", e.HookID, e.Egg, e.Kind, e.ID, e.GitLabServer, because(e.Reason))
+	case events.EggDeployAsked:
+		return fmt.Sprintf("deploy %s of egg %s to configuration %s asked%s", e.DeployID, e.Egg, e.ConfigHash, because(e.Reason))
+	case events.EggRollbackAsked:
+		return fmt.Sprintf("rollback %s of egg %s from configuration %s to %s (plan %s) asked%s", e.DeployID, e.Egg, e.FromConfigHash, e.ToConfigHash, e.ToPlanID, because(e.Reason))
+	case events.EggDeployFinished:
+		return fmt.Sprintf("deploy %s of egg %s finished: %s, %d plans%s", e.DeployID, e.Egg, e.Outcome, len(e.PlanIDs), because(e.Reason))
 	case events.JobSynced:
 		if e.Removed {
 			return fmt.Sprintf("job %s removed at %s", e.Name, short(e.Commit))

@@ -43,6 +43,10 @@ type Config struct {
 	Secrets  ports.Secrets
 	// Sync is nil when no Nest is configured: /internal/sync-git answers 404.
 	Sync commands.SyncTrigger
+	// Deployer answers POST /eggs/{name}/deploy and /rollback, GET
+	// /eggs/{name}/plan and /deploys/{id} (the provisioner); nil: they
+	// answer 503.
+	Deployer commands.EggDeployer
 	// JobTags reads a job's tags from the GitLab Jobs API with the API token
 	// tokenURI resolves to (gitlab.Jobs.JobTags). It is asked when a pending
 	// Job Hook carries no tags (GitLab's usually do not) and APITokens has a
@@ -190,6 +194,10 @@ func New(cfg Config) (http.Handler, error) {
 	api.HandleFunc("/eggs/{name}/status", s.eggStatus).Methods(http.MethodGet)
 	api.HandleFunc("/eggs/{name}/webhooks", s.eggWebhooks).Methods(http.MethodGet)
 	api.HandleFunc("/eggs/{name}/retry", s.retryEgg).Methods(http.MethodPost)
+	api.HandleFunc("/eggs/{name}/plan", s.eggPlan).Methods(http.MethodGet)
+	api.HandleFunc("/eggs/{name}/deploy", s.deployEgg).Methods(http.MethodPost)
+	api.HandleFunc("/eggs/{name}/rollback", s.rollbackEgg).Methods(http.MethodPost)
+	api.HandleFunc("/eggs/{name}/deploys/{id}", s.deployStatus).Methods(http.MethodGet)
 	api.HandleFunc("/runners", s.listRunners).Methods(http.MethodGet)
 	api.HandleFunc("/runners/{id}", s.getRunner).Methods(http.MethodGet)
 	api.HandleFunc("/runners/{id}/terminate", s.terminateRunner).Methods(http.MethodPost)

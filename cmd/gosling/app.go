@@ -144,6 +144,7 @@ interrupted (SIGINT, SIGTERM),
 		parseCommand(a),
 		versionCommand(a),
 		statusCommand(a), eventsCommand(a), terminateCommand(a), retryCommand(a),
+		planCommand(a), deployCommand(a), rollbackCommand(a),
 		runnerCommand(a),
 	)
 	// cobra adds its `completion` command itself (bash, zsh, fish, powershell).

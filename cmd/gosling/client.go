@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,6 +102,11 @@ func (c *apiClient) post(ctx context.Context, path string, out any) error {
 // url.PathEscape). An answer other than 2xx is an error: 401 says to check
 // the token, any other the API's {"error":{"code","message"}}.
 func (c *apiClient) do(ctx context.Context, method, path string, query url.Values, out any) error {
+	return c.send(ctx, method, path, query, nil, out)
+}
+
+// send is do with a JSON body (none when body is nil).
+func (c *apiClient) send(ctx context.Context, method, path string, query url.Values, body []byte, out any) error {
 	u := *c.base
 	u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + path
 	p, err := url.PathUnescape(u.RawPath)
@@ -109,9 +115,16 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 	}
 	u.Path = p
 	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {
@@ -122,7 +135,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 		return c.transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
 		return c.transportError(ctx, err)
 	}
@@ -136,12 +149,12 @@ func (c *apiClient) do(ctx context.Context, method, path string, query url.Value
 				Message string `json:"message"`
 			} `json:"error"`
 		}
-		if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
+		if json.Unmarshal(answer, &eb) == nil && eb.Error.Message != "" {
 			return &apiError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
 		}
 		return &apiError{Status: resp.StatusCode, Message: strings.TrimSpace(http.StatusText(resp.StatusCode))}
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(answer, out); err != nil {
 		return errs.Wrap(errs.EINTERNAL, err, "%s %s: the answer is not the expected JSON", method, path)
 	}
 	return nil

@@ -283,7 +283,7 @@ func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
 		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: m.secrets,
 		APIToken: m.Config.APIToken, TriggerToken: m.Config.TriggerToken, Unauthenticated: m.Config.unauthLimits(),
 		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry, Metrics: m.metrics,
-		LastSeen: st.LastSeen,
+		LastSeen: st.LastSeen, Deployer: provisionerDeployer{m},
 	}
 	if m.Sync != nil { // a nil *Syncer in the interface would not be nil
 		cfg.Sync = m.Sync

@@ -20,6 +20,9 @@ type Spec struct {
 	DiskGB     int
 	Image      string
 	SecretURIs map[string]string // env name => secret URI
+	// eggHash and deployID go into the plan's plan.created (egg_config_hash,
+	// deploy_id), not to the compute target.
+	eggHash, deployID string
 }
 
 // PlanResult is a saved plan, as recorded in plan.created. Inputs hold no

@@ -46,6 +46,11 @@ type Action struct {
 	// ServedBy (Destroy) ends a request whose job went to this existing
 	// runner: the request never became a runner, and its end says so.
 	ServedBy string
+	// Deploy, Outcome (FinishDeploy): the deploy that ends and how.
+	Deploy, Outcome string
+	// RolledBack, Restored (Destroy of a runner a rollback replaces): its
+	// last applied plan, and the plan whose configuration is restored.
+	RolledBack, Restored string
 }
 
 // Tofu reports whether the action runs OpenTofu (and so takes an apply slot).
@@ -154,7 +159,8 @@ func Decide(m *Model, in Inputs) []Action {
 	for _, egg := range eggs {
 		rs := byEgg[egg.Name]
 		slices.SortFunc(rs, func(a, b *Runner) int { return cmp.Compare(a.Seq, b.Seq) })
-		out = append(out, decideEgg(egg, rs, in, pol, unavailable(egg.Provider), breaker(egg, pol))...)
+		why, broken := unavailable(egg.Provider), breaker(egg, pol)
+		out = append(out, m.deployActions(egg, rs, decideEgg(egg, rs, in, pol, why, broken), in, why, broken)...)
 	}
 	// Owed GitLab deletes of ended runners, oldest runner first, whatever
 	// their egg (a removed one's included). Their backoff is the caller's

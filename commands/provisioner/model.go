@@ -56,8 +56,19 @@ type Egg struct {
 	// breaker reads them.
 	FailedRunners                     int
 	LastRunnerError, LastFailedRunner string
+	deploy                            string // the deploy or rollback in force (deploys.go)
 	seq                               uint64 // position of its first egg.synced: the round-robin order
 	removedAt, lastSyncedPos          uint64
+}
+
+// configure sets the egg's configuration: the one synced, or the one a
+// rollback pinned (deploys.go).
+func (egg *Egg) configure(e events.EggSynced) {
+	egg.RunnerType, egg.Provider, egg.Region = e.RunnerType, e.Provider, e.Region
+	egg.Tags, egg.CPU, egg.MemoryGB, egg.DiskGB, egg.Image = slices.Clone(e.Tags), e.CPU, e.MemoryGB, e.DiskGB, e.Image
+	egg.MinApex, egg.MaxApex, egg.Concurrent = e.MinApex, e.MaxApex, max(1, e.Concurrent)
+	egg.TokenURI, egg.ConfigHash = e.TokenSecretURI, e.ConfigHash
+	egg.GitLabServer, egg.ProjectIDs, egg.GroupIDs, egg.MaxJobSeconds = e.GitLabServer, slices.Clone(e.ProjectIDs), slices.Clone(e.GroupIDs), e.MaxJobSeconds
 }
 
 // Serverless reports whether each job gets its own runner.
@@ -137,12 +148,13 @@ type Model struct {
 	plans    map[string]string         // plan id -> runner id
 	actions  map[string]string         // plan id -> action
 	finished map[string]map[int64]bool // egg -> jobs a Job Hook said finished
+	deploys  *deployModel              // configurations, pins, deploys (deploys.go)
 	Position uint64
 }
 
 // NewModel returns an empty model.
 func NewModel() *Model {
-	return &Model{Eggs: map[string]*Egg{}, Runners: map[string]*Runner{}, plans: map[string]string{}, actions: map[string]string{}, finished: map[string]map[int64]bool{}}
+	return &Model{Eggs: map[string]*Egg{}, Runners: map[string]*Runner{}, plans: map[string]string{}, actions: map[string]string{}, finished: map[string]map[int64]bool{}, deploys: newDeployModel()}
 }
 
 // Apply folds one event into the model.
@@ -150,6 +162,7 @@ func (m *Model) Apply(env events.Envelope) {
 	if env.GlobalPosition > m.Position {
 		m.Position = env.GlobalPosition
 	}
+	m.applyDeploys(env)
 	switch e := payloadOf(env).(type) {
 	case events.EggSynced:
 		egg := m.Eggs[e.Name]
@@ -160,11 +173,8 @@ func (m *Model) Apply(env events.Envelope) {
 		if egg.Removed || egg.ConfigHash != e.ConfigHash {
 			egg.FailedRunners, egg.LastRunnerError, egg.LastFailedRunner = 0, "", ""
 		}
-		egg.RunnerType, egg.Provider, egg.Region = e.RunnerType, e.Provider, e.Region
-		egg.Tags, egg.CPU, egg.MemoryGB, egg.DiskGB, egg.Image = slices.Clone(e.Tags), e.CPU, e.MemoryGB, e.DiskGB, e.Image
-		egg.MinApex, egg.MaxApex, egg.Concurrent = e.MinApex, e.MaxApex, max(1, e.Concurrent)
-		egg.TokenURI, egg.ConfigHash, egg.Removed, egg.lastSyncedPos = e.TokenSecretURI, e.ConfigHash, false, env.GlobalPosition
-		egg.GitLabServer, egg.ProjectIDs, egg.GroupIDs, egg.MaxJobSeconds = e.GitLabServer, slices.Clone(e.ProjectIDs), slices.Clone(e.GroupIDs), e.MaxJobSeconds
+		egg.configure(e)
+		egg.Removed, egg.lastSyncedPos = false, env.GlobalPosition
 	case events.EggRemoved:
 		if egg := m.Eggs[e.Name]; egg != nil {
 			egg.Removed, egg.removedAt = true, env.GlobalPosition
@@ -206,6 +216,9 @@ func (m *Model) Apply(env events.Envelope) {
 			if e.Action != "destroy" {
 				if egg := m.Eggs[r.Egg]; egg != nil {
 					r.EggHash = egg.ConfigHash
+				}
+				if e.EggConfigHash != "" {
+					r.EggHash = e.EggConfigHash
 				}
 			}
 		}

@@ -76,6 +76,10 @@ type Provisioner struct {
 	delFails  map[string]int       // guarded by mu: failed tries of owed GitLab deletes since the last success
 	warned    map[string]bool      // guarded by mu: eggs warned of having no API token
 	nextSweep time.Time            // Step's
+
+	// modelMu guards the model against the read methods (deployer.go),
+	// which run on other goroutines; only Step's goroutine writes it.
+	modelMu sync.RWMutex
 }
 
 // New returns a provisioner, refusing missing dependencies.
@@ -206,6 +210,8 @@ func (p *Provisioner) catchUp(ctx context.Context) error {
 		return nil
 	}
 	return projections.ReadLog(ctx, p.cfg.Store, p.cfg.Codec, p.model.Position, head, 500, func(envs []events.Envelope) error {
+		p.modelMu.Lock()
+		defer p.modelMu.Unlock()
 		for _, env := range envs {
 			p.model.Apply(env)
 		}
@@ -262,6 +268,9 @@ func (p *Provisioner) quick(ctx context.Context, a Action) error {
 		id := poolRunnerID(egg.Name, p.cfg.NewID())
 		_, err := h.RequestRunner(ctx, commands.RequestRunner{Meta: p.meta(id), RunnerID: id, Egg: egg.Name,
 			RunnerType: "apex", Provider: egg.Provider, Region: orLocal(egg.Region), Tags: egg.Tags, Reason: a.Reason})
+		return err
+	case FinishDeploy:
+		_, err := p.finishDeploy(ctx, a)
 		return err
 	}
 	return errs.Errorf(errs.EINTERNAL, "provisioner: %s is not a quick action", a.Kind)
@@ -373,6 +382,9 @@ func (p *Provisioner) slow(ctx context.Context, a Action, r Runner, egg *Egg) er
 		}
 		return p.provision(ctx, r, egg)
 	case Destroy:
+		if err := p.rollBack(ctx, a, egg); err != nil {
+			return err
+		}
 		if r.TerminationAsked == "" {
 			if _, err := h.AskTermination(ctx, commands.AskTermination{Meta: p.meta(r.ID), RunnerID: r.ID, Reason: a.Reason}); err != nil {
 				return err
@@ -392,6 +404,7 @@ func (p *Provisioner) slow(ctx context.Context, a Action, r Runner, egg *Egg) er
 func (p *Provisioner) spec(ctx context.Context, r Runner, egg *Egg) (Spec, string, error) {
 	s := Spec{RunnerID: r.ID, Egg: r.Egg, RunnerType: r.Type, Provider: r.Provider, Region: orLocal(r.Region), SecretURIs: map[string]string{}}
 	if egg != nil {
+		s.eggHash, s.deployID = egg.ConfigHash, egg.deploy
 		s.CPU, s.MemoryMB, s.DiskGB, s.Image = egg.CPU, egg.MemoryGB*1024, egg.DiskGB, egg.Image
 		if egg.TokenURI != "" {
 			s.SecretURIs["GOSLING_RUNNER_TOKEN"] = egg.TokenURI
@@ -427,7 +440,8 @@ func (p *Provisioner) plan(ctx context.Context, r Runner, spec Spec, destroy boo
 	}
 	if _, err := p.cfg.Handlers.CreatePlan(ctx, commands.CreatePlan{Meta: p.meta(r.ID), PlanID: id, RunnerID: r.ID, Egg: r.Egg, Action: action,
 		Module: res.Module, Inputs: res.Inputs, SecretURIs: res.SecretURIs, ConfigHash: res.ConfigHash, PlanFile: res.PlanFile,
-		PlanSHA256: res.PlanSHA256, TofuVersion: res.TofuVersion, PreviousPlanID: r.LastPlan}); err != nil {
+		PlanSHA256: res.PlanSHA256, TofuVersion: res.TofuVersion, PreviousPlanID: r.LastPlan,
+		EggConfigHash: spec.eggHash, DeployID: spec.deployID}); err != nil {
 		return "", res, false, err
 	}
 	if perr != nil {
