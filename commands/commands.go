@@ -33,6 +33,13 @@ type Meta struct {
 	// command carrying a key already used on its stream appends nothing and
 	// reports the original append.
 	IdempotencyKey string
+	// FenceLease and FenceToken fence a command sent by the holder of a
+	// lease (UglyFox's sweep): the handler appends only while FenceToken is
+	// the current token of lease FenceLease (ports.Leases.Check), checked
+	// just before the append, so a holder that was paused past its lease
+	// cannot act once another has taken over. Empty: not fenced.
+	FenceLease string
+	FenceToken uint64
 }
 
 // CommandMeta returns the command's Meta; commands embed Meta to get it.

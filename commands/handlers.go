@@ -29,6 +29,7 @@ type Handlers struct {
 	retries int
 	base    time.Duration
 	max     time.Duration
+	leases  ports.Leases // checks fenced commands (Meta.FenceLease)
 }
 
 // Option adjusts Handlers.
@@ -43,6 +44,10 @@ func WithConflictRetries(n int) Option { return func(h *Handlers) { h.retries = 
 func WithConflictBackoff(base, max time.Duration) Option {
 	return func(h *Handlers) { h.base, h.max = base, max }
 }
+
+// WithLeases sets the lease store that fenced commands (Meta.FenceLease)
+// are checked against; without one, a fenced command is refused.
+func WithLeases(l ports.Leases) Option { return func(h *Handlers) { h.leases = l } }
 
 // NewHandlers returns the handlers over store. codec encodes and decodes the
 // events, clock stamps OccurredAt and newID gives every event its id (a
@@ -202,7 +207,22 @@ func (h *Handlers) once(ctx context.Context, c cycle, guessNew bool) (ports.Appe
 		// (answeredBefore), so the key needs no store-wide claim.
 		opts = append(opts, ports.WithStreamKey(key))
 	}
+	if err := h.fence(ctx, c.meta); err != nil {
+		return ports.AppendResult{}, err
+	}
 	return h.store.Append(ctx, c.stream, expected, batch, opts...)
+}
+
+// fence refuses a fenced command whose token is no longer its lease's
+// (ECONFLICT, not retried: the sender lost the lease).
+func (h *Handlers) fence(ctx context.Context, meta Meta) error {
+	if meta.FenceLease == "" {
+		return nil
+	}
+	if h.leases == nil {
+		return errs.Errorf(errs.EINVALID, "a command fenced by lease %s, and no lease store to check it against", meta.FenceLease)
+	}
+	return h.leases.Check(ctx, meta.FenceLease, meta.FenceToken, h.clock())
 }
 
 // encode wraps decided events in envelopes with fresh ids and meta's

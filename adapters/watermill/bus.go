@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -38,6 +39,8 @@ const (
 	metaCorrelationID  = "correlation_id"
 	metaCausationID    = "causation_id"
 	metaIdempotencyKey = "idempotency_key"
+	metaFenceLease     = "fence_lease"
+	metaFenceToken     = "fence_token"
 )
 
 // CommandTopic returns the bus topic of the command called name.
@@ -241,6 +244,12 @@ func metaFromMessage(msg *message.Message) commands.Meta {
 		CorrelationID:  msg.Metadata.Get(metaCorrelationID),
 		CausationID:    msg.Metadata.Get(metaCausationID),
 		IdempotencyKey: msg.Metadata.Get(metaIdempotencyKey),
+		FenceLease:     msg.Metadata.Get(metaFenceLease),
+	}
+	if m.FenceLease != "" {
+		// An unreadable token stays 0, which no lease has: the command is
+		// refused, never run unfenced.
+		m.FenceToken, _ = strconv.ParseUint(msg.Metadata.Get(metaFenceToken), 10, 64)
 	}
 	if m.CorrelationID == "" {
 		m.CorrelationID = msg.UUID
@@ -270,10 +279,14 @@ func (b *Bus) Send(ctx context.Context, cmd commands.Command) error {
 		for k, v := range map[string]string{
 			metaActor: m.Actor, metaCorrelationID: m.CorrelationID,
 			metaCausationID: m.CausationID, metaIdempotencyKey: m.IdempotencyKey,
+			metaFenceLease: m.FenceLease,
 		} {
 			if v != "" {
 				msg.Metadata.Set(k, v)
 			}
+		}
+		if m.FenceLease != "" {
+			msg.Metadata.Set(metaFenceToken, strconv.FormatUint(m.FenceToken, 10))
 		}
 		return nil
 	})

@@ -311,3 +311,48 @@ func TestBus_a_panicking_handler_is_poisoned(t *testing.T) {
 		t.Fatal("the panicking command was not poisoned")
 	}
 }
+
+// TestBus_carries_the_fence: a fenced command crosses the bus with its lease
+// and token, so the handler checks them: under the current token it
+// appends, under a stale one it is refused (and poisoned, not retried).
+func TestBus_carries_the_fence(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gosling.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	leases := db.Leases()
+	l, err := leases.Acquire(ctx, "uglyfox-sweep", "fox-a", time.Hour, clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := commands.NewHandlers(db.Events(), events.NewCodec(events.NewRegistry()), clock, newID, commands.WithLeases(leases))
+	if err != nil {
+		t.Fatal(err)
+	}
+	poisoned := make(chan watermill.PoisonedCommand, 1)
+	bus := mustRunBus(t, h, &syncBuffer{}, watermill.WithPoisonHandler(func(p watermill.PoisonedCommand) { poisoned <- p }))
+	cmd := requestRunner
+	cmd.Meta = commands.Meta{Actor: "uglyfox", FenceLease: "uglyfox-sweep", FenceToken: l.Token}
+	if err := bus.Send(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	waitForStream(t, db.Events(), "runner-r-01", 1)
+	stale := deployRunner
+	stale.Meta = commands.Meta{Actor: "uglyfox", FenceLease: "uglyfox-sweep", FenceToken: l.Token + 1}
+	if err := bus.Send(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-poisoned:
+		if p.Meta.FenceLease != "uglyfox-sweep" || p.Meta.FenceToken != l.Token+1 || !strings.Contains(p.Reason, "fenced") {
+			t.Fatalf("poisoned %+v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stale command was not refused")
+	}
+	if recs, _ := db.Events().Load(ctx, "runner-r-01", 0); len(recs) != 1 {
+		t.Fatalf("%d events, want 1", len(recs))
+	}
+}
