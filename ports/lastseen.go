@@ -13,6 +13,11 @@ type Heartbeat struct {
 	State       string    `json:"state"`
 	RunningJobs []int64   `json:"running_jobs,omitempty"`
 	Version     string    `json:"version,omitempty"`
+	// CPUPercent and MemoryPercent are the runner machine's load as the
+	// agent measured it (0 to 100; 0 when not reported), read by UglyFox's
+	// Apex thresholds.
+	CPUPercent    float64 `json:"cpu_percent,omitempty"`
+	MemoryPercent float64 `json:"memory_percent,omitempty"`
 }
 
 // MaxLastSeenBatch is the most runner ids one LastSeen.List reads.
