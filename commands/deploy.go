@@ -12,14 +12,14 @@ import (
 // with the Nest's config hash), ending a rollback's pin and a deploy in force.
 func (h *Handlers) AskEggDeploy(ctx context.Context, cmd AskEggDeploy) (ports.AppendResult, error) {
 	return h.egg(ctx, cmd, cmd.Name, func(e *domain.Egg) ([]events.Event, error) {
-		return e.AskDeploy(cmd.DeployID, cmd.Meta.Actor, cmd.Reason)
+		return e.AskDeploy(cmd.DeployID, cmd.Actor, cmd.Reason)
 	})
 }
 
 // AskEggRollback records an operator's rollback of the egg (egg.rollback_asked).
 func (h *Handlers) AskEggRollback(ctx context.Context, cmd AskEggRollback) (ports.AppendResult, error) {
 	return h.egg(ctx, cmd, cmd.Name, func(e *domain.Egg) ([]events.Event, error) {
-		return e.AskRollback(cmd.DeployID, cmd.FromConfigHash, cmd.ToConfigHash, cmd.ToPlanID, cmd.Meta.Actor, cmd.Reason)
+		return e.AskRollback(cmd.DeployID, cmd.FromConfigHash, cmd.ToConfigHash, cmd.ToPlanID, cmd.Actor, cmd.Reason)
 	})
 }
 

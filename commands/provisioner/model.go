@@ -72,7 +72,7 @@ func (egg *Egg) configure(e events.EggSynced) {
 }
 
 // Serverless reports whether each job gets its own runner.
-func (e *Egg) Serverless() bool { return e.RunnerType == "serverless" }
+func (egg *Egg) Serverless() bool { return egg.RunnerType == "serverless" }
 
 // Runner is what the provisioner knows of one runner stream.
 type Runner struct {
