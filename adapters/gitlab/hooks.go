@@ -2,10 +2,7 @@ package gitlab
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
@@ -49,7 +46,7 @@ func (j *Jobs) Hooks(ctx context.Context, tokenURI string, owner events.WebhookO
 		}
 	}
 	if err != nil {
-		return nil, 0, hookError(err, "list the hooks of", owner)
+		return nil, 0, apiError(err, hookCall("list the hooks of", owner))
 	}
 	return out, nextPage(resp), nil
 }
@@ -72,7 +69,7 @@ func (j *Jobs) AddHook(ctx context.Context, tokenURI string, owner events.Webhoo
 			JobEvents: gl.Ptr(spec.JobEvents), PushEvents: gl.Ptr(spec.PushEvents), EnableSSLVerification: gl.Ptr(spec.EnableSSLVerification),
 		}, gl.WithContext(ctx))
 		if err != nil {
-			return commands.GitLabHook{}, hookError(err, "add a hook to", owner)
+			return commands.GitLabHook{}, apiError(err, hookCall("add a hook to", owner))
 		}
 		return groupHook(h), nil
 	}
@@ -81,7 +78,7 @@ func (j *Jobs) AddHook(ctx context.Context, tokenURI string, owner events.Webhoo
 		JobEvents: gl.Ptr(spec.JobEvents), PushEvents: gl.Ptr(spec.PushEvents), EnableSSLVerification: gl.Ptr(spec.EnableSSLVerification),
 	}, gl.WithContext(ctx))
 	if err != nil {
-		return commands.GitLabHook{}, hookError(err, "add a hook to", owner)
+		return commands.GitLabHook{}, apiError(err, hookCall("add a hook to", owner))
 	}
 	return projectHook(h), nil
 }
@@ -102,7 +99,7 @@ func (j *Jobs) EditHook(ctx context.Context, tokenURI string, owner events.Webho
 			JobEvents: gl.Ptr(spec.JobEvents), PushEvents: gl.Ptr(spec.PushEvents), EnableSSLVerification: gl.Ptr(spec.EnableSSLVerification),
 		}, gl.WithContext(ctx))
 		if err != nil {
-			return commands.GitLabHook{}, hookError(err, fmt.Sprintf("edit hook %d of", hook), owner)
+			return commands.GitLabHook{}, apiError(err, hookCall(fmt.Sprintf("edit hook %d of", hook), owner))
 		}
 		return groupHook(h), nil
 	}
@@ -111,7 +108,7 @@ func (j *Jobs) EditHook(ctx context.Context, tokenURI string, owner events.Webho
 		JobEvents: gl.Ptr(spec.JobEvents), PushEvents: gl.Ptr(spec.PushEvents), EnableSSLVerification: gl.Ptr(spec.EnableSSLVerification),
 	}, gl.WithContext(ctx))
 	if err != nil {
-		return commands.GitLabHook{}, hookError(err, fmt.Sprintf("edit hook %d of", hook), owner)
+		return commands.GitLabHook{}, apiError(err, hookCall(fmt.Sprintf("edit hook %d of", hook), owner))
 	}
 	return projectHook(h), nil
 }
@@ -133,7 +130,7 @@ func (j *Jobs) DeleteHook(ctx context.Context, tokenURI string, owner events.Web
 		_, err = client.Projects.DeleteProjectHook(owner.ID, hook, gl.WithContext(ctx))
 	}
 	if err != nil {
-		return hookError(err, fmt.Sprintf("delete hook %d of", hook), owner)
+		return apiError(err, hookCall(fmt.Sprintf("delete hook %d of", hook), owner))
 	}
 	return nil
 }
@@ -156,7 +153,7 @@ func (j *Jobs) TestHook(ctx context.Context, tokenURI string, owner events.Webho
 		_, err = client.Projects.TriggerTestProjectHook(owner.ID, hook, gl.ProjectHookEvent("job_events"), gl.WithContext(ctx))
 	}
 	if err != nil {
-		return hookError(err, fmt.Sprintf("test hook %d of", hook), owner)
+		return apiError(err, hookCall(fmt.Sprintf("test hook %d of", hook), owner))
 	}
 	return nil
 }
@@ -175,31 +172,6 @@ func (j *Jobs) hookClient(ctx context.Context, tokenURI string, owner events.Web
 	return j.client(ctx, owner.GitLabServer, tokenURI)
 }
 
-// hookError classifies a hook call's error as listError does (a 429 is a
-// *ThrottledError), in words that name the call.
-func hookError(err error, what string, owner events.WebhookOwner) error {
-	call := fmt.Sprintf("%s %s %d on %s", what, owner.Kind, owner.ID, owner.GitLabServer)
-	var resp *gl.ErrorResponse
-	if errors.As(err, &resp) && resp.Response != nil {
-		switch code := resp.Response.StatusCode; {
-		case code == http.StatusTooManyRequests:
-			return &ThrottledError{Wait: retryAfter(resp.Response.Header.Get("Retry-After"), time.Now()), Err: err}
-		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			return errs.Wrap(errs.EUNAUTHORIZED, err, "GitLab refused the token to %s (%d)", call, code)
-		case code == http.StatusNotFound:
-			return errs.Wrap(errs.ENOTFOUND, err, "cannot %s: not found or not visible to the token (404)", call)
-		case code >= 500:
-			return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab failed to %s (%d)", call, code)
-		default:
-			return errs.Wrap(errs.EINVALID, err, "GitLab refused to %s (%d)", call, code)
-		}
-	}
-	if errors.Is(err, gl.ErrNotFound) {
-		return errs.Wrap(errs.ENOTFOUND, err, "cannot %s: not found or not visible to the token (404)", call)
-	}
-	return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab cannot be reached to %s", call)
-}
-
 func projectHook(h *gl.ProjectHook) commands.GitLabHook {
 	out := commands.GitLabHook{ID: h.ID, URL: h.URL, JobEvents: h.JobEvents, PushEvents: h.PushEvents,
 		EnableSSLVerification: h.EnableSSLVerification, AlertStatus: h.AlertStatus}
@@ -212,4 +184,9 @@ func projectHook(h *gl.ProjectHook) commands.GitLabHook {
 func groupHook(h *gl.GroupHook) commands.GitLabHook {
 	return commands.GitLabHook{ID: h.ID, URL: h.URL, JobEvents: h.JobEvents, PushEvents: h.PushEvents,
 		EnableSSLVerification: h.EnableSSLVerification, AlertStatus: h.AlertStatus}
+}
+
+// hookCall names a hook call for its errors: what, then the owner.
+func hookCall(what string, owner events.WebhookOwner) string {
+	return fmt.Sprintf("%s %s %d on %s", what, owner.Kind, owner.ID, owner.GitLabServer)
 }

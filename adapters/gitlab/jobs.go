@@ -6,6 +6,7 @@ package gitlab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -91,7 +92,7 @@ func (j *Jobs) JobTags(ctx context.Context, server string, projectID, jobID int6
 	}
 	job, _, err := client.Jobs.GetJob(projectID, jobID, gl.WithContext(ctx))
 	if err != nil {
-		return nil, classify(err, server, projectID, jobID)
+		return nil, apiError(err, fmt.Sprintf("read job %d of project %d on %s", jobID, projectID, server))
 	}
 	return append([]string{}, job.TagList...), nil
 }
@@ -103,26 +104,4 @@ func baseURL(server string) string {
 		s = "https://" + s
 	}
 	return s + "/api/v4"
-}
-
-func classify(err error, server string, projectID, jobID int64) error {
-	what := "job %d of project %d on %s"
-	if errors.Is(err, gl.ErrNotFound) {
-		return errs.Wrap(errs.ENOTFOUND, err, what+" does not exist (or is hidden from the API token) as GitLab says", jobID, projectID, server)
-	}
-	var resp *gl.ErrorResponse
-	if errors.As(err, &resp) && resp.Response != nil {
-		switch code := resp.Response.StatusCode; {
-		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			return errs.Wrap(errs.EUNAUTHORIZED, err, "GitLab refused the token to read "+what, jobID, projectID, server)
-		case code == http.StatusNotFound:
-			return errs.Wrap(errs.ENOTFOUND, err, what+" does not exist (or is hidden from the API token) as GitLab says", jobID, projectID, server)
-		case code == http.StatusTooManyRequests || code >= 500:
-			return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab failed to return "+what, jobID, projectID, server)
-		default:
-			return errs.Wrap(errs.EINTERNAL, err, "GitLab answered %d for "+what, code, jobID, projectID, server)
-		}
-	}
-	// Network errors, timeouts, a cancelled context, an unreadable answer.
-	return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab cannot be reached to read "+what, jobID, projectID, server)
 }

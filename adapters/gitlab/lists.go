@@ -2,7 +2,6 @@ package gitlab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -54,7 +53,7 @@ func (j *Jobs) PendingJobs(ctx context.Context, server, tokenURI string, project
 		Scope:       &[]gl.BuildStateValue{gl.Pending},
 	}, gl.WithContext(ctx))
 	if err != nil {
-		return nil, 0, listError(err, fmt.Sprintf("the pending jobs of project %d on %s", project, server))
+		return nil, 0, apiError(err, fmt.Sprintf("list the pending jobs of project %d on %s", project, server))
 	}
 	out := make([]commands.ListedJob, 0, len(jobs))
 	for _, job := range jobs {
@@ -81,7 +80,7 @@ func (j *Jobs) GroupProjects(ctx context.Context, server, tokenURI string, group
 		IncludeSubGroups: gl.Ptr(false), WithShared: gl.Ptr(false), Archived: gl.Ptr(false), Simple: gl.Ptr(true),
 	}, gl.WithContext(ctx))
 	if err != nil {
-		return nil, 0, listError(err, fmt.Sprintf("the projects of group %d on %s", group, server))
+		return nil, 0, apiError(err, fmt.Sprintf("list the projects of group %d on %s", group, server))
 	}
 	ids := make([]int64, 0, len(projects))
 	for _, p := range projects {
@@ -140,30 +139,6 @@ func nextPage(resp *gl.Response) int64 {
 		}
 	}
 	return 0
-}
-
-// listError classifies a list call's error as classify does, a 429 as a
-// *ThrottledError.
-func listError(err error, what string) error {
-	var resp *gl.ErrorResponse
-	if errors.As(err, &resp) && resp.Response != nil {
-		switch code := resp.Response.StatusCode; {
-		case code == http.StatusTooManyRequests:
-			return &ThrottledError{Wait: retryAfter(resp.Response.Header.Get("Retry-After"), time.Now()), Err: err}
-		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			return errs.Wrap(errs.EUNAUTHORIZED, err, "GitLab refused the token to read %s", what)
-		case code == http.StatusNotFound:
-			return errs.Wrap(errs.ENOTFOUND, err, "%s: not found (or hidden from the API token) as GitLab says", what)
-		case code >= 500:
-			return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab failed to return %s", what)
-		default:
-			return errs.Wrap(errs.EINTERNAL, err, "GitLab answered %d for %s", code, what)
-		}
-	}
-	if errors.Is(err, gl.ErrNotFound) {
-		return errs.Wrap(errs.ENOTFOUND, err, "%s: not found (or hidden from the API token) as GitLab says", what)
-	}
-	return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab cannot be reached to read %s", what)
 }
 
 // retryAfter reads Retry-After: delay-seconds or an HTTP date; 0 if neither.

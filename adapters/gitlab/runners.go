@@ -2,10 +2,7 @@ package gitlab
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
-	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
@@ -63,7 +60,7 @@ func (r *Runners) Create(ctx context.Context, server, tokenURI string, spec prov
 	defer cancel()
 	created, _, err := client.Users.CreateUserRunner(opts, gl.WithContext(ctx))
 	if err != nil {
-		return 0, nil, runnerError(err, what)
+		return 0, nil, apiError(err, what)
 	}
 	if created == nil || created.ID <= 0 || created.Token == "" {
 		return 0, nil, errs.Errorf(errs.EUNAVAILABLE, "GitLab answered the request to %s without a runner id or token", what)
@@ -81,7 +78,7 @@ func (r *Runners) Enable(ctx context.Context, server, tokenURI string, id, proje
 	defer cancel()
 	_, _, err = client.Runners.EnableProjectRunner(project, &gl.EnableProjectRunnerOptions{RunnerID: id}, gl.WithContext(ctx))
 	if err != nil {
-		return runnerError(err, fmt.Sprintf("assign runner %d to project %d on %s", id, project, server))
+		return apiError(err, fmt.Sprintf("assign runner %d to project %d on %s", id, project, server))
 	}
 	return nil
 }
@@ -96,7 +93,7 @@ func (r *Runners) Pause(ctx context.Context, server, tokenURI string, id int64) 
 	defer cancel()
 	_, _, err = client.Runners.UpdateRunnerDetails(id, &gl.UpdateRunnerDetailsOptions{Paused: gl.Ptr(true)}, gl.WithContext(ctx))
 	if err != nil {
-		return runnerError(err, fmt.Sprintf("pause runner %d on %s", id, server))
+		return apiError(err, fmt.Sprintf("pause runner %d on %s", id, server))
 	}
 	return nil
 }
@@ -113,7 +110,7 @@ func (r *Runners) RunningJobs(ctx context.Context, server, tokenURI string, id i
 	defer cancel()
 	jobs, _, err := client.Runners.ListRunnerJobs(id, &gl.ListRunnerJobsOptions{ListOptions: gl.ListOptions{PerPage: PerPage}, Status: gl.Ptr("running")}, gl.WithContext(ctx))
 	if err != nil {
-		return 0, runnerError(err, fmt.Sprintf("list the running jobs of runner %d on %s", id, server))
+		return 0, apiError(err, fmt.Sprintf("list the running jobs of runner %d on %s", id, server))
 	}
 	return len(jobs), nil
 }
@@ -131,7 +128,7 @@ func (r *Runners) Delete(ctx context.Context, server, tokenURI string, id int64)
 	if err == nil {
 		return false, nil
 	}
-	err = runnerError(err, fmt.Sprintf("delete runner %d on %s", id, server))
+	err = apiError(err, fmt.Sprintf("delete runner %d on %s", id, server))
 	if errs.Code(err) == errs.ENOTFOUND {
 		return true, nil
 	}
@@ -168,7 +165,7 @@ func (r *Runners) List(ctx context.Context, server, tokenURI string, owner provi
 			if errs.Code(err) == errs.EINVALID {
 				return nil, err
 			}
-			return nil, runnerError(err, what)
+			return nil, apiError(err, what)
 		}
 		for _, g := range list {
 			if g != nil {
@@ -178,30 +175,4 @@ func (r *Runners) List(ctx context.Context, server, tokenURI string, owner provi
 		page = nextPage(resp)
 	}
 	return out, nil
-}
-
-// runnerError classifies a runners API error as listError does, in the
-// words of what was asked: 401/403 EUNAUTHORIZED, 404 ENOTFOUND, 429 a
-// *ThrottledError, 5xx and the network EUNAVAILABLE, other answers (400)
-// EINVALID.
-func runnerError(err error, what string) error {
-	var resp *gl.ErrorResponse
-	if errors.As(err, &resp) && resp.Response != nil {
-		switch code := resp.Response.StatusCode; {
-		case code == http.StatusTooManyRequests:
-			return &ThrottledError{Wait: retryAfter(resp.Response.Header.Get("Retry-After"), time.Now()), Err: err}
-		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			return errs.Wrap(errs.EUNAUTHORIZED, err, "GitLab refused the API token to %s (%d)", what, code)
-		case code == http.StatusNotFound:
-			return errs.Wrap(errs.ENOTFOUND, err, "cannot %s: not found or not visible to the API token (404)", what)
-		case code >= 500:
-			return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab failed to %s (%d)", what, code)
-		default:
-			return errs.Wrap(errs.EINVALID, err, "GitLab answered %d to the request to %s: %s", code, what, resp.Message)
-		}
-	}
-	if errors.Is(err, gl.ErrNotFound) {
-		return errs.Wrap(errs.ENOTFOUND, err, "cannot %s: not found or not visible to the API token (404)", what)
-	}
-	return errs.Wrap(errs.EUNAVAILABLE, err, "GitLab cannot be reached to %s", what)
 }

@@ -466,6 +466,13 @@ func count(types []string, t string) int {
 // jobHook posts job.json for build with status (pending, success, ...),
 // signed with the egg's webhook secret; it returns the status and outcome.
 func (e *provEnv) jobHook(build int64, status string) (int, string, error) {
+	return e.jobHookFrom("", build, status)
+}
+
+// jobHookFrom posts job.json for build with status as GitLab server
+// serverURL sends it (the project's URLs on that server; "": job.json's
+// own, gitlab.com), signed with the egg's webhook secret.
+func (e *provEnv) jobHookFrom(serverURL string, build int64, status string) (int, string, error) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "adapters", "httpapi", "testdata", "job.json"))
 	if err != nil {
 		return 0, "", err
@@ -475,6 +482,13 @@ func (e *provEnv) jobHook(build int64, status string) (int, string, error) {
 		return 0, "", err
 	}
 	m["build_id"], m["build_status"], m["project_id"] = build, status, provProject
+	if repo, ok := m["repository"].(map[string]any); ok && serverURL != "" {
+		repo["homepage"] = serverURL + "/group/project"
+		repo["git_http_url"] = serverURL + "/group/project.git"
+	}
+	if p, ok := m["project"].(map[string]any); ok && serverURL != "" {
+		p["web_url"], p["homepage"] = serverURL+"/group/project", serverURL+"/group/project"
+	}
 	body, _ := json.Marshal(m)
 	code, out, err := e.do(http.MethodPost, "/webhooks/gitlab", body, map[string]string{
 		"Content-Type": "application/json", "X-Gitlab-Event": "Job Hook",

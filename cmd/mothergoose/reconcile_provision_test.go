@@ -129,32 +129,3 @@ func TestServe_a_job_only_the_API_lists_gets_a_runner_Integration(t *testing.T) 
 	}
 	e.stop()
 }
-
-// jobHookFrom posts job.json for build with status as GitLab server
-// serverURL sends it (the project's URLs on that server), signed with the
-// egg's webhook secret.
-func (e *provEnv) jobHookFrom(serverURL string, build int64, status string) (int, string, error) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "adapters", "httpapi", "testdata", "job.json"))
-	if err != nil {
-		return 0, "", err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return 0, "", err
-	}
-	m["build_id"], m["build_status"], m["project_id"] = build, status, provProject
-	if repo, ok := m["repository"].(map[string]any); ok {
-		repo["homepage"] = serverURL + "/group/project"
-		repo["git_http_url"] = serverURL + "/group/project.git"
-	}
-	if p, ok := m["project"].(map[string]any); ok {
-		p["web_url"], p["homepage"] = serverURL+"/group/project", serverURL+"/group/project"
-	}
-	body, _ := json.Marshal(m)
-	code, out, err := e.do(http.MethodPost, "/webhooks/gitlab", body, map[string]string{
-		"Content-Type": "application/json", "X-Gitlab-Event": "Job Hook",
-		"X-Gitlab-Event-UUID": fmt.Sprintf("%s-%d-%s-%d", provEgg, build, status, time.Now().UnixNano()), "X-Gitlab-Token": e.webhookSecret,
-	})
-	outcome, _ := out["outcome"].(string)
-	return code, outcome, err
-}
