@@ -9,13 +9,19 @@ import (
 
 // transitions is the runner state machine as moved by ChangeState. Entering
 // ACTIVE from PROVISIONING is Deploy's; entering TERMINATED is Terminate's;
-// nothing leaves TERMINATED.
+// nothing leaves TERMINATED. STOPPED is the provisioner's: entered once a
+// Nadir runner's machine is stopped (never from BUSY: not under a job),
+// left to ACTIVE once it is started again (its agent's first heartbeat
+// then makes it IDLE, as after a deploy). The pool is not checked: a
+// promote that lands while a stop runs must still find the runner STOPPED,
+// so that the provisioner starts it again.
 var transitions = map[RunnerState][]RunnerState{
 	StateProvisioning: {StateFailed},
-	StateActive:       {StateIdle, StateBusy, StateFailed},
-	StateIdle:         {StateActive, StateBusy, StateFailed},
+	StateActive:       {StateIdle, StateBusy, StateFailed, StateStopped},
+	StateIdle:         {StateActive, StateBusy, StateFailed, StateStopped},
 	StateBusy:         {StateActive, StateIdle, StateFailed},
 	StateFailed:       {StateProvisioning},
+	StateStopped:      {StateActive, StateFailed},
 }
 
 // CanTransition reports whether ChangeState may move a runner from one state to another.

@@ -90,11 +90,16 @@ var (
 	StateBusy         = RunnerState{"BUSY"}
 	StateFailed       = RunnerState{"FAILED"}
 	StateTerminated   = RunnerState{"TERMINATED"}
+	// StateStopped is a Nadir runner whose machine (VM, process) the
+	// provisioner stopped: kept, with its disk/workspace and identity,
+	// started again when it is promoted to Apex. No agent runs, so it
+	// neither heartbeats nor takes jobs.
+	StateStopped = RunnerState{"STOPPED"}
 )
 
 // ParseRunnerState returns the state spelled s ("ACTIVE").
 func ParseRunnerState(s string) (RunnerState, error) {
-	v, err := parseEnum("runner state", s, []string{"PROVISIONING", "ACTIVE", "IDLE", "BUSY", "FAILED", "TERMINATED"})
+	v, err := parseEnum("runner state", s, []string{"PROVISIONING", "ACTIVE", "IDLE", "BUSY", "FAILED", "TERMINATED", "STOPPED"})
 	return RunnerState{v}, err
 }
 

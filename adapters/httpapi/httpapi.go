@@ -201,6 +201,7 @@ func New(cfg Config) (http.Handler, error) {
 	api.HandleFunc("/runners", s.listRunners).Methods(http.MethodGet)
 	api.HandleFunc("/runners/{id}", s.getRunner).Methods(http.MethodGet)
 	api.HandleFunc("/runners/{id}/terminate", s.terminateRunner).Methods(http.MethodPost)
+	api.HandleFunc("/runners/{id}/pool", s.changeRunnerPool).Methods(http.MethodPost)
 	api.HandleFunc("/plans", s.listPlans).Methods(http.MethodGet)
 	api.HandleFunc("/plans/{id}", s.getPlan).Methods(http.MethodGet)
 	api.HandleFunc("/sync-history", s.listSyncHistory).Methods(http.MethodGet)

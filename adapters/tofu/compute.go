@@ -213,7 +213,7 @@ func (c *Compute) runnerSpec(s provisioner.Spec) RunnerSpec {
 	return RunnerSpec{
 		Target: Target(s.Provider), Name: s.RunnerID, Egg: s.Egg, RunnerID: s.RunnerID, RunnerType: RunnerType(s.RunnerType),
 		CPU: orDefault(s.CPU, 2), MemoryMB: orDefault(s.MemoryMB, 4096), DiskGB: max(orDefault(s.DiskGB, 20), 10), Region: s.Region,
-		Image: image, MotherGooseURL: c.cfg.MotherGooseURL, SecretURIs: s.SecretURIs,
+		Image: image, MotherGooseURL: c.cfg.MotherGooseURL, SecretURIs: s.SecretURIs, Stopped: s.Stopped,
 		Local: &LocalTarget{WorkDir: c.localWorkDir(s.RunnerID), RunnerCommand: c.cfg.RunnerCommand},
 	}
 }

@@ -45,7 +45,11 @@ func mustPrepareInit(t *testing.T, e *tofu.Executor, spec tofu.RunnerSpec) *tofu
 	return w
 }
 
-const runnerAddr = "module.runner.terraform_data.runner"
+// The runner process (count: running) and the instance kept while it is stopped.
+const (
+	runnerAddr   = "module.runner.terraform_data.runner[0]"
+	instanceAddr = "module.runner.terraform_data.instance"
+)
 
 // The local target for real: plan, show, apply (the process runs), re-plan
 // (no changes), change an input (exactly a replacement of the runner), apply
@@ -67,7 +71,7 @@ func TestLocalLifecycleIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := tofu.Changes(shown), []tofu.Change{{Address: runnerAddr, Actions: []string{"create"}}}; !reflect.DeepEqual(got, want) {
+	if got, want := tofu.Changes(shown), []tofu.Change{{Address: instanceAddr, Actions: []string{"create"}}, {Address: runnerAddr, Actions: []string{"create"}}}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("first plan: %+v, want %+v", got, want)
 	}
 	if err := w.Apply(ctx, p); err != nil {

@@ -121,6 +121,10 @@ func moduleArgs(s RunnerSpec) []arg {
 		{"mothergoose_url", cty.StringVal(s.MotherGooseURL)},
 		{"secret_uris", stringMap(s.SecretURIs)},
 	}
+	if s.RunnerType != Serverless {
+		// A VM's power state, in every plan (plan.created's inputs say it).
+		args = append(args, arg{"running", cty.BoolVal(!s.Stopped)})
+	}
 	if s.AgentVersion != "" {
 		args = append(args, arg{"agent_version", cty.StringVal(s.AgentVersion)})
 	}

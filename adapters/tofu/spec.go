@@ -70,6 +70,10 @@ type RunnerSpec struct {
 	SecretURIs     map[string]string // env name => secret URI; never values
 	AgentVersion   string            // "" means latest
 	MaxJobMinutes  int               // 0 means the module default (60)
+	// Stopped is the desired power state (the modules' running input,
+	// always rendered): a Nadir runner is kept stopped. The yandex module
+	// accepts it but cannot apply it yet (its README).
+	Stopped bool
 
 	Local  *LocalTarget
 	AWS    *AWSTarget

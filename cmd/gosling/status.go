@@ -14,7 +14,7 @@ import (
 )
 
 // runnerStates is the order runner counts are printed in.
-var runnerStates = []string{"PROVISIONING", "ACTIVE", "IDLE", "BUSY", "FAILED", "TERMINATED"}
+var runnerStates = []string{"PROVISIONING", "ACTIVE", "IDLE", "BUSY", "FAILED", "STOPPED", "TERMINATED"}
 
 // statusReport is what `gosling status --format json` prints.
 type statusReport struct {

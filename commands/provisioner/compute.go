@@ -20,6 +20,9 @@ type Spec struct {
 	DiskGB     int
 	Image      string
 	SecretURIs map[string]string // env name => secret URI
+	// Stopped is the desired power state (the modules' running input,
+	// negated): a Nadir runner's machine is kept stopped.
+	Stopped bool
 	// eggHash and deployID go into the plan's plan.created (egg_config_hash,
 	// deploy_id), not to the compute target.
 	eggHash, deployID string

@@ -30,6 +30,13 @@ const (
 	Resume Kind = "resume"
 	// Warm requests a new pool runner for Egg.
 	Warm Kind = "warm"
+	// Stop stops a Nadir runner's machine and keeps it (an update plan with
+	// the module input running = false), then records it STOPPED.
+	Stop Kind = "stop"
+	// Start starts a stopped runner promoted back to Apex (running = true)
+	// and records it ACTIVE: the same runner, workspace and credential,
+	// no new provisioning.
+	Start Kind = "start"
 	// DeleteGitLab deletes the GitLab runner of an ended runner whose
 	// delete is owed (runner.gitlab_delete_owed without runner.gitlab_deleted).
 	DeleteGitLab Kind = "delete_gitlab"
@@ -56,7 +63,7 @@ type Action struct {
 // Tofu reports whether the action runs OpenTofu (and so takes an apply slot).
 func (a Action) Tofu() bool {
 	switch a.Kind {
-	case Provision, Destroy, GiveUp, Resume:
+	case Provision, Destroy, GiveUp, Resume, Stop, Start:
 		return true
 	}
 	return false
@@ -123,7 +130,13 @@ type Inputs struct {
 //     and takes no job); else provisioned while the egg's live runners are
 //     under its apex max_count; else queued with the reason. A serverless
 //     request is always provisioned (one runner per job).
-//   - Pools: a vm egg has at least min_count live runners.
+//   - Pools: a vm egg has at least min_count live Apex runners (a Nadir
+//     runner, stopped or not, is not one) and at most max_count live
+//     runners (a stopped Nadir runner is one).
+//   - Nadir: a runner demoted to the Nadir pool takes no new job and is
+//     stopped once it holds none (never BUSY); a stopped runner promoted
+//     back to Apex is started. Both are update plans of the runner's own
+//     workspace: nothing is provisioned anew.
 //   - Rolling replace: one runner at a time whose create plan predates the
 //     egg's config hash, only while it holds no job and is not BUSY.
 //   - Teardown: a removed egg's runners, a serverless runner whose job
@@ -218,12 +231,15 @@ const maxErrorInReason = 200
 func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broken string) []Action {
 	var out []Action
 	add := func(a Action) { a.Egg = egg.Name; out = append(out, a) }
-	live := 0
+	live, apex := 0, 0
 	for _, r := range rs {
 		// A busy waiting request is one being provisioned whose own
 		// assignment is not folded yet: it counts (erring on the safe side).
 		if r.live() || (in.Busy[r.ID] && r.waiting()) {
 			live++
+		}
+		if r.warmApex() || (in.Busy[r.ID] && r.waiting()) {
+			apex++
 		}
 	}
 	replacing := false
@@ -249,6 +265,16 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broke
 			add(Action{Kind: Destroy, Runner: r.ID, Reason: "egg " + egg.Name + " was removed from the Nest"})
 		case r.TerminationAsked != "":
 			add(Action{Kind: Destroy, Runner: r.ID, Reason: r.TerminationAsked})
+		case (r.stopWanted() || r.startWanted()) && unavailable != "":
+			// Its target cannot run OpenTofu now: decided again later.
+		case r.stopWanted() && len(r.Jobs) > 0:
+			// Never under a job: stopped once its jobs finished.
+		case (r.stopWanted() || r.startWanted()) && r.Failures > 0 && in.Now.Before(pol.retryAt(r)):
+			// Backing off after a failed stop or start.
+		case r.stopWanted():
+			add(Action{Kind: Stop, Runner: r.ID, Reason: fmt.Sprintf("runner %s is in the nadir pool: its machine is stopped and kept", r.ID)})
+		case r.startWanted():
+			add(Action{Kind: Start, Runner: r.ID, Reason: fmt.Sprintf("runner %s is back in the apex pool: its stopped machine is started", r.ID)})
 		case egg.Serverless() && r.JobDone && len(r.Jobs) == 0:
 			add(Action{Kind: Destroy, Runner: r.ID, Reason: fmt.Sprintf("its job %d finished", r.JobID)})
 		case r.waiting() && r.JobDone:
@@ -277,7 +303,8 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broke
 	// Demand, oldest request first.
 	slots := map[string]int{}
 	for _, r := range rs {
-		if (r.State == StateIdle || r.State == StateBusy) && !in.Busy[r.ID] && r.TerminationAsked == "" && r.EggHash == egg.ConfigHash {
+		// A Nadir runner takes no new job: it is to be stopped.
+		if (r.State == StateIdle || r.State == StateBusy) && r.Pool != PoolNadir && !in.Busy[r.ID] && r.TerminationAsked == "" && r.EggHash == egg.ConfigHash {
 			slots[r.ID] = egg.Concurrent - len(r.Jobs)
 		}
 	}
@@ -307,6 +334,7 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broke
 			continue
 		}
 		live++
+		apex++
 		add(Action{Kind: Provision, Runner: req.ID, Request: req.ID, JobID: req.JobID})
 	}
 	if egg.Serverless() || unavailable != "" {
@@ -317,19 +345,24 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broke
 		// runner the breaker refuses.
 		return out
 	}
-	// Rolling replacement: one stale idle runner at a time, while the pool stays at its minimum otherwise.
+	// Rolling replacement: one stale idle runner at a time, while the pool
+	// stays at its minimum otherwise. Nadir runners are left alone (a
+	// stopped one gets the egg's configuration when it is started: its
+	// start plan is rendered from it), so that a replacement never starts a
+	// stopped runner nor turns a Nadir one into a new Apex one.
 	if !replacing {
 		for _, r := range rs {
-			if (r.State == StateIdle || r.State == StateActive) && r.EggHash != egg.ConfigHash && len(r.Jobs) == 0 &&
+			if (r.State == StateIdle || r.State == StateActive) && r.Pool != PoolNadir && r.EggHash != egg.ConfigHash && len(r.Jobs) == 0 &&
 				r.TerminationAsked == "" && !in.Busy[r.ID] && r.PendingPlan == "" {
 				add(Action{Kind: Destroy, Runner: r.ID, Reason: replaceReason})
 				live--
+				apex--
 				break
 			}
 		}
 	}
-	// Warm pool.
-	for n := live; n < min(egg.MinApex, maxRunners(egg)); n++ {
+	// Warm pool: min_count Apex runners, within max_count live ones.
+	for n, a := live, apex; a < egg.MinApex && n < maxRunners(egg); n, a = n+1, a+1 {
 		add(Action{Kind: Warm, Reason: fmt.Sprintf("egg %s keeps at least %d apex runners", egg.Name, egg.MinApex)})
 	}
 	return out

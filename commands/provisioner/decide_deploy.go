@@ -75,11 +75,18 @@ func converged(egg *Egg, rs []*Runner, acts []Action, in Inputs, unavailable, br
 		if in.Busy[r.ID] || r.PendingPlan != "" || r.TerminationAsked != "" || r.provisioning() {
 			return "", "", false
 		}
+		if r.Pool == PoolNadir && r.State == StateStopped {
+			// Kept stopped: it is not replaced (it takes the configuration
+			// in force when it is started), nor one of the pool's Apex runners.
+			continue
+		}
 		if r.live() {
 			if r.EggHash != egg.ConfigHash {
 				return "", "", false
 			}
-			live++
+			if r.warmApex() {
+				live++
+			}
 		}
 	}
 	if live < min(egg.MinApex, maxRunners(egg)) {

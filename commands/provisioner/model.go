@@ -28,6 +28,14 @@ const (
 	StateBusy         = "BUSY"
 	StateFailed       = "FAILED"
 	StateTerminated   = "TERMINATED"
+	// StateStopped: a Nadir runner whose machine is stopped (kept).
+	StateStopped = "STOPPED"
+)
+
+// The pools of a VM runner (Runner.Pool).
+const (
+	PoolApex  = "apex"
+	PoolNadir = "nadir"
 )
 
 // Egg is what the provisioner knows of one egg.
@@ -76,7 +84,12 @@ func (egg *Egg) Serverless() bool { return egg.RunnerType == "serverless" }
 
 // Runner is what the provisioner knows of one runner stream.
 type Runner struct {
-	ID, Egg, Type    string
+	ID, Egg string
+	// Type is the runner type it was requested as, the module's
+	// runner_type for its whole life (a change would replace the VM);
+	// Pool is where it is now (runner.pool_changed): its desired power
+	// state, Nadir stopped, anything else running.
+	Type, Pool       string
 	Provider, Region string
 	State            string
 	JobID            int64 // the job the webhook requested it for; 0 for a pool runner
@@ -122,7 +135,9 @@ func (g GitLabRecord) Owed() bool { return g.ID > 0 && g.DeleteOwed && !g.Delete
 // or is being provisioned.
 func (r *Runner) live() bool {
 	switch r.State {
-	case StateActive, StateIdle, StateBusy:
+	case StateActive, StateIdle, StateBusy, StateStopped:
+		// A stopped (Nadir) runner is kept: it counts, and is started
+		// rather than provisioned anew.
 		return true
 	case StateProvisioning:
 		return r.provisioning()
@@ -135,6 +150,18 @@ func (r *Runner) live() bool {
 func (r *Runner) provisioning() bool {
 	return r.State == StateProvisioning && r.ServedBy == "" && (r.JobID == 0 || r.Jobs[r.JobID])
 }
+
+// stopWanted: a Nadir runner whose machine still runs.
+func (r *Runner) stopWanted() bool {
+	return r.Pool == PoolNadir && (r.State == StateActive || r.State == StateIdle)
+}
+
+// startWanted: a stopped runner back in the Apex pool.
+func (r *Runner) startWanted() bool { return r.Pool != PoolNadir && r.State == StateStopped }
+
+// warmApex: a runner the warm pool (apex min_count) counts: a live runner
+// of the Apex pool (a stopped one promoted back is being started).
+func (r *Runner) warmApex() bool { return r.live() && r.Pool != PoolNadir }
 
 // waiting: a request with no decision yet or queued.
 func (r *Runner) waiting() bool {
@@ -184,7 +211,7 @@ func (m *Model) Apply(env events.Envelope) {
 			egg.FailedRunners, egg.LastRunnerError, egg.LastFailedRunner = 0, "", ""
 		}
 	case events.RunnerRequested:
-		r := &Runner{ID: e.RunnerID, Egg: e.Egg, Type: e.RunnerType, Provider: e.Provider, Region: e.Region,
+		r := &Runner{ID: e.RunnerID, Egg: e.Egg, Type: e.RunnerType, Pool: e.RunnerType, Provider: e.Provider, Region: e.Region,
 			State: StateProvisioning, JobID: e.JobID, Seq: env.GlobalPosition, Jobs: map[int64]bool{}}
 		m.Runners[r.ID] = r
 		if e.JobID != 0 && m.finished[e.Egg][e.JobID] {
@@ -193,6 +220,10 @@ func (m *Model) Apply(env events.Envelope) {
 	case events.RunnerQueued:
 		if r := m.Runners[e.RunnerID]; r != nil {
 			r.Queued = e.Reason
+		}
+	case events.RunnerPoolChanged:
+		if r := m.Runners[e.RunnerID]; r != nil {
+			r.Pool = e.To
 		}
 	case events.RunnerJobAssigned:
 		if r := m.Runners[e.RunnerID]; r != nil && !m.finished[r.Egg][e.JobID] {

@@ -395,6 +395,8 @@ func (p *Provisioner) slow(ctx context.Context, a Action, r Runner, egg *Egg) er
 		return p.destroy(ctx, r, egg, a, true)
 	case Resume:
 		return p.resume(ctx, r)
+	case Stop, Start:
+		return p.power(ctx, r, egg, a)
 	case DeleteGitLab:
 		return p.deleteGitLab(ctx, r.ID, r.GitLab)
 	}
@@ -402,7 +404,8 @@ func (p *Provisioner) slow(ctx context.Context, a Action, r Runner, egg *Egg) er
 }
 
 func (p *Provisioner) spec(ctx context.Context, r Runner, egg *Egg) (Spec, string, error) {
-	s := Spec{RunnerID: r.ID, Egg: r.Egg, RunnerType: r.Type, Provider: r.Provider, Region: orLocal(r.Region), SecretURIs: map[string]string{}}
+	s := Spec{RunnerID: r.ID, Egg: r.Egg, RunnerType: r.Type, Provider: r.Provider, Region: orLocal(r.Region), SecretURIs: map[string]string{},
+		Stopped: r.Pool == PoolNadir}
 	if egg != nil {
 		s.eggHash, s.deployID = egg.ConfigHash, egg.deploy
 		s.CPU, s.MemoryMB, s.DiskGB, s.Image = egg.CPU, egg.MemoryGB*1024, egg.DiskGB, egg.Image

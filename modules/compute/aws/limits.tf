@@ -24,4 +24,9 @@ output "limits" {
     condition     = var.runner_type == "serverless" || can(regex("^ami-[0-9a-f]{8,17}$", var.image))
     error_message = "image must be an AMI id (ami-...) for apex and nadir runners."
   }
+
+  precondition {
+    condition     = var.runner_type != "serverless" || var.running != false
+    error_message = "a serverless runner cannot be stopped (running = false): it lives for one job."
+  }
 }

@@ -2,6 +2,12 @@
 locals {
   is_serverless = var.runner_type == "serverless"
 
+  # The desired power state of a VM runner: the running input, or, unset,
+  # running unless the runner was made as nadir. The provisioner sets it
+  # from the runner's pool (Nadir stopped) and keeps runner_type as made,
+  # since a changed runner_type changes the user data and so replaces the VM.
+  running = var.running == null ? var.runner_type != "nadir" : var.running
+
   labels = merge(var.tags, {
     "egg"        = var.egg
     "runner-id"  = var.runner_id

@@ -1,4 +1,6 @@
-# apex and nadir runners are EC2 instances (nadir stopped); serverless runners
+# apex and nadir runners are EC2 instances (stopped while running = false, or
+# unset for a runner made as nadir: aws_ec2_instance_state keeps the instance,
+# its disk and id, and starts it again); serverless runners
 # are an ECS Fargate service of one task. Only the resources of the runner's
 # type are created (count), but `tofu init` needs the AWS plugin either way.
 
@@ -31,7 +33,7 @@ resource "aws_ec2_instance_state" "runner" {
   count = local.is_serverless ? 0 : 1
 
   instance_id = aws_instance.runner[0].id
-  state       = var.runner_type == "nadir" ? "stopped" : "running"
+  state       = local.running ? "running" : "stopped"
 }
 
 resource "aws_ecs_task_definition" "runner" {

@@ -22,3 +22,8 @@ output "labels" {
   description = "Tags applied to the runner, including egg, runner-id and managed-by."
   value       = local.labels
 }
+
+output "running" {
+  description = "Whether the VM runner's instance is to run (aws_ec2_instance_state); false for serverless runners' none."
+  value       = !local.is_serverless && local.running
+}

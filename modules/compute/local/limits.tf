@@ -9,4 +9,9 @@ output "limits" {
     condition     = var.runner_type != "serverless" || var.max_job_minutes <= 60
     error_message = "max_job_minutes must be at most 60 for serverless runners (the serverless time limit)."
   }
+
+  precondition {
+    condition     = var.runner_type != "serverless" || var.running != false
+    error_message = "a serverless runner cannot be stopped (running = false): it lives for one job."
+  }
 }

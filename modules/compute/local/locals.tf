@@ -6,6 +6,11 @@ locals {
   })
 
   hostname = "${var.name}.local"
+
+  # The desired power state: the running input, or, unset, running unless
+  # the runner was made as nadir. Stopped, the process is gone and the
+  # workspace (work_dir, the adapter's credential) and the instance stay.
+  running  = var.running == null ? var.runner_type != "nadir" : var.running
   pid_file = "${var.work_dir}/${var.runner_id}.pid"
   log_file = "${var.work_dir}/${var.runner_id}.log"
 

@@ -1,9 +1,25 @@
-# One runner process on this machine. The create provisioner starts
-# runner_command in its own session (setsid, so its pid is its process group)
-# and records the pid; the destroy provisioner stops the group and waits until
-# it is gone. Anything that changes the process is in triggers_replace, so a
-# change replaces the runner (stop, then start).
+# The runner instance: its identity (instance_id) and its work_dir. It stays
+# while the runner is stopped (running = false, the Nadir pool), so that a
+# start is the same runner, not a new one.
+resource "terraform_data" "instance" {
+  triggers_replace = {
+    runner_id = var.runner_id
+    work_dir  = var.work_dir
+  }
+}
+
+# One runner process on this machine, while the runner runs: running = false
+# destroys this resource only (the process stops; the work_dir with its log,
+# and the adapter's workspace with the credential, stay), running = true
+# creates it again with the same environment (runner id, credential URI).
+# The create provisioner starts runner_command in its own session (setsid, so
+# its pid is its process group) and records the pid; the destroy provisioner
+# stops the group and waits until it is gone. Anything that changes the
+# process is in triggers_replace, so a change replaces the process (stop,
+# then start).
 resource "terraform_data" "runner" {
+  count = local.running ? 1 : 0
+
   triggers_replace = {
     command  = var.runner_command
     pid_file = local.pid_file
@@ -25,7 +41,8 @@ resource "terraform_data" "runner" {
         echo "runner already running with pid $(cat "$PID_FILE")" >&2
         exit 1
       fi
-      nohup setsid /bin/sh -c "$RUNNER_COMMAND" >"$LOG_FILE" 2>&1 </dev/null &
+      # Appended: a runner started again (promoted) keeps its earlier log.
+      nohup setsid /bin/sh -c "$RUNNER_COMMAND" >>"$LOG_FILE" 2>&1 </dev/null &
       echo $! >"$PID_FILE.tmp"
       mv "$PID_FILE.tmp" "$PID_FILE"
       sleep 0.2

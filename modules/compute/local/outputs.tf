@@ -1,6 +1,6 @@
 output "instance_id" {
-  description = "Id of the runner instance (here: the terraform_data id)."
-  value       = terraform_data.runner.id
+  description = "Id of the runner instance (here: the terraform_data id); kept while the runner is stopped."
+  value       = terraform_data.instance.id
 }
 
 output "address" {
@@ -26,4 +26,9 @@ output "labels" {
 output "pid_file" {
   description = "File holding the runner process id (local target only)."
   value       = local.pid_file
+}
+
+output "running" {
+  description = "Whether the runner process runs (false: stopped and kept, the Nadir pool)."
+  value       = length(terraform_data.runner) > 0
 }

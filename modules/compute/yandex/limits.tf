@@ -24,4 +24,9 @@ output "limits" {
     condition     = var.runner_type == "serverless" || var.subnet_id != ""
     error_message = "subnet_id is required for apex and nadir runners."
   }
+
+  precondition {
+    condition     = var.runner_type != "serverless" || var.running != false
+    error_message = "a serverless runner cannot be stopped (running = false): it lives for one job."
+  }
 }

@@ -1,6 +1,11 @@
 # apex and nadir runners are Compute VMs; serverless runners are a Serverless
 # Container. Only the resources of the runner's type are created (count), but
 # `tofu init` needs the Yandex plugin either way.
+#
+# Not yet: the power state. The yandex provider's yandex_compute_instance has
+# no desired stopped state, so running = false is accepted but the VM keeps
+# running (output power_managed is false); stopping a Nadir VM needs the
+# Compute API (instances/{id}:stop and :start), which no adapter calls yet.
 
 resource "yandex_compute_instance" "runner" {
   count = local.is_serverless ? 0 : 1

@@ -22,3 +22,13 @@ output "labels" {
   description = "Labels applied to the runner, including egg, runner-id and managed-by."
   value       = local.labels
 }
+
+output "running" {
+  description = "The desired power state of a VM runner as given; NOT applied by this module (see power_managed)."
+  value       = !local.is_serverless && local.running
+}
+
+output "power_managed" {
+  description = "false: this module cannot stop the VM (the provider has no stopped state); a Nadir VM keeps running until an adapter stops it through the Compute API."
+  value       = false
+}

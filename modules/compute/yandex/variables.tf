@@ -152,3 +152,9 @@ variable "max_job_minutes" {
     error_message = "max_job_minutes must be a whole number from 1 to 1440."
   }
 }
+
+variable "running" {
+  type        = bool
+  description = "Desired power state: true runs the runner, false stops it and keeps it (disk or workspace, identity): the Nadir pool. null: running unless runner_type is nadir."
+  default     = null
+}

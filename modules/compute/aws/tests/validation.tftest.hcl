@@ -201,3 +201,59 @@ run "vm_over_60_minutes_good" {
     max_job_minutes = 240
   }
 }
+
+# The power state (aws_ec2_instance_state follows local.running): running by
+# default, stopped when made as nadir, and the running input wins either way.
+run "power_apex_runs_by_default" {
+  command = plan
+  assert {
+    condition     = output.running
+    error_message = "an apex runner must run unless running = false"
+  }
+}
+
+run "power_nadir_made_stopped" {
+  command = plan
+  variables {
+    runner_type = "nadir"
+  }
+  assert {
+    condition     = !output.running
+    error_message = "a runner made as nadir must be stopped when running is unset"
+  }
+}
+
+run "power_demoted_stops" {
+  command = plan
+  variables {
+    running = false
+  }
+  assert {
+    condition     = !output.running && output.agent_env.GOSLING_RUNNER_TYPE == "apex"
+    error_message = "running = false must stop the instance without changing its runner_type (a change replaces it)"
+  }
+}
+
+run "power_promoted_nadir_starts" {
+  command = plan
+  variables {
+    runner_type = "nadir"
+    running     = true
+  }
+  assert {
+    condition     = output.running
+    error_message = "running = true must start a runner made as nadir"
+  }
+}
+
+run "power_serverless_cannot_stop" {
+  command = plan
+  variables {
+    runner_type        = "serverless"
+    image              = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/gosling-runner:1.4"
+    ecs_cluster_arn    = "arn:aws:ecs:eu-central-1:123456789012:cluster/gosling"
+    security_group_ids = ["sg-0123abcd"]
+    running            = false
+  }
+  expect_failures = [output.limits]
+}

@@ -192,3 +192,13 @@ run "vm_over_60_minutes_good" {
     max_job_minutes = 240
   }
 }
+
+run "serverless_cannot_stop" {
+  command = plan
+  variables {
+    runner_type     = "serverless"
+    max_job_minutes = 60
+    running         = false
+  }
+  expect_failures = [output.limits]
+}

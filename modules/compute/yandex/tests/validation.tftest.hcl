@@ -164,3 +164,38 @@ run "vm_without_subnet" {
   }
   expect_failures = [output.limits]
 }
+
+# The power state: the input is accepted and computed as in every module, but
+# the yandex module cannot apply it (its output power_managed says so; see
+# main.tf). These runs check the accepted values only.
+run "power_input_accepted" {
+  command = plan
+  variables {
+    running = false
+  }
+  assert {
+    condition     = !output.running && output.agent_env.GOSLING_RUNNER_TYPE == "apex"
+    error_message = "running = false must be accepted without changing runner_type"
+  }
+}
+
+run "power_nadir_made_stopped" {
+  command = plan
+  variables {
+    runner_type = "nadir"
+  }
+  assert {
+    condition     = !output.running
+    error_message = "a runner made as nadir is meant stopped when running is unset"
+  }
+}
+
+run "power_serverless_cannot_stop" {
+  command = plan
+  variables {
+    runner_type        = "serverless"
+    service_account_id = "ajeabcdefghijklmnopq"
+    running            = false
+  }
+  expect_failures = [output.limits]
+}

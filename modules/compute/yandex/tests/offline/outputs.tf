@@ -17,3 +17,7 @@ output "user_data" {
 output "is_serverless" {
   value = local.is_serverless
 }
+
+output "running" {
+  value = local.running
+}
