@@ -66,6 +66,7 @@ type Executor struct {
 
 	mu      sync.Mutex
 	handles map[string]*handle // by working directory
+	modules map[Target]string  // hash of each target module's .tf files, read once
 }
 
 // handle is one working directory's terraform-exec instance, the
@@ -202,6 +203,12 @@ func (e *Executor) Dir(runnerID string) string { return filepath.Join(e.cfg.Work
 type Workspace struct {
 	Dir  string
 	Hash string // the config hash of the rendered files
+	// initKey is what `tofu init` depends on: the CLI config, the target's
+	// provider requirement, the module's source path and its .tf files, not
+	// the module's arguments. An update that changes only arguments (a
+	// demote or promote, a new image) finds the workspace initialised for
+	// the same key and skips init.
+	initKey string
 
 	h       *handle
 	tf      *tfexec.Terraform
@@ -267,7 +274,44 @@ func (e *Executor) Prepare(ctx context.Context, spec RunnerSpec) (*Workspace, er
 			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "tofu: write %s", n)
 		}
 	}
-	return &Workspace{Dir: dir, Hash: r.Hash, h: h, tf: h.tf, timeout: e.cfg.Timeout}, nil
+	key, err := e.initKey(spec.Target, moduleSource(dir, filepath.Join(e.cfg.ModulesDir, string(spec.Target))))
+	if err != nil {
+		return nil, err
+	}
+	return &Workspace{Dir: dir, Hash: r.Hash, initKey: key, h: h, tf: h.tf, timeout: e.cfg.Timeout}, nil
+}
+
+// initMarker, inside .terraform (gone with it), holds the init key of the
+// last successful `tofu init` of the workspace.
+const initMarker = ".terraform/gosling-init-key"
+
+// initKey hashes what init depends on for target's module at source.
+func (e *Executor) initKey(target Target, source string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mod, ok := e.modules[target]
+	if !ok {
+		dir := filepath.Join(e.cfg.ModulesDir, string(target))
+		names, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+		if err != nil {
+			return "", errs.Wrap(errs.EINTERNAL, err, "tofu: module %s", target)
+		}
+		files := map[string][]byte{}
+		for _, n := range names {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				return "", errs.Wrap(errs.EUNAVAILABLE, err, "tofu: read module file %s", n)
+			}
+			files[filepath.Base(n)] = b
+		}
+		mod = ConfigHash(files)
+		if e.modules == nil {
+			e.modules = map[Target]string{}
+		}
+		e.modules[target] = mod
+	}
+	p := providerOf[target]
+	return ConfigHash(map[string][]byte{"cli": e.cli, "provider": []byte(p.source + "@" + p.version), "source": []byte(source), "module": []byte(mod)}), nil
 }
 
 // Init runs `tofu init`: modules and providers, through the CLI config.
@@ -278,9 +322,17 @@ func (w *Workspace) Init(ctx context.Context) error {
 	defer cancel()
 	// stdout and stderr are copied from two goroutines: one buffer for
 	// both must be locked.
+	marker := filepath.Join(w.Dir, initMarker)
+	if b, err := os.ReadFile(marker); err == nil && w.initKey != "" && string(b) == w.initKey {
+		return nil // initialised for this module, providers and CLI config
+	}
 	var out lockedBuffer
 	if err := w.run(ctx, &out, &out, "init", "-no-color", "-input=false", "-backend=true", "-get=true", "-upgrade=false"); err != nil {
 		return &InitError{Dir: w.Dir, Output: out.String(), Err: err}
+	}
+	if w.initKey != "" {
+		// Best effort: without the marker the next plan runs init again.
+		_ = writeFileAtomic(marker, []byte(w.initKey))
 	}
 	return nil
 }
