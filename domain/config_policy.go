@@ -21,6 +21,14 @@ type Condition interface {
 	Eval(RunnerFacts) (bool, error)
 }
 
+// ConditionLocals is implemented by a Condition that can say which locals
+// of its file it reads: LocalsJSON returns their values as a JSON object
+// ("" when it reads none), so that the condition compiles again from its
+// Source elsewhere (UglyFox compiles the rules recorded in the log).
+type ConditionLocals interface {
+	LocalsJSON() (string, error)
+}
+
 // RunnerFacts are the values of the runner variables for one runner. Text
 // values are lowercase: State "provisioning", "active", "idle", "busy",
 // "failed" or "terminated"; Pool "apex", "nadir" or "" (serverless runners
