@@ -252,8 +252,7 @@ type UglyFoxPoolsSpec struct {
 
 // UglyFoxRuleSpec is one policy rule. When is the condition's source text;
 // Locals, when the condition reads locals of its file, is their values as a
-// JSON object ({"name": {"value": ..., "type": ...}}), so the condition
-// compiles again exactly as parsed.
+// JSON object ({"old": "72h"}), so the condition compiles again as parsed.
 type UglyFoxRuleSpec struct {
 	Name   string `json:"name"`
 	When   string `json:"when"`

@@ -43,7 +43,7 @@ var samples = map[string]events.Event{
 	events.UglyFoxConfigSyncedV1: events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"},
 		Settings: &events.UglyFoxSettingsSpec{FailedThreshold: 3, MaxAgeSeconds: 86400, CheckIntervalSeconds: 60, HeartbeatTimeoutSeconds: 180,
 			Pools: []events.UglyFoxPoolsSpec{{Name: "default", Eggs: []string{"web"}, ApexMin: 1, ApexMax: 10, ApexCPUThreshold: 80, ApexMemoryThreshold: 70, NadirMin: 0, NadirMax: 5, NadirIdleTimeoutSeconds: 1800}},
-			Rules: []events.UglyFoxRuleSpec{{Name: "prune_failed", When: `runner.failure_count >= 3 && runner.age > duration(local.old)`, Action: "terminate", Locals: `{"old":{"value":"1h","type":"string"}}`},
+			Rules: []events.UglyFoxRuleSpec{{Name: "prune_failed", When: `runner.failure_count >= 3 && runner.age > duration(local.old)`, Action: "terminate", Locals: `{"old":"1h"}`},
 				{Name: "demote_idle", When: `runner.pool == "apex" && runner.idle_for > duration("30m")`, Action: "demote_to_nadir"}}}},
 	events.RunnerHeartbeatResumedV1:  events.RunnerHeartbeatResumed{RunnerID: "r-01", SilentSince: at.Add(-10 * time.Minute), LastSeenAt: at},
 	events.RunnerJobOverranV1:        events.RunnerJobOverran{RunnerID: "r-01", BusySince: at.Add(-2 * time.Hour), LimitSeconds: 3600, Reason: "egg web's max_job_duration is 1h0m0s"},

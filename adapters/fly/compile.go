@@ -71,7 +71,7 @@ func moreErrors(d hcl.Diagnostics) string {
 }
 
 // LocalsJSON returns the locals the condition reads as a JSON object
-// (ctyjson's simple form: {"value": ..., "type": ...}), "" when it reads none.
+// ({"old": "72h"}: cty's simple JSON, types implied), "" when it reads none.
 func (c *condition) LocalsJSON() (string, error) {
 	var names []string
 	for _, tr := range c.expr.Variables() {

@@ -187,8 +187,13 @@ func (s *Sweeper) loadConfig(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ev, ok := env.Payload.(events.UglyFoxConfigSynced)
-		if !ok {
+		var ev events.UglyFoxConfigSynced
+		switch p := env.Payload.(type) {
+		case *events.UglyFoxConfigSynced:
+			ev = *p
+		case events.UglyFoxConfigSynced:
+			ev = p
+		default:
 			continue
 		}
 		if s.config == nil || s.config.ConfigHash != ev.ConfigHash {
