@@ -77,10 +77,12 @@ type Input struct {
 // runner gets no policy decision in that sweep (a broken rule is not skipped).
 type RuleError struct {
 	RunnerID, Rule string
-	Err        error
+	Err            error
 }
 
-func (e RuleError) Error() string { return fmt.Sprintf("runner %s: rule %s: %v", e.RunnerID, e.Rule, e.Err) }
+func (e RuleError) Error() string {
+	return fmt.Sprintf("runner %s: rule %s: %v", e.RunnerID, e.Rule, e.Err)
+}
 
 // Decide returns the sweep's decisions, in runner id order, and the rule
 // evaluations that failed. For each runner, in order:
@@ -252,7 +254,7 @@ func (d *decider) overrun(r *Runner) {
 	}
 	if busy := since(d.in.Now, row.StateSince); busy > limit {
 		d.add(Decision{RunnerID: row.ID, Kind: ReportOverrun, Cause: fmt.Sprintf("egg %s runner.max_job_duration %s", row.Egg, limit),
-			Reason: fmt.Sprintf("egg %s runner.max_job_duration %s: BUSY for %s; reported, not stopped", row.Egg, limit, busy.Round(time.Second)),
+			Reason:    fmt.Sprintf("egg %s runner.max_job_duration %s: BUSY for %s; reported, not stopped", row.Egg, limit, busy.Round(time.Second)),
 			BusySince: row.StateSince, Threshold: limit, RowVersion: row.Version})
 	}
 }

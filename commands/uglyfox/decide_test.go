@@ -49,15 +49,19 @@ func state(s string, since time.Time) func(*uglyfox.Runner) {
 func pool(p string, since time.Time) func(*uglyfox.Runner) {
 	return func(r *uglyfox.Runner) { r.Row.Type, r.Row.PoolSince = p, since }
 }
-func heard(at time.Time) func(*uglyfox.Runner) { return func(r *uglyfox.Runner) { r.Heartbeat.At = at } }
-func neverHeard(r *uglyfox.Runner)             { r.Heard, r.Heartbeat = false, ports.Heartbeat{} }
+func heard(at time.Time) func(*uglyfox.Runner) {
+	return func(r *uglyfox.Runner) { r.Heartbeat.At = at }
+}
+func neverHeard(r *uglyfox.Runner) { r.Heard, r.Heartbeat = false, ports.Heartbeat{} }
 func deployed(at time.Time) func(*uglyfox.Runner) {
 	return func(r *uglyfox.Runner) { r.Row.DeployedAt, r.Row.CreatedAt, r.Row.StateSince = at, at, at }
 }
 func load(cpu, mem float64) func(*uglyfox.Runner) {
 	return func(r *uglyfox.Runner) { r.Heartbeat.CPUPercent, r.Heartbeat.MemoryPercent = cpu, mem }
 }
-func row(f func(*ports.RunnerRow)) func(*uglyfox.Runner) { return func(r *uglyfox.Runner) { f(&r.Row) } }
+func row(f func(*ports.RunnerRow)) func(*uglyfox.Runner) {
+	return func(r *uglyfox.Runner) { f(&r.Row) }
+}
 
 // base are the settings of every case before its own changes: silence
 // after 3m, no age limit, no rules, no pools.
@@ -126,12 +130,16 @@ var decideCases = []decideCase{
 	{name: "max_age_busy_deferred_once",
 		settings: func(_ testing.TB, s *uglyfox.Settings) { s.MaxAge = 8 * time.Hour },
 		runners: []uglyfox.Runner{runner("r1", state("BUSY", now.Add(-time.Minute)),
-			row(func(r *ports.RunnerRow) { r.DeferredAction, r.DeferredReason = "terminate", "pruning.max_age 8h0m0s: age 10h0m0s" }))},
+			row(func(r *ports.RunnerRow) {
+				r.DeferredAction, r.DeferredReason = "terminate", "pruning.max_age 8h0m0s: age 10h0m0s"
+			}))},
 		want: []string{}},
 	{name: "deferred_carried_out_when_idle",
 		settings: func(_ testing.TB, s *uglyfox.Settings) { s.MaxAge = 0 },
 		runners: []uglyfox.Runner{runner("r1", state("IDLE", now.Add(-time.Second)),
-			row(func(r *ports.RunnerRow) { r.DeferredAction, r.DeferredReason = "terminate", "pruning.max_age 8h0m0s: age 10h0m0s" }))},
+			row(func(r *ports.RunnerRow) {
+				r.DeferredAction, r.DeferredReason = "terminate", "pruning.max_age 8h0m0s: age 10h0m0s"
+			}))},
 		want: []string{"r1 terminate deferred terminate"}},
 	{name: "termination_asked_not_asked_again",
 		settings: func(_ testing.TB, s *uglyfox.Settings) { s.MaxAge = time.Hour },

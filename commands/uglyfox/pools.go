@@ -82,7 +82,9 @@ func (d *decider) pools(rs []Runner, acted map[string]Kind) {
 			cands := filter(a, func(m member) bool {
 				return free(m) && (m.r.Row.State == "IDLE" || m.r.Row.State == "ACTIVE") && m.r.Row.DeferredAction == ""
 			})
-			slices.SortFunc(cands, func(x, y member) int { return cmp.Or(cmp.Compare(y.idle, x.idle), strings.Compare(x.r.Row.ID, y.r.Row.ID)) })
+			slices.SortFunc(cands, func(x, y member) int {
+				return cmp.Or(cmp.Compare(y.idle, x.idle), strings.Compare(x.r.Row.ID, y.r.Row.ID))
+			})
 			k := min(len(a)-p.ApexMax, p.NadirMax-len(n), len(cands))
 			for _, m := range cands[:k] {
 				d.pool(m.r, acted, Demote, cause, fmt.Sprintf("%s: %d Apex runners, this one idle for %s", cause, len(a), m.idle.Round(time.Second)))
@@ -108,7 +110,9 @@ func (d *decider) pools(rs []Runner, acted map[string]Kind) {
 		if t := p.NadirIdleTimeout; t > 0 && len(n) > p.NadirMin {
 			cause := fmt.Sprintf("%s nadir.idle_timeout %s", group, t)
 			cands := filter(n, func(m member) bool { return free(m) && m.r.Row.State != "BUSY" && m.idle > t })
-			slices.SortFunc(cands, func(x, y member) int { return cmp.Or(cmp.Compare(y.idle, x.idle), strings.Compare(x.r.Row.ID, y.r.Row.ID)) })
+			slices.SortFunc(cands, func(x, y member) int {
+				return cmp.Or(cmp.Compare(y.idle, x.idle), strings.Compare(x.r.Row.ID, y.r.Row.ID))
+			})
 			for _, m := range cands[:min(len(n)-p.NadirMin, len(cands))] {
 				d.pool(m.r, acted, Terminate, cause, fmt.Sprintf("%s: dormant for %s", cause, m.idle.Round(time.Second)))
 			}
