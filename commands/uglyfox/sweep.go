@@ -43,7 +43,8 @@ type SweeperConfig struct {
 }
 
 // Sweeper runs UglyFox's sweeps. One Sweeper serves one process; the
-// caller holds the lease and passes it with its token to each Sweep.
+// caller holds the lease and passes it with its token to each Sweep. It is
+// not safe for concurrent use: one goroutine calls Sweep and Interval.
 type Sweeper struct {
 	cfg SweeperConfig
 
