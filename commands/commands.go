@@ -105,6 +105,38 @@ type RecordHeartbeatMissed struct {
 
 func (RecordHeartbeatMissed) CommandName() string { return "runner.record_heartbeat_missed" }
 
+// RecordHeartbeatResumed records that a runner whose silence was recorded
+// was heard again.
+type RecordHeartbeatResumed struct {
+	Meta        `json:"-"`
+	RunnerID    string    `json:"runner_id"`
+	SilentSince time.Time `json:"silent_since"`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+}
+
+func (RecordHeartbeatResumed) CommandName() string { return "runner.record_heartbeat_resumed" }
+
+// ReportJobOverrun records that a runner stayed BUSY past its egg's job limit.
+type ReportJobOverrun struct {
+	Meta      `json:"-"`
+	RunnerID  string        `json:"runner_id"`
+	BusySince time.Time     `json:"busy_since"`
+	Limit     time.Duration `json:"limit"`
+	Reason    string        `json:"reason,omitempty"`
+}
+
+func (ReportJobOverrun) CommandName() string { return "runner.report_job_overrun" }
+
+// DeferDecision records an UglyFox decision that waits for a BUSY runner to be idle.
+type DeferDecision struct {
+	Meta     `json:"-"`
+	RunnerID string `json:"runner_id"`
+	Action   string `json:"action"` // terminate, demote_to_nadir
+	Reason   string `json:"reason"`
+}
+
+func (DeferDecision) CommandName() string { return "uglyfox.defer_decision" }
+
 // ChangeRunnerPool moves a VM runner between the Apex and Nadir pools.
 type ChangeRunnerPool struct {
 	Meta     `json:"-"`

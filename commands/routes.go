@@ -38,6 +38,7 @@ func (h *Handlers) Routes() []Route {
 		route(h.RequestRunner), route(h.DeployRunner), route(h.ChangeRunnerState),
 		route(h.RecordHeartbeatMissed), route(h.ChangeRunnerPool), route(h.TerminateRunner),
 		route(h.AssignJob), route(h.QueueRunner), route(h.AskTermination),
+		route(h.RecordHeartbeatResumed), route(h.ReportJobOverrun), route(h.DeferDecision),
 		route(h.CreatePlan), route(h.ApplyPlan), route(h.FailPlan), route(h.RollBackPlan),
 		route(h.SyncEgg), route(h.RemoveEgg), route(h.AskEggRetry), route(h.RecordReconcileOutcome), route(h.SyncJob), route(h.SyncUglyFoxConfig),
 		route(h.RecordWebhookInstalled), route(h.RecordWebhookInstallFailed), route(h.RecordWebhookSkipped), route(h.RecordWebhookRemoved),

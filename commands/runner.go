@@ -86,6 +86,27 @@ func (h *Handlers) RecordHeartbeatMissed(ctx context.Context, cmd RecordHeartbea
 	})
 }
 
+// RecordHeartbeatResumed records that a silent runner was heard again.
+func (h *Handlers) RecordHeartbeatResumed(ctx context.Context, cmd RecordHeartbeatResumed) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.ResumeHeartbeat(cmd.SilentSince, cmd.LastSeenAt)
+	})
+}
+
+// ReportJobOverrun records that a runner stayed BUSY past its egg's job limit.
+func (h *Handlers) ReportJobOverrun(ctx context.Context, cmd ReportJobOverrun) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.ReportJobOverrun(cmd.BusySince, cmd.Limit, cmd.Reason)
+	})
+}
+
+// DeferDecision records an UglyFox decision waiting for a BUSY runner.
+func (h *Handlers) DeferDecision(ctx context.Context, cmd DeferDecision) (ports.AppendResult, error) {
+	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
+		return r.DeferDecision(cmd.Action, cmd.Reason)
+	})
+}
+
 // ChangeRunnerPool moves a VM runner between the Apex and Nadir pools.
 func (h *Handlers) ChangeRunnerPool(ctx context.Context, cmd ChangeRunnerPool) (ports.AppendResult, error) {
 	to, err := domain.ParseRunnerType(cmd.To)

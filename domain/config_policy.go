@@ -21,6 +21,14 @@ type Condition interface {
 	Eval(RunnerFacts) (bool, error)
 }
 
+// ConditionLocals is implemented by a Condition that can say which locals
+// of its file it reads: LocalsJSON returns their values as a JSON object
+// ("" when it reads none), so that the condition compiles again from its
+// Source elsewhere (UglyFox compiles the rules recorded in the log).
+type ConditionLocals interface {
+	LocalsJSON() (string, error)
+}
+
 // RunnerFacts are the values of the runner variables for one runner. Text
 // values are lowercase: State "provisioning", "active", "idle", "busy",
 // "failed" or "terminated"; Pool "apex", "nadir" or "" (serverless runners
@@ -75,7 +83,7 @@ var RunnerVariables = []RunnerVariable{
 	{"pool", VarString, `"" for serverless runners`, []string{RunnerApex.String(), RunnerNadir.String(), ""}, func(f RunnerFacts) any { return f.Pool }},
 	{"type", VarString, "", Spellings(EggTypes), func(f RunnerFacts) any { return f.Type }},
 	{"egg", VarString, "the egg or eggsbucket name", nil, func(f RunnerFacts) any { return f.Egg }},
-	{"failure_count", VarNumber, "failed jobs counted by UglyFox", nil, func(f RunnerFacts) any { return f.FailureCount }},
+	{"failure_count", VarNumber, "heartbeat silences UglyFox recorded since the runner was deployed", nil, func(f RunnerFacts) any { return f.FailureCount }},
 	{"age", VarDuration, "time since the runner was deployed", nil, func(f RunnerFacts) any { return f.Age }},
 	{"idle_for", VarDuration, "time since the runner last ran a job", nil, func(f RunnerFacts) any { return f.IdleFor }},
 	{"since_heartbeat", VarDuration, "time since the last heartbeat", nil, func(f RunnerFacts) any { return f.SinceHeartbeat }},

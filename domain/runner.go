@@ -193,6 +193,51 @@ func (r *Runner) MissHeartbeat(lastSeen time.Time, threshold time.Duration) ([]e
 	}}, nil
 }
 
+// ResumeHeartbeat records that an agent whose silence since silentSince was
+// recorded was heard again at lastSeen.
+func (r *Runner) ResumeHeartbeat(silentSince, lastSeen time.Time) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if lastSeen.IsZero() || !lastSeen.After(silentSince) {
+		return nil, invalid("runner %s: heard at %s, not after its silence since %s", r.id, lastSeen, silentSince)
+	}
+	return []events.Event{events.RunnerHeartbeatResumed{RunnerID: r.id.String(), SilentSince: silentSince, LastSeenAt: lastSeen}}, nil
+}
+
+// ReportJobOverrun records that the runner has been BUSY since busySince,
+// past its egg's job limit.
+func (r *Runner) ReportJobOverrun(busySince time.Time, limit time.Duration, reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, invalid("runner %s: job limit %s is not positive", r.id, limit)
+	}
+	if r.state != StateBusy {
+		return nil, conflict("runner %s is %s, not BUSY", r.id, r.state)
+	}
+	return []events.Event{events.RunnerJobOverran{RunnerID: r.id.String(), BusySince: busySince, LimitSeconds: int64(limit / time.Second), Reason: reason}}, nil
+}
+
+// DeferDecision records that UglyFox decided action for this runner for
+// reason and waits for it to be idle. Only a BUSY runner's decision waits.
+func (r *Runner) DeferDecision(action, reason string) ([]events.Event, error) {
+	if err := r.mustExist(); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(PolicyActions, action) {
+		return nil, invalid("runner %s: %q is not an UglyFox action", r.id, action)
+	}
+	if reason == "" {
+		return nil, invalid("runner %s: decision deferred without a reason", r.id)
+	}
+	if r.state != StateBusy {
+		return nil, conflict("runner %s is %s; only a BUSY runner's decision is deferred", r.id, r.state)
+	}
+	return []events.Event{events.UglyFoxDecisionDeferred{RunnerID: r.id.String(), Action: action, Reason: reason}}, nil
+}
+
 // ChangePool moves a VM runner between the Apex and Nadir pools. A BUSY
 // runner is not moved under its job, and a PROVISIONING one not before it exists.
 func (r *Runner) ChangePool(to RunnerType, reason string) ([]events.Event, error) {
@@ -322,7 +367,10 @@ func (r *Runner) apply(ev events.Event) error {
 		r.typ = to
 	case events.RunnerTerminated:
 		r.state = StateTerminated
+	case events.RunnerHeartbeatResumed:
+		r.missed = 0
 	case events.RunnerJobAssigned, events.RunnerQueued, events.RunnerTerminationAsked,
+		events.RunnerJobOverran, events.UglyFoxDecisionDeferred,
 		events.RunnerGitLabRegistered, events.RunnerGitLabUnregistered, events.RunnerGitLabPaused,
 		events.RunnerGitLabDeleteOwed, events.RunnerGitLabDeleteFailed, events.RunnerGitLabDeleted:
 		// Bookkeeping of the provisioner; the state machine does not move.

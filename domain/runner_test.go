@@ -435,3 +435,40 @@ func TestRehydrateRunner(t *testing.T) {
 		wantCode(t, err, errs.EINVALID)
 	})
 }
+
+// UglyFox's records: a deferral and an overrun only for a BUSY runner, a
+// resumed heartbeat only after the silence, and each moves no state.
+func TestRunner_uglyfox_records(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	busy, idle := runnerIn(t, domain.StateBusy), runnerIn(t, domain.StateIdle)
+	if evs, err := busy.DeferDecision(domain.ActionTerminate, "pruning.max_age 24h"); err != nil || len(evs) != 1 {
+		t.Fatalf("defer on BUSY: %v, %v", evs, err)
+	}
+	if _, err := idle.DeferDecision(domain.ActionTerminate, "x"); errs.Code(err) != errs.ECONFLICT {
+		t.Fatalf("defer on IDLE: %v", err)
+	}
+	if _, err := busy.DeferDecision("explode", "x"); errs.Code(err) != errs.EINVALID {
+		t.Fatalf("unknown action: %v", err)
+	}
+	if _, err := busy.DeferDecision(domain.ActionTerminate, ""); errs.Code(err) != errs.EINVALID {
+		t.Fatalf("no reason: %v", err)
+	}
+	if evs, err := busy.ReportJobOverrun(at, time.Hour, "limit"); err != nil || evs[0].(events.RunnerJobOverran).LimitSeconds != 3600 {
+		t.Fatalf("overrun on BUSY: %v, %v", evs, err)
+	}
+	if _, err := idle.ReportJobOverrun(at, time.Hour, "limit"); errs.Code(err) != errs.ECONFLICT {
+		t.Fatalf("overrun on IDLE: %v", err)
+	}
+	if _, err := idle.ResumeHeartbeat(at, at); errs.Code(err) != errs.EINVALID {
+		t.Fatalf("resumed at the silence's own time: %v", err)
+	}
+	evs, err := idle.ResumeHeartbeat(time.Time{}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missed := mustRunner(t, events.RunnerRequested{RunnerID: "r-01", Egg: "web", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a"},
+		events.RunnerDeployed{PlanID: "p-01", InstanceID: "i"}, events.RunnerHeartbeatMissed{RunnerID: "r-01", Missed: 1, ThresholdMS: 1000}, evs[0])
+	if missed.MissedHeartbeats() != 0 || missed.State() != domain.StateActive {
+		t.Fatalf("after resumed: missed %d, state %s", missed.MissedHeartbeats(), missed.State())
+	}
+}

@@ -27,6 +27,9 @@ const (
 	RunnerDeployedV1          = "runner.deployed.v1"
 	RunnerStateChangedV1      = "runner.state_changed.v1"
 	RunnerHeartbeatMissedV1   = "runner.heartbeat_missed.v1"
+	RunnerHeartbeatResumedV1  = "runner.heartbeat_resumed.v1"
+	RunnerJobOverranV1        = "runner.job_overran.v1"
+	UglyFoxDecisionDeferredV1 = "uglyfox.decision_deferred.v1"
 	RunnerPoolChangedV1       = "runner.pool_changed.v1"
 	RunnerTerminatedV1        = "runner.terminated.v1"
 	RunnerJobAssignedV1       = "runner.job_assigned.v1"
@@ -66,6 +69,7 @@ func NewRegistry() *Registry {
 		RunnerGitLabRegistered{}, RunnerGitLabUnregistered{}, RunnerGitLabPaused{}, RunnerGitLabDeleteOwed{},
 		RunnerGitLabDeleteFailed{}, RunnerGitLabDeleted{}, RunnerGitLabOrphanDeleted{},
 		EggDeployAsked{}, EggRollbackAsked{}, EggDeployFinished{},
+		RunnerHeartbeatResumed{}, RunnerJobOverran{}, UglyFoxDecisionDeferred{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
@@ -213,6 +217,47 @@ type UglyFoxConfigSynced struct {
 	Commit     string   `json:"commit"`
 	Path       string   `json:"path"`
 	Policies   []string `json:"policies,omitempty"` // names of the policy blocks, in file order
+	// Settings is the whole configuration UglyFox acts on. Added after v1
+	// was published; older events decode with nil (UglyFox then waits for
+	// the next sync of UF/config.fly).
+	Settings *UglyFoxSettingsSpec `json:"settings,omitempty"`
+}
+
+// UglyFoxSettingsSpec is the uglyfox block as UglyFox needs it: the pruning
+// thresholds, the pools of each runners_condition and the policy rules with
+// their conditions as source text (compiled again by UglyFox).
+type UglyFoxSettingsSpec struct {
+	FailedThreshold         int   `json:"failed_threshold"`
+	MaxAgeSeconds           int64 `json:"max_age_seconds"`
+	CheckIntervalSeconds    int64 `json:"check_interval_seconds"`
+	HeartbeatTimeoutSeconds int64 `json:"heartbeat_timeout_seconds"`
+	// Pools are the runners_condition blocks, in file order.
+	Pools []UglyFoxPoolsSpec `json:"pools,omitempty"`
+	// Rules are the policy rules, in file order (the first that holds wins).
+	Rules []UglyFoxRuleSpec `json:"rules,omitempty"`
+}
+
+// UglyFoxPoolsSpec is one runners_condition: Apex and Nadir bounds of its eggs.
+type UglyFoxPoolsSpec struct {
+	Name                    string   `json:"name"`
+	Eggs                    []string `json:"eggs"`
+	ApexMin                 int      `json:"apex_min"`
+	ApexMax                 int      `json:"apex_max"`
+	ApexCPUThreshold        int      `json:"apex_cpu_threshold"`    // percent
+	ApexMemoryThreshold     int      `json:"apex_memory_threshold"` // percent
+	NadirMin                int      `json:"nadir_min"`
+	NadirMax                int      `json:"nadir_max"`
+	NadirIdleTimeoutSeconds int64    `json:"nadir_idle_timeout_seconds"`
+}
+
+// UglyFoxRuleSpec is one policy rule. When is the condition's source text;
+// Locals, when the condition reads locals of its file, is their values as a
+// JSON object ({"old": "72h"}), so the condition compiles again as parsed.
+type UglyFoxRuleSpec struct {
+	Name   string `json:"name"`
+	When   string `json:"when"`
+	Action string `json:"action"`
+	Locals string `json:"locals,omitempty"`
 }
 
 func (UglyFoxConfigSynced) EventName() string { return UglyFoxConfigSyncedV1 }
@@ -358,6 +403,44 @@ type RunnerHeartbeatMissed struct {
 }
 
 func (RunnerHeartbeatMissed) EventName() string { return RunnerHeartbeatMissedV1 }
+
+// RunnerHeartbeatResumed: a runner whose silence was recorded
+// (runner.heartbeat_missed) was heard again. UglyFox records it once per
+// silence, so a silence and its end are one event each.
+type RunnerHeartbeatResumed struct {
+	RunnerID string `json:"runner_id"`
+	// SilentSince is the last heartbeat before the silence (zero: none
+	// since the runner was deployed); LastSeenAt the heartbeat that ended it.
+	SilentSince time.Time `json:"silent_since"`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+}
+
+func (RunnerHeartbeatResumed) EventName() string { return RunnerHeartbeatResumedV1 }
+
+// RunnerJobOverran: a runner has been BUSY longer than its egg's job limit
+// (runner.max_job_duration). Reported once per BUSY stretch; the runner is
+// not stopped for it unless a policy rule says so.
+type RunnerJobOverran struct {
+	RunnerID     string    `json:"runner_id"`
+	BusySince    time.Time `json:"busy_since"`
+	LimitSeconds int64     `json:"limit_seconds"`
+	Reason       string    `json:"reason,omitempty"`
+}
+
+func (RunnerJobOverran) EventName() string { return RunnerJobOverranV1 }
+
+// UglyFoxDecisionDeferred: UglyFox decided Action (terminate,
+// demote_to_nadir) for a BUSY runner, for Reason (the rule or threshold),
+// and waits until the runner is idle to carry it out. Recorded once per
+// deferral on the runner's stream; the later runner.termination_asked or
+// runner.pool_changed carries it out.
+type UglyFoxDecisionDeferred struct {
+	RunnerID string `json:"runner_id"`
+	Action   string `json:"action"`
+	Reason   string `json:"reason"`
+}
+
+func (UglyFoxDecisionDeferred) EventName() string { return UglyFoxDecisionDeferredV1 }
 
 // RunnerPoolChanged: a VM moved between the Apex (active) and Nadir (dormant) pools.
 type RunnerPoolChanged struct {

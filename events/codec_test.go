@@ -38,9 +38,16 @@ var samples = map[string]events.Event{
 	events.EggDeployAskedV1: events.EggDeployAsked{Egg: "web", DeployID: "d-01", ConfigHash: "sha256:1f2e", Actor: "api", Reason: "deploy asked through the API"},
 	events.EggRollbackAskedV1: events.EggRollbackAsked{Egg: "web", DeployID: "d-02", FromConfigHash: "sha256:1f2e", ToConfigHash: "sha256:0a0b", ToPlanID: "p-00",
 		Actor: "api", Reason: "rollback asked through the API"},
-	events.EggDeployFinishedV1:   events.EggDeployFinished{Egg: "web", DeployID: "d-01", PlanIDs: []string{"p-01", "p-02"}, Outcome: "failed", Reason: "egg web: its last 3 runners failed to provision"},
-	events.JobSyncedV1:           events.JobSynced{Name: "rotate-tokens", Schedule: "0 3 * * *", Egg: "web", Image: "alpine:3.20", Tags: []string{"nest"}, ConfigHash: "sha256:9a", Commit: "da15608", Path: "Jobs/rotate-tokens.fly"},
-	events.UglyFoxConfigSyncedV1: events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"}},
+	events.EggDeployFinishedV1: events.EggDeployFinished{Egg: "web", DeployID: "d-01", PlanIDs: []string{"p-01", "p-02"}, Outcome: "failed", Reason: "egg web: its last 3 runners failed to provision"},
+	events.JobSyncedV1:         events.JobSynced{Name: "rotate-tokens", Schedule: "0 3 * * *", Egg: "web", Image: "alpine:3.20", Tags: []string{"nest"}, ConfigHash: "sha256:9a", Commit: "da15608", Path: "Jobs/rotate-tokens.fly"},
+	events.UglyFoxConfigSyncedV1: events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"},
+		Settings: &events.UglyFoxSettingsSpec{FailedThreshold: 3, MaxAgeSeconds: 86400, CheckIntervalSeconds: 60, HeartbeatTimeoutSeconds: 180,
+			Pools: []events.UglyFoxPoolsSpec{{Name: "default", Eggs: []string{"web"}, ApexMin: 1, ApexMax: 10, ApexCPUThreshold: 80, ApexMemoryThreshold: 70, NadirMin: 0, NadirMax: 5, NadirIdleTimeoutSeconds: 1800}},
+			Rules: []events.UglyFoxRuleSpec{{Name: "prune_failed", When: `runner.failure_count >= 3 && runner.age > duration(local.old)`, Action: "terminate", Locals: `{"old":"1h"}`},
+				{Name: "demote_idle", When: `runner.pool == "apex" && runner.idle_for > duration("30m")`, Action: "demote_to_nadir"}}}},
+	events.RunnerHeartbeatResumedV1:  events.RunnerHeartbeatResumed{RunnerID: "r-01", SilentSince: at.Add(-10 * time.Minute), LastSeenAt: at},
+	events.RunnerJobOverranV1:        events.RunnerJobOverran{RunnerID: "r-01", BusySince: at.Add(-2 * time.Hour), LimitSeconds: 3600, Reason: "egg web's max_job_duration is 1h0m0s"},
+	events.UglyFoxDecisionDeferredV1: events.UglyFoxDecisionDeferred{RunnerID: "r-01", Action: "terminate", Reason: "pruning.max_age 24h0m0s (runner age 25h0m0s)"},
 	events.WebhookReceivedV1: events.WebhookReceived{DeliveryID: "13792a34-cac6-4fda-95a8-c58e00a3954e", EventKind: "build", Outcome: "accepted", GitLabServer: "https://gitlab.example.com",
 		Egg: "web", ProjectID: 15, JobID: 1977, JobStatus: "pending", Ref: "main", Tags: []string{"docker"}, Unauthenticated: true, Truncated: []string{"ref"}},
 	events.RunnerRequestedV1: events.RunnerRequested{RunnerID: "r-01", Egg: "web", RunnerType: "serverless", Provider: "aws", Region: "eu-central-1", Tags: []string{"docker"}, JobID: 1977, Reason: "pending job"},
@@ -95,8 +102,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 41 {
-		t.Fatalf("catalogue has %d types, want the 41 of the product", len(names))
+	if len(names) != 44 {
+		t.Fatalf("catalogue has %d types, want the 44 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
@@ -160,6 +167,7 @@ func TestDecode_before_optional_fields(t *testing.T) {
 		want events.Event
 	}{
 		{"runner.terminated.v1.json", &events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1"}},
+		{"uglyfox.config_synced.v1.json", &events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"}}},
 		{"plan.created.v1.json", &events.PlanCreated{PlanID: "p-01", RunnerID: "r-01", Egg: "web", Action: "create", Module: "aws", Inputs: map[string]string{"cpu": "2", "region": "eu-central-1"},
 			SecretURIs: map[string]string{"runner_token": "aws-sm://gosling/runner-token"}, ConfigHash: "sha256:ab", PlanFile: "plans/p-01.tfplan", PlanSHA256: "sha256:cd", TofuVersion: "1.12.6", PreviousPlanID: "p-00"}},
 	} {

@@ -161,7 +161,29 @@ type RunnerRow struct {
 	// GitLabRegistration says where its GitLab runner stands: "registered",
 	// "unregistered: <why>", "paused: ...", "delete owed", "delete owed:
 	// <last error>", "deleted"; empty before its provisioning.
-	GitLabRegistration string    `db:"gitlab_registration" json:"gitlab_registration,omitempty"`
+	GitLabRegistration string `db:"gitlab_registration" json:"gitlab_registration,omitempty"`
+	// DeployedAt is when the runner was deployed (runner.deployed), zero before.
+	DeployedAt time.Time `db:"deployed_at" json:"deployed_at,omitzero"`
+	// StateSince is when the runner entered its state; PoolSince when it
+	// last moved between the Apex and Nadir pools (zero if never).
+	StateSince time.Time `db:"state_since" json:"state_since,omitzero"`
+	PoolSince  time.Time `db:"pool_since" json:"pool_since,omitzero"`
+	// Silent: a silence of the agent was recorded (runner.heartbeat_missed,
+	// whose last seen is LastSeenAt) and it has not been heard since
+	// (runner.heartbeat_resumed). Silences counts the silences recorded
+	// since the runner was deployed (UglyFox's runner.failure_count).
+	Silent   bool `db:"silent" json:"silent,omitempty"`
+	Silences int  `db:"silences" json:"silences,omitempty"`
+	// DeferredAction and DeferredReason are UglyFox's decision waiting for
+	// the BUSY runner to be idle (uglyfox.decision_deferred), empty once it
+	// is carried out (runner.termination_asked, runner.pool_changed).
+	DeferredAction string `db:"deferred_action" json:"deferred_action,omitempty"`
+	DeferredReason string `db:"deferred_reason" json:"deferred_reason,omitempty"`
+	// OverranBusySince is the BusySince of the last runner.job_overran: the
+	// BUSY stretch already reported past its job limit.
+	OverranBusySince time.Time `db:"overran_busy_since" json:"overran_busy_since,omitzero"`
+	// TerminationAskedAt is when the runner's termination was last asked.
+	TerminationAskedAt time.Time `db:"termination_asked_at" json:"termination_asked_at,omitzero"`
 	CreatedAt          time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt          time.Time `db:"updated_at" json:"updated_at"`
 	TerminatedAt       time.Time `db:"terminated_at" json:"terminated_at,omitzero"`
@@ -173,22 +195,24 @@ func (r RunnerRow) RowVersion() uint64 { return r.Version }
 
 // EggConfigRow is the egg_configs view: the last synced configuration of each egg or bucket.
 type EggConfigRow struct {
-	Name             string    `db:"name" json:"name"`
-	Kind             string    `db:"kind" json:"kind"`
-	RunnerType       string    `db:"runner_type" json:"runner_type"`
-	Provider         string    `db:"provider" json:"provider"`
-	Region           string    `db:"region" json:"region"`
-	GitLabServer     string    `db:"gitlab_server" json:"gitlab_server"`
-	ProjectIDs       []int64   `db:"project_ids" json:"project_ids"`
-	GroupIDs         []int64   `db:"group_ids" json:"group_ids"`
-	Tags             []string  `db:"tags" json:"tags"`
-	CPU              int       `db:"cpu" json:"cpu"`
-	MemoryGB         int       `db:"memory_gb" json:"memory_gb"`
-	DiskGB           int       `db:"disk_gb" json:"disk_gb"`
-	Image            string    `db:"image" json:"image,omitempty"`
-	MinApex          int       `db:"min_apex" json:"min_apex"`
-	MaxApex          int       `db:"max_apex" json:"max_apex"`
-	MinNadir         int       `db:"min_nadir" json:"min_nadir"`
+	Name         string   `db:"name" json:"name"`
+	Kind         string   `db:"kind" json:"kind"`
+	RunnerType   string   `db:"runner_type" json:"runner_type"`
+	Provider     string   `db:"provider" json:"provider"`
+	Region       string   `db:"region" json:"region"`
+	GitLabServer string   `db:"gitlab_server" json:"gitlab_server"`
+	ProjectIDs   []int64  `db:"project_ids" json:"project_ids"`
+	GroupIDs     []int64  `db:"group_ids" json:"group_ids"`
+	Tags         []string `db:"tags" json:"tags"`
+	CPU          int      `db:"cpu" json:"cpu"`
+	MemoryGB     int      `db:"memory_gb" json:"memory_gb"`
+	DiskGB       int      `db:"disk_gb" json:"disk_gb"`
+	Image        string   `db:"image" json:"image,omitempty"`
+	MinApex      int      `db:"min_apex" json:"min_apex"`
+	MaxApex      int      `db:"max_apex" json:"max_apex"`
+	MinNadir     int      `db:"min_nadir" json:"min_nadir"`
+	// MaxJobSeconds is the egg's runner.max_job_duration in seconds (0: unset).
+	MaxJobSeconds    int64     `db:"max_job_seconds" json:"max_job_seconds,omitempty"`
 	TokenSecretURI   string    `db:"token_secret_uri" json:"token_secret_uri,omitempty"`
 	WebhookSecretURI string    `db:"webhook_secret_uri" json:"webhook_secret_uri,omitempty"`
 	ConfigHash       string    `db:"config_hash" json:"config_hash"`

@@ -123,6 +123,12 @@ func Summary(env events.Envelope) string {
 		return fmt.Sprintf("runner %s %s -> %s%s", e.RunnerID, e.From, e.To, because(e.Reason))
 	case events.RunnerHeartbeatMissed:
 		return fmt.Sprintf("runner %s missed heartbeat %d in a row (threshold %s)", e.RunnerID, e.Missed, time.Duration(e.ThresholdMS)*time.Millisecond)
+	case events.RunnerHeartbeatResumed:
+		return fmt.Sprintf("runner %s heard again at %s after a silence since %s", e.RunnerID, utc(e.LastSeenAt).Format(time.RFC3339), sinceText(e.SilentSince))
+	case events.RunnerJobOverran:
+		return fmt.Sprintf("runner %s BUSY since %s, past its job limit of %s%s", e.RunnerID, utc(e.BusySince).Format(time.RFC3339), time.Duration(e.LimitSeconds)*time.Second, because(e.Reason))
+	case events.UglyFoxDecisionDeferred:
+		return fmt.Sprintf("UglyFox deferred %s of runner %s until it is idle%s", e.Action, e.RunnerID, because(e.Reason))
 	case events.RunnerPoolChanged:
 		return fmt.Sprintf("runner %s moved from %s to %s pool%s", e.RunnerID, e.From, e.To, because(e.Reason))
 	case events.RunnerJobAssigned:
@@ -204,3 +210,12 @@ func orDefault(s, def string) string {
 }
 
 func orUnknown(s string) string { return orDefault(s, "unknown commit") }
+
+// sinceText is a silence's start: a time, or "deployment" when the agent
+// was never heard.
+func sinceText(t time.Time) string {
+	if t.IsZero() {
+		return "deployment (never heard)"
+	}
+	return utc(t).Format(time.RFC3339)
+}

@@ -30,7 +30,7 @@ func (EggConfigs) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelop
 				Name: r.Name, Kind: e.Kind, RunnerType: e.RunnerType, Provider: e.Provider, Region: e.Region,
 				GitLabServer: e.GitLabServer, ProjectIDs: nilIfEmpty(e.ProjectIDs), GroupIDs: nilIfEmpty(e.GroupIDs),
 				Tags: nilIfEmpty(e.Tags), CPU: e.CPU, MemoryGB: e.MemoryGB, DiskGB: e.DiskGB, Image: e.Image,
-				MinApex: e.MinApex, MaxApex: e.MaxApex, MinNadir: e.MinNadir,
+				MinApex: e.MinApex, MaxApex: e.MaxApex, MinNadir: e.MinNadir, MaxJobSeconds: e.MaxJobSeconds,
 				TokenSecretURI: e.TokenSecretURI, WebhookSecretURI: e.WebhookSecretURI,
 				ConfigHash: e.ConfigHash, Commit: e.Commit, Path: e.Path,
 				SyncedAt: utc(env.OccurredAt),

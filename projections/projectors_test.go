@@ -28,14 +28,14 @@ func deployed() events.RunnerDeployed {
 // provisioning is the row after requested() as the first event.
 func provisioning() ports.RunnerRow {
 	return ports.RunnerRow{ID: "r1", Egg: "web", Type: "apex", State: "PROVISIONING", Provider: "yandex", Region: "ru-central1-a",
-		Tags: []string{"docker", "linux"}, JobID: 1977, StateReason: "pending job", CreatedAt: occurredAt(1), UpdatedAt: occurredAt(1), Version: 1}
+		Tags: []string{"docker", "linux"}, JobID: 1977, StateReason: "pending job", StateSince: occurredAt(1), CreatedAt: occurredAt(1), UpdatedAt: occurredAt(1), Version: 1}
 }
 
 // active is the row after requested() and deployed().
 func active() ports.RunnerRow {
 	r := provisioning()
 	r.State, r.StateReason, r.PlanID, r.InstanceID, r.Address, r.Hostname, r.GoslingVersion = "ACTIVE", "deployed by plan p1", "p1", "fhm1", "10.0.0.5", "runner-r1", "0.1.0"
-	r.UpdatedAt, r.Version = occurredAt(2), 2
+	r.DeployedAt, r.StateSince, r.UpdatedAt, r.Version = occurredAt(2), occurredAt(2), occurredAt(2), 2
 	return r
 }
 
@@ -49,13 +49,13 @@ func TestRunners(t *testing.T) {
 		{"requested_without_tags_has_nil_tags", []events.Event{events.RunnerRequested{RunnerID: "r1", Egg: "web", RunnerType: "serverless", Provider: "aws", Region: "eu-central-1", Tags: []string{}, Reason: "r"}},
 			func() ports.RunnerRow {
 				return ports.RunnerRow{ID: "r1", Egg: "web", Type: "serverless", State: "PROVISIONING", Provider: "aws", Region: "eu-central-1", StateReason: "r",
-					CreatedAt: occurredAt(1), UpdatedAt: occurredAt(1), Version: 1}
+					StateSince: occurredAt(1), CreatedAt: occurredAt(1), UpdatedAt: occurredAt(1), Version: 1}
 			}},
 		{"deployed_activates_with_instance_address_and_plan", []events.Event{requested(), deployed()}, active},
 		{"state_changed_moves_the_state", []events.Event{requested(), deployed(), events.RunnerStateChanged{RunnerID: "r1", From: "ACTIVE", To: "BUSY", Reason: "job 1977 started"}},
 			func() ports.RunnerRow {
 				r := active()
-				r.State, r.StateReason, r.UpdatedAt, r.Version = "BUSY", "job 1977 started", occurredAt(3), 3
+				r.State, r.StateReason, r.StateSince, r.UpdatedAt, r.Version = "BUSY", "job 1977 started", occurredAt(3), occurredAt(3), 3
 				return r
 			}},
 		{"heartbeat_missed_counts_and_sets_last_seen", []events.Event{requested(), deployed(),
@@ -64,6 +64,7 @@ func TestRunners(t *testing.T) {
 			func() ports.RunnerRow {
 				r := active()
 				r.MissedHeartbeats, r.LastSeenAt, r.UpdatedAt, r.Version = 2, lastSeen, occurredAt(4), 4
+				r.Silent, r.Silences = true, 2
 				return r
 			}},
 		{"live_state_resets_missed_heartbeats", []events.Event{requested(), deployed(),
@@ -71,7 +72,9 @@ func TestRunners(t *testing.T) {
 			events.RunnerStateChanged{RunnerID: "r1", From: "ACTIVE", To: "IDLE"}},
 			func() ports.RunnerRow {
 				r := active()
-				r.State, r.StateReason, r.LastSeenAt, r.UpdatedAt, r.Version = "IDLE", "", lastSeen, occurredAt(4), 4
+				r.State, r.StateReason, r.LastSeenAt, r.StateSince, r.UpdatedAt, r.Version = "IDLE", "", lastSeen, occurredAt(4), occurredAt(4), 4
+				// The silence stays recorded until UglyFox hears the runner again.
+				r.Silent, r.Silences = true, 1
 				return r
 			}},
 		{"failed_state_keeps_missed_heartbeats", []events.Event{requested(), deployed(),
@@ -80,18 +83,43 @@ func TestRunners(t *testing.T) {
 			func() ports.RunnerRow {
 				r := active()
 				r.State, r.StateReason, r.MissedHeartbeats, r.LastSeenAt, r.UpdatedAt, r.Version = "FAILED", "silent", 1, lastSeen, occurredAt(4), 4
+				r.StateSince, r.Silent, r.Silences = occurredAt(4), true, 1
 				return r
 			}},
 		{"pool_changed_changes_the_type", []events.Event{requested(), deployed(), events.RunnerPoolChanged{RunnerID: "r1", From: "apex", To: "nadir", Reason: "idle"}},
 			func() ports.RunnerRow {
 				r := active()
-				r.Type, r.UpdatedAt, r.Version = "nadir", occurredAt(3), 3
+				r.Type, r.PoolSince, r.UpdatedAt, r.Version = "nadir", occurredAt(3), occurredAt(3), 3
+				return r
+			}},
+		{"heartbeat_resumed_ends_the_silence", []events.Event{requested(), deployed(),
+			events.RunnerHeartbeatMissed{RunnerID: "r1", LastSeenAt: lastSeen, ThresholdMS: 180000, Missed: 1},
+			events.RunnerHeartbeatResumed{RunnerID: "r1", SilentSince: lastSeen, LastSeenAt: lastSeen.Add(time.Hour)}},
+			func() ports.RunnerRow {
+				r := active()
+				r.LastSeenAt, r.Silences, r.UpdatedAt, r.Version = lastSeen.Add(time.Hour), 1, occurredAt(4), 4
+				return r
+			}},
+		{"deferred_decision_kept_until_carried_out", []events.Event{requested(), deployed(),
+			events.RunnerJobOverran{RunnerID: "r1", BusySince: lastSeen, LimitSeconds: 3600},
+			events.UglyFoxDecisionDeferred{RunnerID: "r1", Action: "terminate", Reason: "rule old"}},
+			func() ports.RunnerRow {
+				r := active()
+				r.OverranBusySince, r.DeferredAction, r.DeferredReason, r.UpdatedAt, r.Version = lastSeen, "terminate", "rule old", occurredAt(4), 4
+				return r
+			}},
+		{"termination_asked_carries_out_the_deferred", []events.Event{requested(), deployed(),
+			events.UglyFoxDecisionDeferred{RunnerID: "r1", Action: "terminate", Reason: "rule old"},
+			events.RunnerTerminationAsked{RunnerID: "r1", Reason: "uglyfox: deferred: rule old"}},
+			func() ports.RunnerRow {
+				r := active()
+				r.StateReason, r.TerminationAskedAt, r.UpdatedAt, r.Version = "termination asked: uglyfox: deferred: rule old", occurredAt(4), occurredAt(4), 4
 				return r
 			}},
 		{"terminated_ends_the_runner", []events.Event{requested(), deployed(), events.RunnerTerminated{RunnerID: "r1", Reason: "policy", InstanceID: "fhm1"}},
 			func() ports.RunnerRow {
 				r := active()
-				r.State, r.StateReason, r.TerminatedAt, r.UpdatedAt, r.Version = "TERMINATED", "policy", occurredAt(3), occurredAt(3), 3
+				r.State, r.StateReason, r.TerminatedAt, r.StateSince, r.UpdatedAt, r.Version = "TERMINATED", "policy", occurredAt(3), occurredAt(3), occurredAt(3), 3
 				return r
 			}},
 		{"request_served_by_another_runner_says_so", []events.Event{requested(),
@@ -100,7 +128,7 @@ func TestRunners(t *testing.T) {
 			func() ports.RunnerRow {
 				r := provisioning()
 				r.State, r.StateReason, r.ServedBy = "TERMINATED", "job 1977 went to runner web-pool-1", "web-pool-1"
-				r.TerminatedAt, r.UpdatedAt, r.Version = occurredAt(3), occurredAt(3), 3
+				r.TerminatedAt, r.StateSince, r.TerminationAskedAt, r.UpdatedAt, r.Version = occurredAt(3), occurredAt(3), occurredAt(2), occurredAt(3), 3
 				return r
 			}},
 	}
@@ -315,6 +343,9 @@ func everyEvent() []struct {
 		{"runner-r1", deployed()},
 		{"runner-r1", events.RunnerStateChanged{RunnerID: "r1", From: "ACTIVE", To: "BUSY", Reason: "job started"}},
 		{"runner-r1", events.RunnerHeartbeatMissed{RunnerID: "r1", LastSeenAt: lastSeen, ThresholdMS: 180000, Missed: 1}},
+		{"runner-r1", events.RunnerHeartbeatResumed{RunnerID: "r1", SilentSince: lastSeen, LastSeenAt: lastSeen.Add(time.Hour)}},
+		{"runner-r1", events.RunnerJobOverran{RunnerID: "r1", BusySince: lastSeen, LimitSeconds: 3600, Reason: "max_job_duration"}},
+		{"runner-r1", events.UglyFoxDecisionDeferred{RunnerID: "r1", Action: "terminate", Reason: "rule old"}},
 		{"runner-r1", events.RunnerPoolChanged{RunnerID: "r1", From: "apex", To: "nadir"}},
 		{"runner-r1", events.RunnerJobAssigned{RunnerID: "r1", JobID: 7, RequestID: "web-job-7"}},
 		{"runner-r1", events.RunnerQueued{RunnerID: "r1", Reason: "at max"}},

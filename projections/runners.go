@@ -41,7 +41,7 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 		case events.RunnerRequested:
 			r.Egg, r.Type, r.Provider, r.Region = e.Egg, e.RunnerType, e.Provider, e.Region
 			r.Tags, r.JobID = nilIfEmpty(e.Tags), e.JobID
-			r.State, r.StateReason = stateProvisioning, e.Reason
+			r.State, r.StateReason, r.StateSince = stateProvisioning, e.Reason, at
 		case events.RunnerDeployed:
 			setIfGiven(&r.Egg, e.Egg)
 			setIfGiven(&r.Type, e.RunnerType)
@@ -50,9 +50,10 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 			r.PlanID, r.InstanceID, r.Address, r.Hostname, r.GoslingVersion = e.PlanID, e.InstanceID, e.Address, e.Hostname, e.GoslingVersion
 			r.CredentialSHA256 = e.CredentialSHA256
 			r.State, r.StateReason, r.MissedHeartbeats = stateActive, "deployed by plan "+e.PlanID, 0
+			r.DeployedAt, r.StateSince, r.Silent, r.Silences = at, at, false, 0
 			r.QueueReason = ""
 		case events.RunnerStateChanged:
-			r.State, r.StateReason = e.To, e.Reason
+			r.State, r.StateReason, r.StateSince = e.To, e.Reason, at
 			if e.To == stateActive || e.To == stateIdle || e.To == stateBusy {
 				r.MissedHeartbeats = 0
 			}
@@ -61,10 +62,21 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 			// is the previous count plus one.
 			r.MissedHeartbeats = e.Missed
 			r.LastSeenAt = utc(e.LastSeenAt)
+			r.Silent = true
+			r.Silences++
+		case events.RunnerHeartbeatResumed:
+			r.Silent, r.MissedHeartbeats, r.LastSeenAt = false, 0, utc(e.LastSeenAt)
+		case events.RunnerJobOverran:
+			r.OverranBusySince = utc(e.BusySince)
+		case events.UglyFoxDecisionDeferred:
+			r.DeferredAction, r.DeferredReason = e.Action, e.Reason
 		case events.RunnerPoolChanged:
-			r.Type = e.To
+			r.Type, r.PoolSince = e.To, at
+			r.DeferredAction, r.DeferredReason = "", ""
 		case events.RunnerTerminationAsked:
 			r.StateReason = "termination asked: " + e.Reason
+			r.TerminationAskedAt = at
+			r.DeferredAction, r.DeferredReason = "", ""
 		case events.RunnerQueued:
 			r.QueueReason = e.Reason
 		case events.RunnerJobAssigned:
@@ -92,7 +104,8 @@ func (Runners) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelope) 
 				r.GitLabRegistration = "deleted (GitLab had no such runner any more)"
 			}
 		case events.RunnerTerminated:
-			r.State, r.StateReason, r.TerminatedAt = stateTerminated, e.Reason, at
+			r.State, r.StateReason, r.TerminatedAt, r.StateSince = stateTerminated, e.Reason, at, at
+			r.DeferredAction, r.DeferredReason = "", ""
 			r.QueueReason = ""
 			setIfGiven(&r.ServedBy, e.ServedBy)
 			setIfGiven(&r.InstanceID, e.InstanceID)

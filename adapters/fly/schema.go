@@ -304,7 +304,7 @@ var (
 
 	uglyfoxSpec = body(
 		block("pruning", body(
-			attr("failed_threshold", tInt).between(1, 100).withDefault(int64(5)).notes("failed jobs after which a runner is pruned"),
+			attr("failed_threshold", tInt).between(1, 100).withDefault(int64(5)).notes("heartbeat silences since deployment after which a runner is pruned"),
 			attr("max_age", tDuration).dur("72h", "1m", "8760h").notes("runners older than this are replaced"),
 			attr("check_interval", tDuration).dur("5m", "10s", "24h"),
 			attr("heartbeat_timeout", tDuration).dur("3m", "10s", "24h").notes("no heartbeat for this long => HeartbeatMissed"),

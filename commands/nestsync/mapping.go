@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/events"
@@ -152,10 +154,49 @@ func jobEvent(j domain.JobConfig, commit string) events.JobSynced {
 	return events.JobSynced{Name: j.Name, Schedule: domain.CronFields(j.Schedule), Tags: j.Runner.Tags, ConfigHash: hashOf("job", j, [3]int{}), Commit: commit, Path: j.Path}
 }
 
+// ufEvent records UF/config.fly with the whole settings UglyFox acts on.
+// The hash covers the settings too, so a local a rule reads that changes
+// alone is recorded again.
 func ufEvent(u domain.UglyFoxSettings, commit string) events.UglyFoxConfigSynced {
-	ev := events.UglyFoxConfigSynced{ConfigHash: hashOf("uglyfox", u, [3]int{}), Commit: commit, Path: u.Path}
+	spec := ufSpec(u)
+	ev := events.UglyFoxConfigSynced{Commit: commit, Path: u.Path, Settings: &spec}
+	ev.ConfigHash = hashOf("uglyfox", struct {
+		Config   domain.UglyFoxSettings     `json:"config"`
+		Settings events.UglyFoxSettingsSpec `json:"settings"`
+	}{u, spec}, [3]int{})
 	for _, r := range u.Policies {
 		ev.Policies = append(ev.Policies, r.Name)
 	}
 	return ev
 }
+
+func ufSpec(u domain.UglyFoxSettings) events.UglyFoxSettingsSpec {
+	spec := events.UglyFoxSettingsSpec{
+		FailedThreshold:         u.Pruning.FailedThreshold,
+		MaxAgeSeconds:           seconds(u.Pruning.MaxAge),
+		CheckIntervalSeconds:    seconds(u.Pruning.CheckInterval),
+		HeartbeatTimeoutSeconds: seconds(u.Pruning.HeartbeatTimeout),
+	}
+	for _, c := range u.RunnersConditions {
+		spec.Pools = append(spec.Pools, events.UglyFoxPoolsSpec{
+			Name: c.Name, Eggs: slices.Clone(c.EggsEntities),
+			ApexMin: c.Apex.MinCount, ApexMax: c.Apex.MaxCount, ApexCPUThreshold: c.Apex.CPUThreshold, ApexMemoryThreshold: c.Apex.MemoryThreshold,
+			NadirMin: c.Nadir.MinCount, NadirMax: c.Nadir.MaxCount, NadirIdleTimeoutSeconds: seconds(c.Nadir.IdleTimeout),
+		})
+	}
+	for _, r := range u.Policies {
+		rule := events.UglyFoxRuleSpec{Name: r.Name, Action: r.Action}
+		if r.When != nil {
+			rule.When = r.When.Source()
+			if l, ok := r.When.(domain.ConditionLocals); ok {
+				// A locals value that does not encode leaves Locals empty:
+				// UglyFox then refuses the rule with the undefined local named.
+				rule.Locals, _ = l.LocalsJSON()
+			}
+		}
+		spec.Rules = append(spec.Rules, rule)
+	}
+	return spec
+}
+
+func seconds(d domain.Duration) int64 { return int64(d.D / time.Second) }
