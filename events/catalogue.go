@@ -66,6 +66,7 @@ func NewRegistry() *Registry {
 		RunnerGitLabRegistered{}, RunnerGitLabUnregistered{}, RunnerGitLabPaused{}, RunnerGitLabDeleteOwed{},
 		RunnerGitLabDeleteFailed{}, RunnerGitLabDeleted{}, RunnerGitLabOrphanDeleted{},
 		EggDeployAsked{}, EggRollbackAsked{}, EggDeployFinished{},
+		UglyFoxLeaseAcquired{}, UglyFoxLeaseReleased{}, UglyFoxLeaseLost{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test
