@@ -17,6 +17,7 @@ type LeaseLog struct {
 	name   string
 	holder string // "" when nobody holds it as far as the log knows
 	token  uint64 // the current holder's token, or the last one
+	last   string // the holder of token
 }
 
 // RehydrateLeaseLog rebuilds the log of lease name from its history.
@@ -37,9 +38,11 @@ func RehydrateLeaseLog(name string, history []events.Envelope) (*LeaseLog, error
 func (l *LeaseLog) Holder() (string, uint64) { return l.holder, l.token }
 
 // Acquire records that holder took the lease with token. The same holder
-// and token again records nothing (a retried record); a token not above the
-// last one is stale (ECONFLICT). A previous holder not released is recorded
-// as lost first.
+// and token again records nothing (a retried record), unless the log shows
+// that token lost: a holder that could not renew (the store was away) and
+// finds the lease still its own resumes under it. Any other token not above
+// the last one is stale (ECONFLICT). A previous holder not released is
+// recorded as lost first.
 func (l *LeaseLog) Acquire(holder string, token uint64, ttl time.Duration, expiresAt time.Time) ([]events.Event, error) {
 	if err := l.check(holder, token); err != nil {
 		return nil, err
@@ -50,7 +53,7 @@ func (l *LeaseLog) Acquire(holder string, token uint64, ttl time.Duration, expir
 	if l.holder == holder && l.token == token {
 		return nil, nil
 	}
-	if token <= l.token {
+	if token < l.token || (token == l.token && holder != l.last) {
 		return nil, conflict("lease %s: token %d is not newer than the recorded %d (holder %q)", l.name, token, l.token, l.holder)
 	}
 	var out []events.Event
@@ -103,7 +106,7 @@ func (l *LeaseLog) check(holder string, token uint64) error {
 func (l *LeaseLog) apply(ev events.Event) error {
 	switch e := ev.(type) {
 	case events.UglyFoxLeaseAcquired:
-		l.holder, l.token = e.Holder, e.Token
+		l.holder, l.token, l.last = e.Holder, e.Token, e.Holder
 	case events.UglyFoxLeaseReleased, events.UglyFoxLeaseLost:
 		l.holder = ""
 	default:

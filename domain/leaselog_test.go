@@ -43,6 +43,13 @@ func TestLeaseLog_one_holder_at_a_time(t *testing.T) {
 		{"stale_token_is_refused", []events.Event{acquiredA, released}, func(l *domain.LeaseLog) ([]events.Event, error) {
 			return l.Acquire("fox-b", 1, 30*time.Second, t0)
 		}, nil, errs.ECONFLICT},
+		{"resume_after_a_loss_under_the_same_token", []events.Event{acquiredA, events.UglyFoxLeaseLost{Lease: name, Holder: "fox-a", Token: 1, Reason: "the store was away"}},
+			func(l *domain.LeaseLog) ([]events.Event, error) {
+				return l.Acquire("fox-a", 1, 30*time.Second, t0.Add(30*time.Second))
+			}, []events.Event{acquiredA}, ""},
+		{"another_holder_under_a_used_token_is_refused", []events.Event{acquiredA, released}, func(l *domain.LeaseLog) ([]events.Event, error) {
+			return l.Acquire("fox-b", 1, 30*time.Second, t0)
+		}, nil, errs.ECONFLICT},
 		{"release", []events.Event{acquiredA}, func(l *domain.LeaseLog) ([]events.Event, error) { return l.Release("fox-a", 1) }, []events.Event{released}, ""},
 		{"release_of_an_old_token_records_nothing", []events.Event{acquiredA, released}, func(l *domain.LeaseLog) ([]events.Event, error) { return l.Release("fox-a", 1) }, nil, ""},
 		{"loss_after_a_takeover_records_nothing", []events.Event{acquiredA, events.UglyFoxLeaseLost{Lease: name, Holder: "fox-a", Token: 1}, events.UglyFoxLeaseAcquired{Lease: name, Holder: "fox-b", Token: 2, TTLMS: 1}},
