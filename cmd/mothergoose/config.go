@@ -71,6 +71,10 @@ type Config struct {
 	// egg's hooks in GitLab (it also runs at start and after each sync that
 	// changes eggs); 0 disables webhook installation.
 	WebhookCheckInterval time.Duration
+
+	// UglyFox runs the UglyFox sweep in process, under the same lease as
+	// `uglyfox serve` processes on the store (one sweeps at a time).
+	UglyFox bool
 }
 
 func defaultConfig() Config {
@@ -96,6 +100,7 @@ func defaultConfig() Config {
 
 		ReconcileInterval:    time.Minute,
 		WebhookCheckInterval: 5 * time.Minute,
+		UglyFox:              true,
 	}
 }
 
@@ -152,6 +157,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.DurationVar(&c.WebhookCheckInterval, "webhook-check-interval", envDuration("MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL", c.WebhookCheckInterval), "how often MotherGoose checks the GitLab webhook it installs on each project and group of every egg whose server has an API token "+
 		"(--gitlab-api-token, which then needs the api scope and the Maintainer role on projects, Owner on groups) and puts back what differs (deleted, disabled, edited); it also checks at start and after each sync that changes eggs. "+
 		"Hooks point at --public-url/webhooks/gitlab: without an explicit --public-url nothing is installed. 0 disables installation (env MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL)")
+	f.BoolVar(&c.UglyFox, "uglyfox", envBool("MOTHERGOOSE_UGLYFOX", c.UglyFox), "run the UglyFox sweep (heartbeats, pruning, policies, pools) in this process, under the store's lease like any `uglyfox serve`; --uglyfox=false leaves it to separate uglyfox processes (env MOTHERGOOSE_UGLYFOX)")
 	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 }
 
@@ -204,6 +210,15 @@ func envInt(key string, def int) int {
 		return -1
 	}
 	return n
+}
+
+// envBool reads a boolean from env (strconv.ParseBool); an unparsable
+// value keeps def.
+func envBool(key string, def bool) bool {
+	if b, err := strconv.ParseBool(strings.TrimSpace(os.Getenv(key))); err == nil {
+		return b
+	}
+	return def
 }
 
 func env(key, def string) string {
