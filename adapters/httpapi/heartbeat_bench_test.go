@@ -33,7 +33,9 @@ const (
 	benchBeatClosed = 20_000 // two rounds over every runner
 )
 
-func benchCredential(i int) string { return fmt.Sprintf("credential-%08d-%s", i, "c0ffee00c0ffee00c0ffee00c0ffee00") }
+func benchCredential(i int) string {
+	return fmt.Sprintf("credential-%08d-%s", i, "c0ffee00c0ffee00c0ffee00c0ffee00")
+}
 
 func benchRunnerID(i int) string { return fmt.Sprintf("r-%05d", i) }
 
