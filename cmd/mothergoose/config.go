@@ -17,6 +17,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/tofu"
+	"github.com/polar-gosling/polar-gosling/cmd/internal/cliconf"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
@@ -172,17 +173,7 @@ func (c Config) StoreURL() string {
 
 // envDuration reads a duration from env; an unparsable value becomes -1,
 // which Validate reports.
-func envDuration(key string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(key)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return -1
-	}
-	return d
-}
+func envDuration(key string, def time.Duration) time.Duration { return cliconf.EnvDuration(key, def) }
 
 // envFloat reads a number from env; an unparsable value becomes -1, which
 // Validate reports.
@@ -221,12 +212,7 @@ func envBool(key string, def bool) bool {
 	return def
 }
 
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok {
-		return v
-	}
-	return def
-}
+func env(key, def string) string { return cliconf.Env(key, def) }
 
 // Validate reports every problem at once; serving also needs the HTTP settings.
 func (c Config) Validate() error { return c.validate(false) }
@@ -312,22 +298,9 @@ func (c Config) validate(serving bool) error {
 	return nil
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
-}
+func parseLevel(s string) (slog.Level, error) { return cliconf.ParseLevel(s) }
 
-func (c Config) logger() *slog.Logger {
-	level, _ := parseLevel(c.LogLevel)
-	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
+func (c Config) logger() *slog.Logger { return cliconf.Logger(c.LogLevel, c.LogFormat) }
 
 // exitCode: 2 for usage and configuration errors, 1 for everything else.
 func exitCode(err error) int {

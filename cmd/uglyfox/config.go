@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/polar-gosling/polar-gosling/cmd/internal/cliconf"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
@@ -30,13 +30,13 @@ func defaultConfig() Config {
 
 func bindFlags(root, serve *cobra.Command, c *Config) {
 	f := root.PersistentFlags()
-	f.StringVar(&c.Store, "store", env("UGLYFOX_STORE", c.Store), "the store MotherGoose uses: sqlite:///path.db, a file path, or dynamodb://prefix?region=R[&endpoint=URL] (default sqlite://<data-dir>/gosling.db; env UGLYFOX_STORE)")
-	f.StringVar(&c.DataDir, "data-dir", env("UGLYFOX_DATA_DIR", c.DataDir), "the folder of the default store's file, MotherGoose's --data-dir (env UGLYFOX_DATA_DIR)")
-	f.StringVar(&c.LogLevel, "log-level", env("UGLYFOX_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (env UGLYFOX_LOG_LEVEL)")
-	f.StringVar(&c.LogFormat, "log-format", env("UGLYFOX_LOG_FORMAT", c.LogFormat), "text or json (env UGLYFOX_LOG_FORMAT)")
+	f.StringVar(&c.Store, "store", cliconf.Env("UGLYFOX_STORE", c.Store), "the store MotherGoose uses: sqlite:///path.db, a file path, or dynamodb://prefix?region=R[&endpoint=URL] (default sqlite://<data-dir>/gosling.db; env UGLYFOX_STORE)")
+	f.StringVar(&c.DataDir, "data-dir", cliconf.Env("UGLYFOX_DATA_DIR", c.DataDir), "the folder of the default store's file, MotherGoose's --data-dir (env UGLYFOX_DATA_DIR)")
+	f.StringVar(&c.LogLevel, "log-level", cliconf.Env("UGLYFOX_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (env UGLYFOX_LOG_LEVEL)")
+	f.StringVar(&c.LogFormat, "log-format", cliconf.Env("UGLYFOX_LOG_FORMAT", c.LogFormat), "text or json (env UGLYFOX_LOG_FORMAT)")
 	s := serve.Flags()
-	s.DurationVar(&c.LeaseTTL, "lease-ttl", envDuration("UGLYFOX_LEASE_TTL", c.LeaseTTL), "how long the sweep's lease holds without renewal: another uglyfox takes over at most this long after the holder dies (default 3 x the sweep interval, at least 30s; env UGLYFOX_LEASE_TTL)")
-	s.StringVar(&c.Holder, "holder", env("UGLYFOX_HOLDER", c.Holder), "this process's name in the lease and the log; must differ between processes (default host-pid-random; env UGLYFOX_HOLDER)")
+	s.DurationVar(&c.LeaseTTL, "lease-ttl", cliconf.EnvDuration("UGLYFOX_LEASE_TTL", c.LeaseTTL), "how long the sweep's lease holds without renewal: another uglyfox takes over at most this long after the holder dies (default 3 x the sweep interval, at least 30s; env UGLYFOX_LEASE_TTL)")
+	s.StringVar(&c.Holder, "holder", cliconf.Env("UGLYFOX_HOLDER", c.Holder), "this process's name in the lease and the log; must differ between processes (default host-pid-random; env UGLYFOX_HOLDER)")
 }
 
 // StoreURL is --store, or the SQLite file gosling.db in --data-dir.
@@ -56,7 +56,7 @@ func (c Config) Validate() error {
 	case strings.Contains(c.Store, "://") && !strings.HasPrefix(c.Store, "sqlite://") && !strings.HasPrefix(c.Store, "dynamodb://"):
 		problems = append(problems, fmt.Sprintf("--store %q: want sqlite://PATH, a file path, or dynamodb://PREFIX?region=R", c.Store))
 	}
-	if _, err := parseLevel(c.LogLevel); err != nil {
+	if _, err := cliconf.ParseLevel(c.LogLevel); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
@@ -74,40 +74,4 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
-}
-
-func (c Config) logger() *slog.Logger {
-	level, _ := parseLevel(c.LogLevel)
-	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
-
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok {
-		return v
-	}
-	return def
-}
-
-// envDuration reads a duration from env; an unparsable value becomes -1,
-// which Validate reports.
-func envDuration(key string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(key)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return -1
-	}
-	return d
-}
+func (c Config) logger() *slog.Logger { return cliconf.Logger(c.LogLevel, c.LogFormat) }
