@@ -123,6 +123,20 @@ func (unrecordedRelease) RecordLeaseReleased(context.Context, commands.RecordLea
 	return ports.AppendResult{}, nil
 }
 
+// flakyLeases fails every Acquire while down is set, as a store that is
+// away.
+type flakyLeases struct {
+	ports.Leases
+	down *atomic.Bool
+}
+
+func (f flakyLeases) Acquire(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (ports.Lease, error) {
+	if f.down.Load() {
+		return ports.Lease{}, errs.Errorf(errs.EUNAVAILABLE, "the store is away")
+	}
+	return f.Leases.Acquire(ctx, name, holder, ttl, now)
+}
+
 // process is one UglyFox process on its own handle of the shared file.
 type process struct {
 	sweeper *fakeSweeper
@@ -164,9 +178,17 @@ func (f *fixture) handlers(db *sqlite.DB) *commands.Handlers {
 
 // start runs a process called holder; killable makes its release vanish.
 func (f *fixture) start(holder string, killable bool, pause chan struct{}) *process {
+	return f.startWith(holder, killable, pause, nil)
+}
+
+// startWith is start with a switch that makes the process's renewals fail.
+func (f *fixture) startWith(holder string, killable bool, pause chan struct{}, down *atomic.Bool) *process {
 	db := f.open()
 	h := f.handlers(db)
 	var leases ports.Leases = db.Leases()
+	if down != nil {
+		leases = flakyLeases{leases, down}
+	}
 	var recorder uglyfox.LeaseRecorder = h
 	if killable {
 		leases, recorder = noRelease{leases}, unrecordedRelease{h}
@@ -358,5 +380,37 @@ func TestRun_a_paused_holder_is_fenced(t *testing.T) {
 	want := []string{"acquired fox-a 1", "lost fox-a 1", "acquired fox-b 2", "released fox-b 2"}
 	if got := f.leaseLog(db); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("lease log %q, want %q", got, want)
+	}
+}
+
+// TestRun_a_failed_renewal_stops_sweeping_at_once: while fox-a cannot renew
+// (its store is away) it sweeps no more, and says so in the log; when the
+// store is back and the lease is still its own (no one took it), it
+// resumes under the same token, recorded as acquired again.
+func TestRun_a_failed_renewal_stops_sweeping_at_once(t *testing.T) {
+	f := newFixture(t)
+	var down atomic.Bool
+	a := f.startWith("fox-a", false, nil, &down)
+	f.until(1, 5, "fox-a sweeps", func() bool { return f.log.count("fox-a") > 0 })
+	f.advance(1, 10) // to the next sweep
+	down.Store(true)
+	before := f.log.count("fox-a")
+	// 15 s: a renewal (every 10 s) fails, and the lease (30 s) is still
+	// fox-a's in the store when it is back.
+	f.advance(1, 15)
+	if n := f.log.count("fox-a"); n != before {
+		t.Fatalf("fox-a swept %d times without renewing its lease", n-before)
+	}
+	down.Store(false)
+	f.until(1, 20, "fox-a resumes", func() bool { return f.log.count("fox-a") > before })
+	a.stop(t)
+	want := []string{"acquired fox-a 1", "lost fox-a 1", "acquired fox-a 1", "released fox-a 1"}
+	if got := f.leaseLog(f.open()); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("lease log %q, want %q", got, want)
+	}
+	for _, r := range f.log.all() {
+		if !r.valid || r.err != nil {
+			t.Fatalf("a sweep ran outside its lease: %+v", r)
+		}
 	}
 }
