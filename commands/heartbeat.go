@@ -35,6 +35,10 @@ type ReceiveHeartbeat struct {
 	State       string
 	RunningJobs []int64
 	Version     string
+	// CPUPercent and MemoryPercent are the runner machine's load (0 to
+	// 100; 0 when the agent does not measure it).
+	CPUPercent    float64
+	MemoryPercent float64
 }
 
 // HeartbeatAnswer tells the agent the runner's state now.
@@ -131,6 +135,7 @@ func (s *Heartbeats) Receive(ctx context.Context, cmd ReceiveHeartbeat) (Heartbe
 	if err := s.seen.Touch(ctx, ports.Heartbeat{
 		RunnerID: id.String(), At: s.now().UTC(), State: reported.String(),
 		RunningJobs: cmd.RunningJobs, Version: cmd.Version,
+		CPUPercent: cmd.CPUPercent, MemoryPercent: cmd.MemoryPercent,
 	}); err != nil {
 		return HeartbeatAnswer{}, err
 	}
@@ -187,6 +192,11 @@ func checkReport(cmd ReceiveHeartbeat) error {
 	for _, c := range cmd.Version {
 		if c < 0x20 || c == 0x7f {
 			return errs.Errorf(errs.EINVALID, "the agent version holds a control character")
+		}
+	}
+	for name, p := range map[string]float64{"cpu_percent": cmd.CPUPercent, "memory_percent": cmd.MemoryPercent} {
+		if !(p >= 0 && p <= 100) { // NaN fails too
+			return errs.Errorf(errs.EINVALID, "%s is %v: want a percentage from 0 to 100", name, p)
 		}
 	}
 	return nil

@@ -48,6 +48,7 @@ func (h *Handlers) Routes() []Route {
 		route(h.RegisterBinaryVersion), route(h.ActivateBinaryVersion), route(h.RecordSecretAccess),
 		route(h.RegisterGitLabRunner), route(h.MarkRunnerUnregistered), route(h.PauseGitLabRunner),
 		route(h.OweGitLabDelete), route(h.FailGitLabDelete), route(h.DeleteGitLabRunner), route(h.DeleteGitLabOrphan),
+		route(h.RecordLeaseAcquired), route(h.RecordLeaseReleased), route(h.RecordLeaseLost),
 	}
 }
 

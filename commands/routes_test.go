@@ -28,8 +28,8 @@ func TestRoutes_name_every_command_once_and_carry_meta(t *testing.T) {
 			request = r
 		}
 	}
-	if len(routes) != 43 {
-		t.Fatalf("%d routes, want 43", len(routes))
+	if len(routes) != 46 {
+		t.Fatalf("%d routes, want 46", len(routes))
 	}
 	ctx := context.Background()
 	if err := request.Handle(ctx, deployRunner, commands.Meta{}); errs.Code(err) != errs.EINVALID {

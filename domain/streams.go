@@ -52,3 +52,6 @@ func SecretAccessStream(uri string) string {
 // EggWebhooksStream is the stream of the webhooks MotherGoose installs for
 // one egg: "egghooks-<name>" (no EggStream starts so: that one is "egg-").
 func EggWebhooksStream(egg string) string { return "egghooks-" + egg }
+
+// LeaseStream is the stream of one lease's holders: "lease-<name>".
+func LeaseStream(name string) string { return "lease-" + name }

@@ -70,6 +70,7 @@ func NewRegistry() *Registry {
 		RunnerGitLabDeleteFailed{}, RunnerGitLabDeleted{}, RunnerGitLabOrphanDeleted{},
 		EggDeployAsked{}, EggRollbackAsked{}, EggDeployFinished{},
 		RunnerHeartbeatResumed{}, RunnerJobOverran{}, UglyFoxDecisionDeferred{},
+		UglyFoxLeaseAcquired{}, UglyFoxLeaseReleased{}, UglyFoxLeaseLost{},
 	} {
 		if err := r.Register(ev); err != nil {
 			panic(err) // the catalogue is static; a bad entry is a programming error caught by every test

@@ -86,6 +86,9 @@ var samples = map[string]events.Event{
 	events.RunnerGitLabDeleteOwedV1:    events.RunnerGitLabDeleteOwed{RunnerID: "r-01", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9001, Reason: "terminating"},
 	events.RunnerGitLabDeleteFailedV1:  events.RunnerGitLabDeleteFailed{RunnerID: "r-01", GitLabRunnerID: 9001, Code: "EUNAVAILABLE", Error: "GitLab answered 503", RetryInSeconds: 20},
 	events.RunnerGitLabDeletedV1:       events.RunnerGitLabDeleted{RunnerID: "r-01", GitLabRunnerID: 9001, AlreadyGone: true},
+	events.UglyFoxLeaseAcquiredV1:      events.UglyFoxLeaseAcquired{Lease: "uglyfox-sweep", Holder: "fox-1.example-4242-9f3a", Token: 7, TTLMS: 30000, ExpiresAt: at.Add(30 * time.Second)},
+	events.UglyFoxLeaseReleasedV1:      events.UglyFoxLeaseReleased{Lease: "uglyfox-sweep", Holder: "fox-1.example-4242-9f3a", Token: 7},
+	events.UglyFoxLeaseLostV1:          events.UglyFoxLeaseLost{Lease: "uglyfox-sweep", Holder: "fox-1.example-4242-9f3a", Token: 7, Reason: "the renewal was refused: the lease is held by fox-2"},
 	events.RunnerGitLabOrphanDeletedV1: events.RunnerGitLabOrphanDeleted{Egg: "web", GitLabServer: "gitlab.example.com", GitLabRunnerID: 9002, RunnerID: "r-01", Reason: "a duplicate of the recorded GitLab runner 9001"},
 }
 
@@ -102,8 +105,8 @@ func TestGolden_every_event_type(t *testing.T) {
 	reg := events.NewRegistry()
 	codec := events.NewCodec(reg)
 	names := reg.Names()
-	if len(names) != 44 {
-		t.Fatalf("catalogue has %d types, want the 44 of the product", len(names))
+	if len(names) != 47 {
+		t.Fatalf("catalogue has %d types, want the 47 of the product", len(names))
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {

@@ -160,6 +160,12 @@ func Summary(env events.Envelope) string {
 			return fmt.Sprintf("%s %s activated (was %s)", e.Binary, e.Version, e.PreviousVersion)
 		}
 		return fmt.Sprintf("%s %s activated", e.Binary, e.Version)
+	case events.UglyFoxLeaseAcquired:
+		return fmt.Sprintf("lease %s taken by %s with token %d for %s", e.Lease, e.Holder, e.Token, time.Duration(e.TTLMS)*time.Millisecond)
+	case events.UglyFoxLeaseReleased:
+		return fmt.Sprintf("lease %s released by %s (token %d)", e.Lease, e.Holder, e.Token)
+	case events.UglyFoxLeaseLost:
+		return fmt.Sprintf("lease %s lost by %s (token %d)%s", e.Lease, e.Holder, e.Token, because(e.Reason))
 	case events.SecretAccessed:
 		return fmt.Sprintf("secret %s %s for %s (%s)", e.URI, e.Outcome, e.Accessor, clip(e.Purpose))
 	}

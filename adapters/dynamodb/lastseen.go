@@ -24,6 +24,10 @@ const (
 	attrSeenSt   = "state"
 	attrSeenJobs = "running_jobs" // S: a JSON array
 	attrSeenVer  = "version"
+	// N: the machine's load in percent; absent in items written before
+	// (read as 0, like an agent that does not measure).
+	attrSeenCPU = "cpu_percent"
+	attrSeenMem = "memory_percent"
 )
 
 // batchGetMax is the most keys one BatchGetItem takes.
@@ -69,6 +73,8 @@ func (s *LastSeen) Touch(ctx context.Context, hb ports.Heartbeat) error {
 			attrSeenSt:   &types.AttributeValueMemberS{Value: hb.State},
 			attrSeenJobs: &types.AttributeValueMemberS{Value: string(raw)},
 			attrSeenVer:  &types.AttributeValueMemberS{Value: hb.Version},
+			attrSeenCPU:  percentValue(hb.CPUPercent),
+			attrSeenMem:  percentValue(hb.MemoryPercent),
 		},
 		ConditionExpression:       aws.String("attribute_not_exists(#k) OR #at <= :at"),
 		ExpressionAttributeNames:  map[string]string{"#k": viewKeyAttr, "#at": attrSeenAt},
@@ -171,6 +177,13 @@ func heartbeatOf(item map[string]types.AttributeValue) (ports.Heartbeat, error) 
 		return hb, corrupt("last seen item %s: time %q", hb.RunnerID, n.Value)
 	}
 	hb.At = time.Unix(0, ns).UTC()
+	for name, dst := range map[string]*float64{attrSeenCPU: &hb.CPUPercent, attrSeenMem: &hb.MemoryPercent} {
+		if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+			if *dst, err = strconv.ParseFloat(v.Value, 64); err != nil {
+				return hb, corrupt("last seen item %s: %s %q", hb.RunnerID, name, v.Value)
+			}
+		}
+	}
 	if j := str(attrSeenJobs); j != "" {
 		if err := json.Unmarshal([]byte(j), &hb.RunningJobs); err != nil {
 			return hb, corrupt("last seen item %s: running jobs", hb.RunnerID)
@@ -180,4 +193,9 @@ func heartbeatOf(item map[string]types.AttributeValue) (ports.Heartbeat, error) 
 		hb.RunningJobs = nil
 	}
 	return hb, nil
+}
+
+// percentValue is a load percentage as a DynamoDB number.
+func percentValue(p float64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatFloat(p, 'f', -1, 64)}
 }

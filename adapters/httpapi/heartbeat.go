@@ -20,9 +20,11 @@ import (
 const MaxHeartbeatBody = 8 << 10
 
 type heartbeatRequest struct {
-	State       string  `json:"state"`
-	RunningJobs []int64 `json:"running_jobs"`
-	Version     string  `json:"version"`
+	State         string  `json:"state"`
+	RunningJobs   []int64 `json:"running_jobs"`
+	Version       string  `json:"version"`
+	CPUPercent    float64 `json:"cpu_percent"`
+	MemoryPercent float64 `json:"memory_percent"`
 }
 
 // heartbeat reads an agent's heartbeat (its own credential as the bearer
@@ -57,6 +59,7 @@ func (s *server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	ans, err := s.heartbeats.Receive(r.Context(), commands.ReceiveHeartbeat{
 		RunnerID: mux.Vars(r)["id"], Credential: cred, State: req.State, RunningJobs: req.RunningJobs, Version: req.Version,
+		CPUPercent: req.CPUPercent, MemoryPercent: req.MemoryPercent,
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -72,12 +75,17 @@ type runnerOut struct {
 	AgentState      string    `json:"agent_state,omitempty"`
 	AgentVersion    string    `json:"agent_version,omitempty"`
 	RunningJobs     []int64   `json:"running_jobs,omitempty"`
+	// The machine's load in percent as the agent last measured it
+	// (absent when it does not).
+	CPUPercent    float64 `json:"cpu_percent,omitempty"`
+	MemoryPercent float64 `json:"memory_percent,omitempty"`
 }
 
 func withHeartbeat(row ports.RunnerRow, hb ports.Heartbeat, ok bool) runnerOut {
 	out := runnerOut{RunnerRow: row}
 	if ok {
 		out.LastHeartbeatAt, out.AgentState, out.AgentVersion, out.RunningJobs = hb.At, hb.State, hb.Version, hb.RunningJobs
+		out.CPUPercent, out.MemoryPercent = hb.CPUPercent, hb.MemoryPercent
 	}
 	return out
 }

@@ -33,13 +33,13 @@ func TestHeartbeat_makes_a_deployed_runner_idle_and_shows_in_runners(t *testing.
 		t.Fatalf("the first heartbeat appended %d events, want 1 (runner.state_changed)", e.head()-head)
 	}
 	e.mustCatchUp()
-	code, body = e.heartbeat("r-1", runnerCredential, `{"state":"BUSY","running_jobs":[77],"version":"v0.4.0"}`)
+	code, body = e.heartbeat("r-1", runnerCredential, `{"state":"BUSY","running_jobs":[77],"version":"v0.4.0","cpu_percent":12.5,"memory_percent":100}`)
 	if code != http.StatusOK || body["state"] != "BUSY" {
 		t.Fatalf("busy heartbeat: %d %v", code, body)
 	}
 	e.mustCatchUp()
 	head = e.head()
-	if code, body = e.heartbeat("r-1", runnerCredential, `{"state":"BUSY","running_jobs":[77],"version":"v0.4.0"}`); code != http.StatusOK || e.head() != head {
+	if code, body = e.heartbeat("r-1", runnerCredential, `{"state":"BUSY","running_jobs":[77],"version":"v0.4.0","cpu_percent":87.5,"memory_percent":42}`); code != http.StatusOK || e.head() != head {
 		t.Fatalf("a repeated heartbeat: %d %v, appended %d events", code, body, e.head()-head)
 	}
 
@@ -51,6 +51,9 @@ func TestHeartbeat_makes_a_deployed_runner_idle_and_shows_in_runners(t *testing.
 	row := rows[0].(map[string]any)
 	if row["state"] != "BUSY" || row["last_heartbeat_at"] == nil || row["agent_version"] != "v0.4.0" || row["agent_state"] != "BUSY" {
 		t.Fatalf("runner row %v: want BUSY with the last heartbeat", row)
+	}
+	if row["cpu_percent"] != 87.5 || row["memory_percent"] != float64(42) {
+		t.Fatalf("runner row %v: want the last heartbeat's load (cpu 87.5, memory 42)", row)
 	}
 	if jobs, _ := row["running_jobs"].([]any); len(jobs) != 1 || jobs[0] != float64(77) {
 		t.Fatalf("running jobs %v", row["running_jobs"])
@@ -78,6 +81,9 @@ func TestHeartbeat_refusals(t *testing.T) {
 		{"malformed_json", "r-1", runnerCredential, `{"state":`, http.StatusBadRequest},
 		{"state_not_reportable", "r-1", runnerCredential, `{"state":"TERMINATED"}`, http.StatusBadRequest},
 		{"jobs_not_integers", "r-1", runnerCredential, `{"state":"BUSY","running_jobs":["x"]}`, http.StatusBadRequest},
+		{"cpu_over_100", "r-1", runnerCredential, `{"state":"IDLE","cpu_percent":100.5}`, http.StatusBadRequest},
+		{"memory_negative", "r-1", runnerCredential, `{"state":"IDLE","memory_percent":-1}`, http.StatusBadRequest},
+		{"cpu_not_a_number", "r-1", runnerCredential, `{"state":"IDLE","cpu_percent":"high"}`, http.StatusBadRequest},
 		{"body_over_the_limit", "r-1", runnerCredential, `{"state":"IDLE","version":"` + strings.Repeat("v", httpapi.MaxHeartbeatBody) + `"}`, http.StatusRequestEntityTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

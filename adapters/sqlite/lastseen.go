@@ -33,11 +33,12 @@ func (s *LastSeen) Touch(ctx context.Context, hb ports.Heartbeat) error {
 	if err != nil {
 		return errs.Wrap(errs.EINTERNAL, err, "sqlite: last seen: encode running jobs")
 	}
-	_, err = s.db.views.ExecContext(ctx, `INSERT INTO last_seen (runner_id, at, state, running_jobs, version) VALUES (?, ?, ?, ?, ?)
+	_, err = s.db.views.ExecContext(ctx, `INSERT INTO last_seen (runner_id, at, state, running_jobs, version, cpu_percent, memory_percent) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (runner_id) DO UPDATE SET at = excluded.at, state = excluded.state,
-			running_jobs = excluded.running_jobs, version = excluded.version
+			running_jobs = excluded.running_jobs, version = excluded.version,
+			cpu_percent = excluded.cpu_percent, memory_percent = excluded.memory_percent
 		WHERE excluded.at >= last_seen.at`,
-		hb.RunnerID, hb.At.UnixNano(), hb.State, string(jobs), hb.Version)
+		hb.RunnerID, hb.At.UnixNano(), hb.State, string(jobs), hb.Version, hb.CPUPercent, hb.MemoryPercent)
 	if err != nil {
 		return errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: last seen: record runner %s", hb.RunnerID)
 	}
@@ -67,7 +68,7 @@ func (s *LastSeen) List(ctx context.Context, runnerIDs []string) (map[string]por
 	for i, id := range runnerIDs {
 		args[i] = id
 	}
-	q := `SELECT runner_id, at, state, running_jobs, version FROM last_seen WHERE runner_id IN (?` +
+	q := `SELECT runner_id, at, state, running_jobs, version, cpu_percent, memory_percent FROM last_seen WHERE runner_id IN (?` +
 		strings.Repeat(", ?", len(runnerIDs)-1) + `)`
 	rows, err := s.db.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -80,7 +81,7 @@ func (s *LastSeen) List(ctx context.Context, runnerIDs []string) (map[string]por
 			at   int64
 			jobs string
 		)
-		if err := rows.Scan(&hb.RunnerID, &at, &hb.State, &jobs, &hb.Version); err != nil {
+		if err := rows.Scan(&hb.RunnerID, &at, &hb.State, &jobs, &hb.Version, &hb.CPUPercent, &hb.MemoryPercent); err != nil {
 			return nil, errs.Wrap(errs.EUNAVAILABLE, err, "sqlite: last seen: read")
 		}
 		hb.At = time.Unix(0, at).UTC()

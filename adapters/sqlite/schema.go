@@ -31,7 +31,13 @@ type migration struct {
 	step  int
 	name  string
 	stmts []string
+	// columns are added after stmts, each only if its table lacks it
+	// (SQLite has no ADD COLUMN IF NOT EXISTS), so the step stays idempotent.
+	columns []addColumn
 }
+
+// addColumn is one ALTER TABLE table ADD COLUMN name decl.
+type addColumn struct{ table, name, decl string }
 
 // migrations are the steps, in order; a step, once released, is never
 // changed: a new one is appended.
@@ -74,14 +80,14 @@ var migrations = []migration{
 		projector TEXT PRIMARY KEY,
 		position  INTEGER NOT NULL
 	) WITHOUT ROWID`,
-	}},
+	}, nil},
 	{2, "view_shapes: the shape each view's table was built with", []string{
 		`CREATE TABLE IF NOT EXISTS view_shapes (
 		view       TEXT PRIMARY KEY,
 		shape      TEXT NOT NULL,
 		updated_at TEXT NOT NULL
 	) WITHOUT ROWID`,
-	}},
+	}, nil},
 	{3, "last_seen: each runner's last heartbeat (state, not a projection)", []string{
 		// at is unix nanoseconds, UTC; running_jobs a JSON array.
 		`CREATE TABLE IF NOT EXISTS last_seen (
@@ -91,7 +97,7 @@ var migrations = []migration{
 		running_jobs TEXT    NOT NULL DEFAULT '[]',
 		version      TEXT    NOT NULL DEFAULT ''
 	) WITHOUT ROWID`,
-	}},
+	}, nil},
 	{4, "leases: named leases with expiry and fencing tokens (state, not a projection)", []string{
 		// expires_at is unix nanoseconds, UTC; token never decreases.
 		`CREATE TABLE IF NOT EXISTS leases (
@@ -100,6 +106,11 @@ var migrations = []migration{
 		token      INTEGER NOT NULL,
 		expires_at INTEGER NOT NULL
 	) WITHOUT ROWID`,
+	}, nil},
+	{5, "last_seen: the runner machine's CPU and memory load (percent) from its heartbeat", nil, []addColumn{
+		// 0 for records written before (and agents that do not measure).
+		{"last_seen", "cpu_percent", "REAL NOT NULL DEFAULT 0"},
+		{"last_seen", "memory_percent", "REAL NOT NULL DEFAULT 0"},
 	}},
 }
 
@@ -148,6 +159,19 @@ func runSteps(ctx context.Context, tx *sql.Tx, steps []migration, now time.Time)
 			continue
 		}
 		for _, stmt := range m.stmts {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("schema step %d (%s): %w\n%s", m.step, m.name, err, stmt)
+			}
+		}
+		for _, c := range m.columns {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.name).Scan(&n); err != nil {
+				return nil, fmt.Errorf("schema step %d (%s): look for column %s.%s: %w", m.step, m.name, c.table, c.name, err)
+			}
+			if n > 0 {
+				continue
+			}
+			stmt := fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, c.table, c.name, c.decl)
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return nil, fmt.Errorf("schema step %d (%s): %w\n%s", m.step, m.name, err, stmt)
 			}

@@ -17,6 +17,9 @@ type heartbeatBody struct {
 	State       string  `json:"state"`
 	RunningJobs []int64 `json:"running_jobs"`
 	Version     string  `json:"version"`
+	// The machine's load in percent (omitted where it is not measured).
+	CPUPercent    *float64 `json:"cpu_percent,omitempty"`
+	MemoryPercent *float64 `json:"memory_percent,omitempty"`
 }
 
 // observer tells the agent its state: IDLE, or BUSY with the jobs it runs.
@@ -66,6 +69,7 @@ func runAgent(ctx context.Context, cfg agentConfig) error {
 	}
 	client := &http.Client{Timeout: heartbeatTimeout}
 	started := time.Now()
+	meter := newLoadMeter()
 	wait, failures, first := time.Duration(0), 0, true
 	for {
 		if !sleepCtx(ctx, wait) {
@@ -73,7 +77,9 @@ func runAgent(ctx context.Context, cfg agentConfig) error {
 			return nil
 		}
 		state, jobs := obs.observe(ctx)
-		now, err := sendHeartbeat(ctx, client, cfg, heartbeatBody{State: state, RunningJobs: jobs, Version: cfg.Version})
+		body := heartbeatBody{State: state, RunningJobs: jobs, Version: cfg.Version}
+		body.CPUPercent, body.MemoryPercent = meter.measure()
+		now, err := sendHeartbeat(ctx, client, cfg, body)
 		switch {
 		case ctx.Err() != nil:
 			log.Info("stopping: signal received")

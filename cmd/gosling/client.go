@@ -216,15 +216,16 @@ func (c *apiClient) Eggs(ctx context.Context) ([]ports.EggConfigRow, error) {
 
 // RunnerCounts counts every runner by state, page by page, holding one page
 // at a time.
-func (c *apiClient) RunnerCounts(ctx context.Context) (total int, byState map[string]int, err error) {
-	byState = map[string]int{}
+func (c *apiClient) RunnerCounts(ctx context.Context) (total int, byState map[string]int, pools map[string]statusPools, err error) {
+	byState, pools = map[string]int{}, map[string]statusPools{}
 	err = listAll(ctx, c, "/runners", "runners", func(rows []ports.RunnerRow) {
 		for _, r := range rows {
 			byState[r.State]++
+			pools[r.Egg] = pools[r.Egg].count(r)
 		}
 		total += len(rows)
 	})
-	return total, byState, err
+	return total, byState, pools, err
 }
 
 // LastSync returns the latest Nest sync, nil when there was none.

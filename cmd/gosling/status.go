@@ -26,19 +26,49 @@ type statusReport struct {
 }
 
 type statusEgg struct {
-	Name     string `json:"name"`
-	Kind     string `json:"kind"`
-	Type     string `json:"type"`
-	Provider string `json:"provider"`
-	Region   string `json:"region"`
-	Removed  bool   `json:"removed"`
+	Name     string      `json:"name"`
+	Kind     string      `json:"kind"`
+	Type     string      `json:"type"`
+	Provider string      `json:"provider"`
+	Region   string      `json:"region"`
+	Removed  bool        `json:"removed"`
+	Pools    statusPools `json:"pools"`
+}
+
+// statusPools counts an egg's live runners (neither FAILED nor
+// TERMINATED) by pool: Apex (active VMs) and, of those, the BUSY ones;
+// Nadir (dormant VMs kept for a fast promotion); serverless.
+type statusPools struct {
+	Apex       int `json:"apex"`
+	ApexBusy   int `json:"apex_busy"`
+	Nadir      int `json:"nadir"`
+	Serverless int `json:"serverless"`
+}
+
+// count adds row to p if it is live.
+func (p statusPools) count(row ports.RunnerRow) statusPools {
+	if row.State == "FAILED" || row.State == "TERMINATED" {
+		return p
+	}
+	switch row.Type {
+	case "apex":
+		p.Apex++
+		if row.State == "BUSY" {
+			p.ApexBusy++
+		}
+	case "nadir":
+		p.Nadir++
+	case "serverless":
+		p.Serverless++
+	}
+	return p
 }
 
 func statusCommand(a *App) *cobra.Command {
 	var f apiFlags
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "show MotherGoose's eggs, runner counts by state and the last Nest sync",
+		Short: "show MotherGoose's eggs with their Apex and Nadir pools, runner counts by state and the last Nest sync",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client()
@@ -50,7 +80,7 @@ func statusCommand(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			total, byState, err := c.RunnerCounts(ctx)
+			total, byState, pools, err := c.RunnerCounts(ctx)
 			if err != nil {
 				return err
 			}
@@ -60,7 +90,7 @@ func statusCommand(a *App) *cobra.Command {
 			}
 			r := statusReport{Server: c.base.String(), Eggs: []statusEgg{}, Runners: total, RunnersByState: byState, LastSync: last}
 			for _, e := range eggs {
-				r.Eggs = append(r.Eggs, statusEgg{Name: e.Name, Kind: e.Kind, Type: e.RunnerType, Provider: e.Provider, Region: e.Region, Removed: e.Removed})
+				r.Eggs = append(r.Eggs, statusEgg{Name: e.Name, Kind: e.Kind, Type: e.RunnerType, Provider: e.Provider, Region: e.Region, Removed: e.Removed, Pools: pools[e.Name]})
 			}
 			slices.SortFunc(r.Eggs, func(x, y statusEgg) int { return cmp.Compare(x.Name, y.Name) })
 			if f.format == "json" {
@@ -82,6 +112,14 @@ func writeStatusTable(a *App, r statusReport) error {
 		fmt.Fprintln(tw, "NAME\tKIND\tTYPE\tPROVIDER\tREGION\tREMOVED")
 		for _, e := range r.Eggs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.Kind, e.Type, e.Provider, e.Region, yesNo(e.Removed))
+		}
+	}
+	if len(r.Eggs) > 0 {
+		fmt.Fprintln(tw, "\nPOOLS (live runners)")
+		fmt.Fprintln(tw, "EGG\tAPEX\tAPEX BUSY\tNADIR\tSERVERLESS")
+		for _, e := range r.Eggs {
+			p := e.Pools
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", e.Name, p.Apex, p.ApexBusy, p.Nadir, p.Serverless)
 		}
 	}
 	fmt.Fprintf(tw, "\nRUNNERS (%d)\n", r.Runners)

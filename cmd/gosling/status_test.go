@@ -141,6 +141,10 @@ func TestStatus_table_and_json(t *testing.T) {
 		`(?m)^NAME\s+KIND\s+TYPE\s+PROVIDER\s+REGION\s+REMOVED$`,
 		`(?m)^api\s+egg\s+serverless\s+yandex\s+ru-central1-a\s+no$`,
 		`(?m)^web\s+egg\s+serverless\s+yandex\s+ru-central1-a\s+no$`,
+		`(?m)^POOLS \(live runners\)$`,
+		`(?m)^EGG\s+APEX\s+APEX BUSY\s+NADIR\s+SERVERLESS$`,
+		`(?m)^web\s+0\s+0\s+0\s+2$`,
+		`(?m)^api\s+0\s+0\s+0\s+0$`,
 		`(?m)^RUNNERS \(2\)$`,
 		`(?m)^PROVISIONING\s+1$`,
 		`(?m)^ACTIVE\s+1$`,
@@ -161,7 +165,7 @@ func TestStatus_table_and_json(t *testing.T) {
 		t.Fatalf("status --format json: %v\n%s", err, r.stdout)
 	}
 	if len(rep.Eggs) != 2 || rep.Eggs[0].Name != "api" || rep.Eggs[1].Type != "serverless" || rep.Runners != 2 ||
-		rep.RunnersByState["ACTIVE"] != 1 || rep.RunnersByState["PROVISIONING"] != 1 || rep.LastSync == nil || rep.LastSync.Trigger != "manual" {
+		rep.RunnersByState["ACTIVE"] != 1 || rep.Eggs[1].Pools != (statusPools{Serverless: 2}) || rep.RunnersByState["PROVISIONING"] != 1 || rep.LastSync == nil || rep.LastSync.Trigger != "manual" {
 		t.Errorf("status json = %+v", rep)
 	}
 }
@@ -356,5 +360,23 @@ func TestAPICommands_errors(t *testing.T) {
 				t.Errorf("a runtime error is not a usage error:\n%s", r)
 			}
 		})
+	}
+}
+
+// TestStatusPools_count_live_runners_by_pool: Apex (and its BUSY ones),
+// Nadir and serverless runners are counted while live; FAILED and
+// TERMINATED ones are not.
+func TestStatusPools_count_live_runners_by_pool(t *testing.T) {
+	var p statusPools
+	for _, r := range []ports.RunnerRow{
+		{Type: "apex", State: "IDLE"}, {Type: "apex", State: "BUSY"}, {Type: "apex", State: "PROVISIONING"},
+		{Type: "apex", State: "TERMINATED"}, {Type: "apex", State: "FAILED"},
+		{Type: "nadir", State: "IDLE"}, {Type: "nadir", State: "TERMINATED"},
+		{Type: "serverless", State: "BUSY"},
+	} {
+		p = p.count(r)
+	}
+	if want := (statusPools{Apex: 3, ApexBusy: 1, Nadir: 1, Serverless: 1}); p != want {
+		t.Fatalf("pools %+v, want %+v", p, want)
 	}
 }

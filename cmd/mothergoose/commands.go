@@ -26,9 +26,11 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/watermill"
+	"github.com/polar-gosling/polar-gosling/cmd/internal/foxrun"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/commands/nestsync"
 	"github.com/polar-gosling/polar-gosling/commands/provisioner"
+	"github.com/polar-gosling/polar-gosling/commands/uglyfox"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -194,6 +196,10 @@ type Main struct {
 	reconciler  *commands.Reconciler       // nil when --reconcile-interval is 0
 	webhooks    *commands.WebhookInstaller // nil when --webhook-check-interval is 0
 	secretCheck *secretCheck               // warns of eggs whose webhook secret cannot be resolved
+	// Sweeper, when set, is the in-process UglyFox sweep (tests give a
+	// fake); else foxrun.NewSweeper's.
+	Sweeper uglyfox.SweepRunner
+	fox     *foxrun.Loop // nil with --uglyfox=false
 
 	server   *http.Server
 	listener net.Listener
@@ -231,7 +237,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.storage = st
 	codec := events.NewCodec(events.NewRegistry())
-	if m.Handlers, err = commands.NewHandlers(st.Events, codec, time.Now, newID); err != nil {
+	if m.Handlers, err = commands.NewHandlers(st.Events, codec, time.Now, newID, commands.WithLeases(st.Leases)); err != nil {
 		return err
 	}
 	if m.Bus, err = watermill.NewBus(m.Handlers.Routes(), log); err != nil {
@@ -254,6 +260,9 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	if err := m.openHTTP(st, log); err != nil {
+		return err
+	}
+	if err := m.openUglyFox(st, log); err != nil {
 		return err
 	}
 	return m.openProvisioner(ctx, st, codec)
@@ -403,6 +412,10 @@ func (m *Main) Run(ctx context.Context) error {
 		workers++
 		go func() { errc <- m.reconciler.Run(work, m.Config.ReconcileInterval) }()
 	}
+	if m.fox != nil {
+		workers++
+		go func() { errc <- m.fox.Run(work) }()
+	}
 	if m.webhooks != nil {
 		workers++
 		// A pass at once, and another when the views have caught up with
@@ -423,7 +436,7 @@ func (m *Main) Run(ctx context.Context) error {
 		log.Warn("log head unknown", "err", err)
 	}
 	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest, "reconcile_interval", m.Config.ReconcileInterval, "webhook_check_interval", m.Config.WebhookCheckInterval,
-		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","))
+		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","), "uglyfox", m.fox != nil)
 
 	var first error
 	keep := func(err error) {

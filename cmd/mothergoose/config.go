@@ -17,6 +17,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/tofu"
+	"github.com/polar-gosling/polar-gosling/cmd/internal/cliconf"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
@@ -71,6 +72,10 @@ type Config struct {
 	// egg's hooks in GitLab (it also runs at start and after each sync that
 	// changes eggs); 0 disables webhook installation.
 	WebhookCheckInterval time.Duration
+
+	// UglyFox runs the UglyFox sweep in process, under the same lease as
+	// `uglyfox serve` processes on the store (one sweeps at a time).
+	UglyFox bool
 }
 
 func defaultConfig() Config {
@@ -96,6 +101,7 @@ func defaultConfig() Config {
 
 		ReconcileInterval:    time.Minute,
 		WebhookCheckInterval: 5 * time.Minute,
+		UglyFox:              true,
 	}
 }
 
@@ -152,6 +158,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 	f.DurationVar(&c.WebhookCheckInterval, "webhook-check-interval", envDuration("MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL", c.WebhookCheckInterval), "how often MotherGoose checks the GitLab webhook it installs on each project and group of every egg whose server has an API token "+
 		"(--gitlab-api-token, which then needs the api scope and the Maintainer role on projects, Owner on groups) and puts back what differs (deleted, disabled, edited); it also checks at start and after each sync that changes eggs. "+
 		"Hooks point at --public-url/webhooks/gitlab: without an explicit --public-url nothing is installed. 0 disables installation (env MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL)")
+	f.BoolVar(&c.UglyFox, "uglyfox", envBool("MOTHERGOOSE_UGLYFOX", c.UglyFox), "run the UglyFox sweep (heartbeats, pruning, policies, pools) in this process, under the store's lease like any `uglyfox serve`; --uglyfox=false leaves it to separate uglyfox processes (env MOTHERGOOSE_UGLYFOX)")
 	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
 }
 
@@ -166,17 +173,7 @@ func (c Config) StoreURL() string {
 
 // envDuration reads a duration from env; an unparsable value becomes -1,
 // which Validate reports.
-func envDuration(key string, def time.Duration) time.Duration {
-	v, ok := os.LookupEnv(key)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return -1
-	}
-	return d
-}
+func envDuration(key string, def time.Duration) time.Duration { return cliconf.EnvDuration(key, def) }
 
 // envFloat reads a number from env; an unparsable value becomes -1, which
 // Validate reports.
@@ -206,12 +203,16 @@ func envInt(key string, def int) int {
 	return n
 }
 
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok {
-		return v
+// envBool reads a boolean from env (strconv.ParseBool); an unparsable
+// value keeps def.
+func envBool(key string, def bool) bool {
+	if b, err := strconv.ParseBool(strings.TrimSpace(os.Getenv(key))); err == nil {
+		return b
 	}
 	return def
 }
+
+func env(key, def string) string { return cliconf.Env(key, def) }
 
 // Validate reports every problem at once; serving also needs the HTTP settings.
 func (c Config) Validate() error { return c.validate(false) }
@@ -297,22 +298,9 @@ func (c Config) validate(serving bool) error {
 	return nil
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
-}
+func parseLevel(s string) (slog.Level, error) { return cliconf.ParseLevel(s) }
 
-func (c Config) logger() *slog.Logger {
-	level, _ := parseLevel(c.LogLevel)
-	opts := &slog.HandlerOptions{Level: level}
-	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
+func (c Config) logger() *slog.Logger { return cliconf.Logger(c.LogLevel, c.LogFormat) }
 
 // exitCode: 2 for usage and configuration errors, 1 for everything else.
 func exitCode(err error) int {

@@ -29,7 +29,8 @@ func LastSeen(t *testing.T, newStore func(t *testing.T) ports.LastSeen) {
 
 	t.Run("touch_then_get_returns_the_heartbeat", func(t *testing.T) {
 		s := newStore(t)
-		hb := ports.Heartbeat{RunnerID: uniqueKey("ls-r"), At: at, State: "BUSY", RunningJobs: []int64{7, 1 << 40}, Version: "v1.2.3"}
+		hb := ports.Heartbeat{RunnerID: uniqueKey("ls-r"), At: at, State: "BUSY", RunningJobs: []int64{7, 1 << 40}, Version: "v1.2.3",
+			CPUPercent: 87.25, MemoryPercent: 0.5}
 		mustTouch(t, s, hb)
 		got, ok, err := s.Get(ctx, hb.RunnerID)
 		if err != nil || !ok {
@@ -42,7 +43,7 @@ func LastSeen(t *testing.T, newStore func(t *testing.T) ports.LastSeen) {
 		s := newStore(t)
 		id := uniqueKey("ls-r")
 		mustTouch(t, s, ports.Heartbeat{RunnerID: id, At: at, State: "BUSY", RunningJobs: []int64{1}, Version: "v1"})
-		later := ports.Heartbeat{RunnerID: id, At: at.Add(5 * time.Second), State: "IDLE", Version: "v2"}
+		later := ports.Heartbeat{RunnerID: id, At: at.Add(5 * time.Second), State: "IDLE", Version: "v2", CPUPercent: 100, MemoryPercent: 33.3}
 		mustTouch(t, s, later)
 		got, _, err := s.Get(ctx, id)
 		if err != nil {
@@ -168,7 +169,8 @@ func mustTouch(t *testing.T, s ports.LastSeen, hb ports.Heartbeat) {
 func mustEqualHeartbeat(t *testing.T, got, want ports.Heartbeat) {
 	t.Helper()
 	if got.RunnerID != want.RunnerID || !got.At.Equal(want.At) || got.State != want.State ||
-		got.Version != want.Version || !slices.Equal(got.RunningJobs, want.RunningJobs) {
+		got.Version != want.Version || !slices.Equal(got.RunningJobs, want.RunningJobs) ||
+		got.CPUPercent != want.CPUPercent || got.MemoryPercent != want.MemoryPercent {
 		t.Fatalf("heartbeat\n got %+v\nwant %+v", got, want)
 	}
 }

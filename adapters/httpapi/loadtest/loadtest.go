@@ -22,6 +22,9 @@ import (
 type Request struct {
 	Body   []byte
 	Header map[string]string
+	// Path, when set, is appended to the generator's URL (a runner's
+	// /runners/{id}/heartbeat).
+	Path string
 }
 
 // Answer is what one request got; Err is set when no response arrived.
@@ -96,7 +99,7 @@ type Generator struct {
 
 func (g Generator) send(ctx context.Context, i int) Answer {
 	rq := g.Make(i)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL, bytes.NewReader(rq.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL+rq.Path, bytes.NewReader(rq.Body))
 	if err != nil {
 		return Answer{Index: i, Err: err}
 	}
