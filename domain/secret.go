@@ -17,3 +17,13 @@ func RecordSecretAccess(a events.SecretAccessed) ([]events.Event, error) {
 	}
 	return []events.Event{a}, nil
 }
+
+// The names under which a runner's module hands its agent secret URIs
+// (GOSLING_SECRET_URIS): the provisioner writes them, the agent reads them.
+const (
+	// RunnerCredentialSecret is the runner's credential for its heartbeats.
+	RunnerCredentialSecret = "GOSLING_RUNNER_CREDENTIAL"
+	// RunnerTokenSecret is the GitLab runner authentication token (glrt-)
+	// gitlab-runner is started with.
+	RunnerTokenSecret = "GOSLING_RUNNER_TOKEN"
+)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
@@ -37,8 +38,8 @@ const (
 	envGitLabRunner      = "GOSLING_GITLAB_RUNNER"
 
 	// The names in GOSLING_SECRET_URIS the agent resolves.
-	secretRunnerCredential = "GOSLING_RUNNER_CREDENTIAL"
-	secretRunnerToken      = "GITLAB_RUNNER_TOKEN"
+	secretRunnerCredential = domain.RunnerCredentialSecret
+	secretRunnerToken      = domain.RunnerTokenSecret
 )
 
 // Bounds of the agent.
@@ -94,7 +95,7 @@ GOSLING_* environment the module sets (each flag overrides its variable, for man
   GOSLING_AGENT_VERSION, GOSLING_MAX_JOB_MINUTES   logged at start
   GOSLING_SECRET_URIS       JSON map of names to secret URIs; the agent resolves
                             GOSLING_RUNNER_CREDENTIAL (its credential, --credential-uri) and
-                            GITLAB_RUNNER_TOKEN (the runner token, --runner-token-uri)
+                            GOSLING_RUNNER_TOKEN (the runner token, --runner-token-uri)
                             with the local backend (env://, file:///)
   GOSLING_HEARTBEAT_INTERVAL   --interval, default 5s
   GOSLING_WORK_DIR, GOSLING_GITLAB_URL, GOSLING_GITLAB_RUNNER   see the flags

@@ -310,7 +310,7 @@ while :; do sleep 0.05; done
 	}
 	mg := newFakeMotherGoose(t, func(int) int { return http.StatusOK })
 	env := agentEnv(mg.srv.URL, map[string]string{
-		envSecretURIs:       `{"GOSLING_RUNNER_CREDENTIAL":"env://TEST_AGENT_CREDENTIAL","GITLAB_RUNNER_TOKEN":"env://TEST_RUNNER_TOKEN"}`,
+		envSecretURIs:       `{"GOSLING_RUNNER_CREDENTIAL":"env://TEST_AGENT_CREDENTIAL","GOSLING_RUNNER_TOKEN":"env://TEST_RUNNER_TOKEN"}`,
 		"TEST_RUNNER_TOKEN": "glrt-secret-token",
 		envGitLabURL:        "https://gitlab.example.com",
 	})

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,6 +63,16 @@ func TestServe_UglyFox_lifecycle_Integration(t *testing.T) {
   }
 }
 `, provEgg)})
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		logs, _ := filepath.Glob(filepath.Join(e.workDir, "*", "run", "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			t.Logf("== agent log %s:\n%s", l, b[max(0, len(b)-3000):])
+		}
+	})
 	e.start()
 
 	idleRunner := func(not string) string {
@@ -79,10 +91,11 @@ func TestServe_UglyFox_lifecycle_Integration(t *testing.T) {
 	}
 	first := idleRunner("")
 
-	// 1. kill -9 its agent (the process group leader; the fake
-	// gitlab-runner it started is left, as after a real crash).
+	// 1. kill -9 its agent (not its process group: the fake gitlab-runner
+	// it started is left, as after a real crash of the agent).
+	agent := agentPID(t, e, first)
 	killedAt := time.Now()
-	if err := syscall.Kill(e.runnerProcs()[first][0], syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(agent, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	var missedAt time.Time
@@ -131,6 +144,29 @@ func TestServe_UglyFox_lifecycle_Integration(t *testing.T) {
 	}
 	idleRunner(second) // and the pool's minimum again
 	e.stop()
+}
+
+// agentPID finds the `gosling runner` process of runner id among this
+// env's processes (the module starts it through a shell in its own session).
+func agentPID(t *testing.T, e *provEnv, id string) int {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		env, err1 := os.ReadFile(filepath.Join(d, "environ"))
+		cmd, err2 := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err1 != nil || err2 != nil || !bytes.Contains(env, []byte("GOSLING_RUNNER_ID="+id+"\x00")) || !bytes.Contains(env, []byte(e.workDir+"/")) {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+		if len(args) >= 2 && filepath.Base(args[0]) == "gosling" && args[1] == "runner" {
+			pid, err := strconv.Atoi(filepath.Base(d))
+			if err == nil {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no gosling runner process for runner %s", id)
+	return 0
 }
 
 // buildFakeGitLabRunner builds testdata/fakegitlabrunner.

@@ -20,7 +20,7 @@ type Config struct {
 	DataDir   string        // where the default store's file is
 	LogLevel  string        // debug, info, warn, error
 	LogFormat string        // text, json
-	LeaseTTL  time.Duration // 0: 3 x the sweep interval, at least 30s
+	LeaseTTL  time.Duration // 0: uglyfox.DefaultTTL (30s)
 	Holder    string        // this process in the lease; "": host-pid-random
 }
 
@@ -35,7 +35,7 @@ func bindFlags(root, serve *cobra.Command, c *Config) {
 	f.StringVar(&c.LogLevel, "log-level", cliconf.Env("UGLYFOX_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (env UGLYFOX_LOG_LEVEL)")
 	f.StringVar(&c.LogFormat, "log-format", cliconf.Env("UGLYFOX_LOG_FORMAT", c.LogFormat), "text or json (env UGLYFOX_LOG_FORMAT)")
 	s := serve.Flags()
-	s.DurationVar(&c.LeaseTTL, "lease-ttl", cliconf.EnvDuration("UGLYFOX_LEASE_TTL", c.LeaseTTL), "how long the sweep's lease holds without renewal: another uglyfox takes over at most this long after the holder dies (default 3 x the sweep interval, at least 30s; env UGLYFOX_LEASE_TTL)")
+	s.DurationVar(&c.LeaseTTL, "lease-ttl", cliconf.EnvDuration("UGLYFOX_LEASE_TTL", c.LeaseTTL), "how long the sweep's lease holds without renewal: another uglyfox takes over at most this long after the holder dies (0: 30s; the holder renews every third of it; env UGLYFOX_LEASE_TTL)")
 	s.StringVar(&c.Holder, "holder", cliconf.Env("UGLYFOX_HOLDER", c.Holder), "this process's name in the lease and the log; must differ between processes (default host-pid-random; env UGLYFOX_HOLDER)")
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/polar-gosling/polar-gosling/commands"
+	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
 	"github.com/polar-gosling/polar-gosling/ports"
@@ -410,18 +411,18 @@ func (p *Provisioner) spec(ctx context.Context, r Runner, egg *Egg) (Spec, strin
 		s.eggHash, s.deployID = egg.ConfigHash, egg.deploy
 		s.CPU, s.MemoryMB, s.DiskGB, s.Image = egg.CPU, egg.MemoryGB*1024, egg.DiskGB, egg.Image
 		if egg.TokenURI != "" {
-			s.SecretURIs["GOSLING_RUNNER_TOKEN"] = egg.TokenURI
+			s.SecretURIs[domain.RunnerTokenSecret] = egg.TokenURI
 		}
 	}
 	if r.GitLab.Registered() {
 		// The token of the GitLab runner MotherGoose created replaces the egg's.
-		s.SecretURIs["GOSLING_RUNNER_TOKEN"] = r.GitLab.TokenURI
+		s.SecretURIs[domain.RunnerTokenSecret] = r.GitLab.TokenURI
 	}
 	uri, sum, err := p.cfg.Compute.Credential(ctx, r.ID)
 	if err != nil {
 		return Spec{}, "", err
 	}
-	s.SecretURIs["GOSLING_RUNNER_CREDENTIAL"] = uri
+	s.SecretURIs[domain.RunnerCredentialSecret] = uri
 	return s, sum, nil
 }
 
@@ -475,9 +476,9 @@ func (p *Provisioner) provision(ctx context.Context, r Runner, egg *Egg) error {
 	if err != nil {
 		return err
 	}
-	delete(spec.SecretURIs, "GOSLING_RUNNER_TOKEN")
+	delete(spec.SecretURIs, domain.RunnerTokenSecret)
 	if token != "" {
-		spec.SecretURIs["GOSLING_RUNNER_TOKEN"] = token
+		spec.SecretURIs[domain.RunnerTokenSecret] = token
 	}
 	id, res, ok, err := p.plan(ctx, r, spec, false)
 	if err != nil || !ok {

@@ -21,9 +21,10 @@ import (
 // DefaultLease is the name of the sweep's lease.
 const DefaultLease = "uglyfox-sweep"
 
-// MinTTL is the shortest default lease time: long enough that a holder's
-// garbage collection pause or a slow store round trip does not lose it.
-const MinTTL = 30 * time.Second
+// DefaultTTL is the default lease time: long enough that a holder's
+// garbage collection pause or a slow store round trip does not lose it,
+// short enough that another process takes over within half a minute.
+const DefaultTTL = 30 * time.Second
 
 // releaseTimeout bounds the release at the end of Run.
 const releaseTimeout = 5 * time.Second
@@ -53,9 +54,10 @@ type LoopConfig struct {
 	// DefaultHolder()); two processes must never share one.
 	Holder string
 	// TTL is how long an acquisition or renewal holds the lease (default
-	// 3 x the sweep interval, at least MinTTL). The holder renews every
-	// TTL/3 and before each sweep; another process takes over at most TTL
-	// after the holder died.
+	// DefaultTTL). The holder renews every TTL/3 and before each sweep;
+	// another process takes over at most TTL after the holder died. It
+	// does not follow the sweep interval: a check_interval of hours must
+	// not make a failover take hours.
 	TTL      time.Duration
 	Sweeper  SweepRunner
 	Recorder LeaseRecorder
@@ -117,8 +119,11 @@ type loop struct {
 	// Token 0 when it does not hold it.
 	held ports.Lease
 	// recorded is the token whose acquisition the log shows.
-	recorded  uint64
-	nextSweep time.Time
+	recorded uint64
+	// lastSweep is when this holder last swept (zero: never under this
+	// token). The next is due Interval() after it, read at every step, so
+	// a new check_interval synced from the Nest applies within TTL/3.
+	lastSweep time.Time
 }
 
 func newLoop(cfg LoopConfig) (*loop, error) {
@@ -141,7 +146,7 @@ func newLoop(cfg LoopConfig) (*loop, error) {
 		cfg.Holder = DefaultHolder()
 	}
 	if cfg.TTL == 0 {
-		cfg.TTL = max(3*cfg.Sweeper.Interval(), MinTTL)
+		cfg.TTL = DefaultTTL
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
@@ -191,17 +196,17 @@ func (l *loop) step(ctx context.Context) time.Duration {
 			return retry
 		}
 		l.recorded = lease.Token
-		l.nextSweep = now // a new holder sweeps at once
+		l.lastSweep = time.Time{} // a new holder sweeps at once
 	}
-	if now.Before(l.nextSweep) {
-		return min(retry, l.nextSweep.Sub(now))
+	if due := l.lastSweep.Add(l.cfg.Sweeper.Interval()); !l.lastSweep.IsZero() && now.Before(due) {
+		return min(retry, due.Sub(now))
 	}
-	l.nextSweep = now.Add(l.cfg.Sweeper.Interval())
+	l.lastSweep = now
 	l.sweep(ctx, lease)
 	if l.held.Token == 0 {
 		return retry
 	}
-	return max(0, min(retry, l.nextSweep.Sub(l.cfg.Clock.Now())))
+	return max(0, min(retry, l.lastSweep.Add(l.cfg.Sweeper.Interval()).Sub(l.cfg.Clock.Now())))
 }
 
 // sweep runs one sweep under lease; its context ends when the lease expires.

@@ -82,8 +82,20 @@ func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
 }
 
 // Interval is the time between sweeps: pruning.check_interval of the
-// configuration the last Sweep read, DefaultInterval before one is synced.
-func (s *Sweeper) Interval() time.Duration { return s.settings.Interval() }
+// configuration the last Sweep read; until a sweep has read one,
+// UnconfiguredInterval, so that a UF/config.fly synced after the start is
+// acted on within seconds, not after the 5m default.
+func (s *Sweeper) Interval() time.Duration {
+	if s.settings == nil {
+		return UnconfiguredInterval
+	}
+	return s.settings.Interval()
+}
+
+// UnconfiguredInterval is how often a sweeper without a configuration
+// looks for one (the shortest pruning.check_interval the schema allows);
+// such a sweep reads one stream and decides nothing.
+const UnconfiguredInterval = 10 * time.Second
 
 // Summary is what one sweep did.
 type Summary struct {

@@ -139,7 +139,7 @@ var ufConfig = events.UglyFoxConfigSynced{ConfigHash: "sha256:uf1", Commit: "c1"
 func TestSweeper_sweeps_once_and_is_fenced(t *testing.T) {
 	ctx := context.Background()
 	f := newSweepFixture(t)
-	if got := f.sw.Interval(); got != uglyfox.DefaultInterval {
+	if got := f.sw.Interval(); got != uglyfox.UnconfiguredInterval {
 		t.Fatalf("interval before any config: %s", got)
 	}
 	// No configuration: the sweep does nothing.
