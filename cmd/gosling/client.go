@@ -215,17 +215,24 @@ func (c *apiClient) Eggs(ctx context.Context) ([]ports.EggConfigRow, error) {
 }
 
 // RunnerCounts counts every runner by state, page by page, holding one page
-// at a time.
-func (c *apiClient) RunnerCounts(ctx context.Context) (total int, byState map[string]int, pools map[string]statusPools, err error) {
+// at a time, and keeps the first maxDeferredShown UglyFox decisions that
+// wait for a BUSY runner (deferredTotal counts them all).
+func (c *apiClient) RunnerCounts(ctx context.Context) (total int, byState map[string]int, pools map[string]statusPools, deferred []statusDeferred, deferredTotal int, err error) {
 	byState, pools = map[string]int{}, map[string]statusPools{}
 	err = listAll(ctx, c, "/runners", "runners", func(rows []ports.RunnerRow) {
 		for _, r := range rows {
 			byState[r.State]++
 			pools[r.Egg] = pools[r.Egg].count(r)
+			if r.DeferredAction != "" && r.State != "TERMINATED" && r.State != "FAILED" {
+				deferredTotal++
+				if len(deferred) < maxDeferredShown {
+					deferred = append(deferred, statusDeferred{Runner: r.ID, Egg: r.Egg, Action: r.DeferredAction, Reason: r.DeferredReason})
+				}
+			}
 		}
 		total += len(rows)
 	})
-	return total, byState, pools, err
+	return total, byState, pools, deferred, deferredTotal, err
 }
 
 // LastSync returns the latest Nest sync, nil when there was none.

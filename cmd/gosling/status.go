@@ -23,7 +23,22 @@ type statusReport struct {
 	Runners        int                   `json:"runners"`
 	RunnersByState map[string]int        `json:"runners_by_state"`
 	LastSync       *ports.SyncHistoryRow `json:"last_sync"`
+	// Deferred are UglyFox's decisions waiting for a BUSY runner to be idle
+	// (the first maxDeferredShown); DeferredTotal counts them all.
+	Deferred      []statusDeferred `json:"deferred"`
+	DeferredTotal int              `json:"deferred_total"`
 }
+
+// statusDeferred is one UglyFox decision waiting for its runner to be idle.
+type statusDeferred struct {
+	Runner string `json:"runner"`
+	Egg    string `json:"egg"`
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+}
+
+// maxDeferredShown bounds the deferred decisions status lists.
+const maxDeferredShown = 50
 
 type statusEgg struct {
 	Name     string      `json:"name"`
@@ -37,12 +52,14 @@ type statusEgg struct {
 
 // statusPools counts an egg's live runners (neither FAILED nor
 // TERMINATED) by pool: Apex (active VMs) and, of those, the BUSY ones;
-// Nadir (dormant VMs kept for a fast promotion); serverless.
+// Nadir (dormant VMs kept for a fast promotion) and, of those, the ones
+// stopped already; serverless.
 type statusPools struct {
-	Apex       int `json:"apex"`
-	ApexBusy   int `json:"apex_busy"`
-	Nadir      int `json:"nadir"`
-	Serverless int `json:"serverless"`
+	Apex         int `json:"apex"`
+	ApexBusy     int `json:"apex_busy"`
+	Nadir        int `json:"nadir"`
+	NadirStopped int `json:"nadir_stopped"`
+	Serverless   int `json:"serverless"`
 }
 
 // count adds row to p if it is live.
@@ -58,6 +75,9 @@ func (p statusPools) count(row ports.RunnerRow) statusPools {
 		}
 	case "nadir":
 		p.Nadir++
+		if row.State == "STOPPED" {
+			p.NadirStopped++
+		}
 	case "serverless":
 		p.Serverless++
 	}
@@ -80,7 +100,7 @@ func statusCommand(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			total, byState, pools, err := c.RunnerCounts(ctx)
+			total, byState, pools, deferred, deferredTotal, err := c.RunnerCounts(ctx)
 			if err != nil {
 				return err
 			}
@@ -88,7 +108,8 @@ func statusCommand(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := statusReport{Server: c.base.String(), Eggs: []statusEgg{}, Runners: total, RunnersByState: byState, LastSync: last}
+			r := statusReport{Server: c.base.String(), Eggs: []statusEgg{}, Runners: total, RunnersByState: byState, LastSync: last,
+				Deferred: append([]statusDeferred{}, deferred...), DeferredTotal: deferredTotal}
 			for _, e := range eggs {
 				r.Eggs = append(r.Eggs, statusEgg{Name: e.Name, Kind: e.Kind, Type: e.RunnerType, Provider: e.Provider, Region: e.Region, Removed: e.Removed, Pools: pools[e.Name]})
 			}
@@ -116,10 +137,20 @@ func writeStatusTable(a *App, r statusReport) error {
 	}
 	if len(r.Eggs) > 0 {
 		fmt.Fprintln(tw, "\nPOOLS (live runners)")
-		fmt.Fprintln(tw, "EGG\tAPEX\tAPEX BUSY\tNADIR\tSERVERLESS")
+		fmt.Fprintln(tw, "EGG\tAPEX\tAPEX BUSY\tNADIR\tNADIR STOPPED\tSERVERLESS")
 		for _, e := range r.Eggs {
 			p := e.Pools
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", e.Name, p.Apex, p.ApexBusy, p.Nadir, p.Serverless)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", e.Name, p.Apex, p.ApexBusy, p.Nadir, p.NadirStopped, p.Serverless)
+		}
+	}
+	if r.DeferredTotal > 0 {
+		fmt.Fprintf(tw, "\nDEFERRED (%d: UglyFox decisions waiting for a BUSY runner to be idle)\n", r.DeferredTotal)
+		fmt.Fprintln(tw, "RUNNER\tEGG\tACTION\tWHY")
+		for _, d := range r.Deferred {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Runner, d.Egg, d.Action, d.Reason)
+		}
+		if n := r.DeferredTotal - len(r.Deferred); n > 0 {
+			fmt.Fprintf(tw, "... and %d more (gosling status --format json, or GET /runners)\n", n)
 		}
 	}
 	fmt.Fprintf(tw, "\nRUNNERS (%d)\n", r.Runners)

@@ -142,9 +142,9 @@ func TestStatus_table_and_json(t *testing.T) {
 		`(?m)^api\s+egg\s+serverless\s+yandex\s+ru-central1-a\s+no$`,
 		`(?m)^web\s+egg\s+serverless\s+yandex\s+ru-central1-a\s+no$`,
 		`(?m)^POOLS \(live runners\)$`,
-		`(?m)^EGG\s+APEX\s+APEX BUSY\s+NADIR\s+SERVERLESS$`,
-		`(?m)^web\s+0\s+0\s+0\s+2$`,
-		`(?m)^api\s+0\s+0\s+0\s+0$`,
+		`(?m)^EGG\s+APEX\s+APEX BUSY\s+NADIR\s+NADIR STOPPED\s+SERVERLESS$`,
+		`(?m)^web\s+0\s+0\s+0\s+0\s+2$`,
+		`(?m)^api\s+0\s+0\s+0\s+0\s+0$`,
 		`(?m)^RUNNERS \(2\)$`,
 		`(?m)^PROVISIONING\s+1$`,
 		`(?m)^ACTIVE\s+1$`,
@@ -154,6 +154,9 @@ func TestStatus_table_and_json(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(r.stdout) {
 			t.Errorf("status output does not match %s:\n%s", re, r.stdout)
 		}
+	}
+	if strings.Contains(r.stdout, "DEFERRED") {
+		t.Errorf("status lists deferred decisions when there are none:\n%s", r.stdout)
 	}
 	if strings.Index(r.stdout, "\napi ") > strings.Index(r.stdout, "\nweb ") {
 		t.Errorf("eggs are not sorted by name:\n%s", r.stdout)
@@ -371,12 +374,44 @@ func TestStatusPools_count_live_runners_by_pool(t *testing.T) {
 	for _, r := range []ports.RunnerRow{
 		{Type: "apex", State: "IDLE"}, {Type: "apex", State: "BUSY"}, {Type: "apex", State: "PROVISIONING"},
 		{Type: "apex", State: "TERMINATED"}, {Type: "apex", State: "FAILED"},
-		{Type: "nadir", State: "IDLE"}, {Type: "nadir", State: "TERMINATED"},
+		{Type: "nadir", State: "IDLE"}, {Type: "nadir", State: "STOPPED"}, {Type: "nadir", State: "TERMINATED"},
 		{Type: "serverless", State: "BUSY"},
 	} {
 		p = p.count(r)
 	}
-	if want := (statusPools{Apex: 3, ApexBusy: 1, Nadir: 1, Serverless: 1}); p != want {
+	if want := (statusPools{Apex: 3, ApexBusy: 1, Nadir: 2, NadirStopped: 1, Serverless: 1}); p != want {
 		t.Fatalf("pools %+v, want %+v", p, want)
+	}
+}
+
+// TestStatus_shows_deferred_decisions: an UglyFox decision waiting for a
+// BUSY runner is listed with its reason, in the table and the JSON.
+func TestStatus_shows_deferred_decisions(t *testing.T) {
+	s := newAPIServer(t)
+	s.mustSeed()
+	ctx := context.Background()
+	meta := commands.Meta{Actor: "uglyfox"}
+	_, err := s.handlers.ChangeRunnerState(ctx, commands.ChangeRunnerState{Meta: meta, RunnerID: "web-job-2", To: "BUSY", Reason: "heartbeat: the agent reports BUSY"})
+	mustNoErr(t, err)
+	_, err = s.handlers.DeferDecision(ctx, commands.DeferDecision{Meta: meta, RunnerID: "web-job-2", Action: "terminate", Reason: "uglyfox: pruning.max_age 1h0m0s: age 2h"})
+	mustNoErr(t, err)
+	mustNoErr(t, s.proj.CatchUp(ctx))
+	api := []string{"--server", s.url, "--token", testAPIToken}
+	r := mustRunCLI(t, 0, append([]string{"status"}, api...)...)
+	for _, re := range []string{
+		`(?m)^DEFERRED \(1: UglyFox decisions waiting for a BUSY runner to be idle\)$`,
+		`(?m)^web-job-2\s+web\s+terminate\s+uglyfox: pruning.max_age 1h0m0s: age 2h$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(r.stdout) {
+			t.Errorf("status output does not match %s:\n%s", re, r.stdout)
+		}
+	}
+	r = mustRunCLI(t, 0, append([]string{"status", "--format", "json"}, api...)...)
+	var rep statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.DeferredTotal != 1 || len(rep.Deferred) != 1 || rep.Deferred[0] != (statusDeferred{Runner: "web-job-2", Egg: "web", Action: "terminate", Reason: "uglyfox: pruning.max_age 1h0m0s: age 2h"}) {
+		t.Errorf("status json deferred = %d %+v", rep.DeferredTotal, rep.Deferred)
 	}
 }
