@@ -173,6 +173,8 @@ type AskTermination struct {
 	Meta     `json:"-"`
 	RunnerID string `json:"runner_id"`
 	Reason   string `json:"reason"`
+	// EvenIfBusy destroys the runner even under a job (events.RunnerTerminationAsked).
+	EvenIfBusy bool `json:"even_if_busy,omitempty"`
 }
 
 func (AskTermination) CommandName() string { return "runner.ask_termination" }

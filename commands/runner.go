@@ -137,6 +137,6 @@ func (h *Handlers) TerminateRunner(ctx context.Context, cmd TerminateRunner) (po
 // AskTermination asks for a runner to be destroyed.
 func (h *Handlers) AskTermination(ctx context.Context, cmd AskTermination) (ports.AppendResult, error) {
 	return h.runner(ctx, cmd, cmd.RunnerID, func(r *domain.Runner) ([]events.Event, error) {
-		return r.AskTermination(cmd.Reason)
+		return r.AskTermination(cmd.Reason, cmd.EvenIfBusy)
 	})
 }

@@ -296,14 +296,14 @@ func (r *Runner) Queue(jobID int64, reason string) ([]events.Event, error) {
 
 // AskTermination records that the runner should be destroyed (the
 // provisioner does it, never under a BUSY runner's job).
-func (r *Runner) AskTermination(reason string) ([]events.Event, error) {
+func (r *Runner) AskTermination(reason string, evenIfBusy bool) ([]events.Event, error) {
 	if err := r.mustExist(); err != nil {
 		return nil, err
 	}
 	if reason == "" {
 		return nil, invalid("runner %s: termination asked without a reason", r.id)
 	}
-	return []events.Event{events.RunnerTerminationAsked{RunnerID: r.id.String(), Reason: reason}}, nil
+	return []events.Event{events.RunnerTerminationAsked{RunnerID: r.id.String(), Reason: reason, EvenIfBusy: evenIfBusy}}, nil
 }
 
 // Terminate ends the runner for good, from any state.

@@ -498,6 +498,11 @@ func (RunnerQueued) EventName() string { return RunnerQueuedV1 }
 type RunnerTerminationAsked struct {
 	RunnerID string `json:"runner_id"`
 	Reason   string `json:"reason"`
+	// EvenIfBusy: the runner goes even while it runs a job (an UglyFox
+	// rule whose condition reads runner.state matched it BUSY); otherwise
+	// a BUSY runner is destroyed once it is idle. Added after v1 was
+	// published; older events decode false.
+	EvenIfBusy bool `json:"even_if_busy,omitempty"`
 }
 
 func (RunnerTerminationAsked) EventName() string { return RunnerTerminationAskedV1 }

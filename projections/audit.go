@@ -134,6 +134,9 @@ func Summary(env events.Envelope) string {
 	case events.RunnerJobAssigned:
 		return fmt.Sprintf("job %d (request %s) assigned to runner %s%s", e.JobID, e.RequestID, e.RunnerID, because(e.Reason))
 	case events.RunnerTerminationAsked:
+		if e.EvenIfBusy {
+			return fmt.Sprintf("termination of runner %s asked, even under a job%s", e.RunnerID, because(e.Reason))
+		}
 		return fmt.Sprintf("termination of runner %s asked%s", e.RunnerID, because(e.Reason))
 	case events.RunnerQueued:
 		return fmt.Sprintf("runner %s queued%s", e.RunnerID, because(e.Reason))

@@ -259,8 +259,9 @@ func decideEgg(egg *Egg, rs []*Runner, in Inputs, pol Policy, unavailable, broke
 			add(Action{Kind: Resume, Runner: r.ID})
 		case r.ServedBy != "":
 			add(Action{Kind: Destroy, Runner: r.ID, ServedBy: r.ServedBy, Reason: fmt.Sprintf("job %d went to runner %s", r.JobID, r.ServedBy)})
-		case r.State == StateBusy && (egg.Removed || r.TerminationAsked != ""):
-			// Never under a job: decided again when it leaves BUSY.
+		case r.State == StateBusy && (egg.Removed || r.TerminationAsked != "") && !r.EvenIfBusy:
+			// Never under a job (unless an UglyFox rule said so):
+			// decided again when it leaves BUSY.
 		case egg.Removed:
 			add(Action{Kind: Destroy, Runner: r.ID, Reason: "egg " + egg.Name + " was removed from the Nest"})
 		case r.TerminationAsked != "":

@@ -166,6 +166,13 @@ func TestDecide(t *testing.T) {
 					t.Fatalf("a BUSY runner destroyed: %+v", k)
 				}
 			}},
+		{"terminate_even_if_busy_destroys_a_busy_runner", concat(egg(0, 3, 1, "h1"), deployed("w1", "BUSY"),
+			events.RunnerTerminationAsked{RunnerID: "w1", Reason: "uglyfox: rule \"kill-stuck\"", EvenIfBusy: true}), nil,
+			func(t *testing.T, k map[provisioner.Kind][]provisioner.Action) {
+				if len(k[provisioner.Destroy]) != 1 || k[provisioner.Destroy][0].Runner != "w1" {
+					t.Fatalf("a runner an explicit rule terminates is not destroyed while BUSY: %+v", k)
+				}
+			}},
 		{"serverless_runner_goes_when_its_job_finishes", concat(
 			events.EggSynced{Name: "web", RunnerType: "serverless", Provider: "local", Region: "local", ConfigHash: "h1"},
 			events.RunnerRequested{RunnerID: "web-job-5", Egg: "web", RunnerType: "serverless", Provider: "local", Region: "local", JobID: 5},

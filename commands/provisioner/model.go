@@ -107,6 +107,7 @@ type Runner struct {
 	LastError        string         // of its last failed plan, until a create or update applies
 	LastFailureAt    time.Time
 	TerminationAsked string // why it must go
+	EvenIfBusy       bool   // it goes even under a job (an UglyFox rule said so)
 	Refused          bool   // a failure no retry can help (plan.failed permanent): given up at once
 	JobDone          bool   // serverless: its job finished
 	GitLab           GitLabRecord
@@ -237,7 +238,7 @@ func (m *Model) Apply(env events.Envelope) {
 		}
 	case events.RunnerTerminationAsked:
 		if r := m.Runners[e.RunnerID]; r != nil {
-			r.TerminationAsked = e.Reason
+			r.TerminationAsked, r.EvenIfBusy = e.Reason, e.EvenIfBusy
 		}
 	case events.PlanCreated:
 		m.plans[e.PlanID], m.actions[e.PlanID] = e.RunnerID, e.Action

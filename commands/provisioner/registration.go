@@ -204,7 +204,7 @@ func (p *Provisioner) retire(ctx context.Context, r Runner, reason string) (wait
 			if err != nil && errs.Code(err) == errs.EUNAVAILABLE {
 				return hold(fmt.Errorf("running jobs of GitLab runner %d: %w", g.ID, err))
 			}
-			if n > 0 {
+			if n > 0 && !r.EvenIfBusy { // an UglyFox rule may say a BUSY runner goes now
 				if !g.Paused {
 					if _, err := p.cfg.Handlers.PauseGitLabRunner(ctx, commands.PauseGitLabRunner{Meta: p.meta(r.ID), RunnerID: r.ID, GitLabRunnerID: g.ID, RunningJobs: n,
 						Reason: fmt.Sprintf("terminating (%s); its destroy waits for its %d running job(s)", reason, n)}); err != nil {

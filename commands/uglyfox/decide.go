@@ -51,6 +51,9 @@ type Decision struct {
 	SilentSince time.Time
 	Threshold   time.Duration
 	BusySince   time.Time
+	// EvenIfBusy (Terminate): a rule reading runner.state matched the
+	// runner BUSY; the provisioner destroys it without waiting for idle.
+	EvenIfBusy bool
 	// RowVersion is the runner row's version the decision was made on: a
 	// retried decision on the same row is the same command (its idempotency key).
 	RowVersion uint64
@@ -323,7 +326,7 @@ func (d *decider) carry(row ports.RunnerRow, action, reason, cause string, expli
 	if explicit {
 		reason += " (the rule reads runner.state: a BUSY runner goes)"
 	}
-	d.add(Decision{RunnerID: row.ID, Kind: Kind(action), Cause: cause, Reason: reason, RowVersion: row.Version})
+	d.add(Decision{RunnerID: row.ID, Kind: Kind(action), Cause: cause, Reason: reason, RowVersion: row.Version, EvenIfBusy: explicit && row.State == "BUSY"})
 	return Kind(action)
 }
 

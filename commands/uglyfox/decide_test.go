@@ -345,3 +345,31 @@ type failing struct{}
 func (failing) Source() string                        { return "broken" }
 func (failing) Variables() []string                   { return nil }
 func (failing) Eval(domain.RunnerFacts) (bool, error) { return false, fmt.Errorf("boom") }
+
+// TestDecide_only_an_explicit_state_rule_terminates_a_busy_runner_now: the
+// terminate of a rule reading runner.state that matched a BUSY runner asks
+// the provisioner to destroy it even under its job; a rule that does not
+// read runner.state, or the same rule on an idle runner, never does.
+func TestDecide_only_an_explicit_state_rule_terminates_a_busy_runner_now(t *testing.T) {
+	for _, tc := range []struct {
+		name, when, state string
+		want               bool
+	}{
+		{"state_rule_busy", `runner.state == "busy" && runner.age > duration("9h")`, "BUSY", true},
+		{"state_rule_idle", `runner.state != "busy" && runner.age > duration("9h")`, "IDLE", false},
+		{"age_rule_busy", `runner.age > duration("9h")`, "BUSY", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			rules([3]string{"r", tc.when, "terminate"})(t, &s)
+			got, _ := uglyfox.Decide(uglyfox.Input{Now: now, Settings: &s, Runners: []uglyfox.Runner{runner("r1", state(tc.state, now.Add(-time.Minute)))}})
+			even := false
+			for _, d := range got {
+				even = even || (d.Kind == uglyfox.Terminate && d.EvenIfBusy)
+			}
+			if even != tc.want {
+				t.Fatalf("even if busy: %v, want %v (%s)", even, tc.want, show(got))
+			}
+		})
+	}
+}

@@ -184,7 +184,7 @@ func command(d Decision, m commands.Meta) commands.Command {
 	case Promote:
 		return commands.ChangeRunnerPool{Meta: m, RunnerID: d.RunnerID, To: domain.RunnerApex.String(), Reason: "uglyfox: " + d.Reason}
 	default: // Terminate
-		return commands.AskTermination{Meta: m, RunnerID: d.RunnerID, Reason: "uglyfox: " + d.Reason}
+		return commands.AskTermination{Meta: m, RunnerID: d.RunnerID, Reason: "uglyfox: " + d.Reason, EvenIfBusy: d.EvenIfBusy}
 	}
 }
 
