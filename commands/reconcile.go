@@ -155,21 +155,10 @@ type ReconcileSummary struct {
 // Run runs a pass at once and then every interval until ctx ends. A pass
 // that fails is logged and the next one is tried at the next tick.
 func (r *Reconciler) Run(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		return errors.New("commands: reconciler: the interval must be positive")
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := r.Pass(ctx); err != nil && ctx.Err() == nil {
-			r.log.WarnContext(ctx, "reconciliation pass failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
+	return every(ctx, r.log, "reconciliation", interval, nil, nil, func(ctx context.Context) error {
+		_, err := r.Pass(ctx)
+		return err
+	})
 }
 
 // Pass lists the pending jobs of each live egg whose GitLab server has an

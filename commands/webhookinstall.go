@@ -138,25 +138,14 @@ func (i *WebhookInstaller) Trigger() {
 // ctx ends. A pass that fails (the store) is logged and tried again at the
 // next one.
 func (i *WebhookInstaller) Run(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		return errors.New("commands: webhook installer: the interval must be positive")
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := i.Pass(ctx); err != nil && ctx.Err() == nil {
-			i.log.WarnContext(ctx, "webhook installation pass failed", "err", err)
+	return every(ctx, i.log, "webhook installation", interval, i.wake, func(ctx context.Context) {
+		if err := i.caughtUp(ctx); err != nil && ctx.Err() == nil {
+			i.log.WarnContext(ctx, "webhook installation: the egg view did not catch up; installing from it as it is", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		case <-i.wake:
-			if err := i.caughtUp(ctx); err != nil && ctx.Err() == nil {
-				i.log.WarnContext(ctx, "webhook installation: the egg view did not catch up; installing from it as it is", "err", err)
-			}
-		}
-	}
+	}, func(ctx context.Context) error {
+		_, err := i.Pass(ctx)
+		return err
+	})
 }
 
 // caughtUpWait bounds how long a triggered pass waits for the egg view.

@@ -353,7 +353,7 @@ func (failing) Eval(domain.RunnerFacts) (bool, error) { return false, fmt.Errorf
 func TestDecide_only_an_explicit_state_rule_terminates_a_busy_runner_now(t *testing.T) {
 	for _, tc := range []struct {
 		name, when, state string
-		want               bool
+		want              bool
 	}{
 		{"state_rule_busy", `runner.state == "busy" && runner.age > duration("9h")`, "BUSY", true},
 		{"state_rule_idle", `runner.state != "busy" && runner.age > duration("9h")`, "IDLE", false},
