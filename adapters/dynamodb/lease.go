@@ -2,7 +2,6 @@ package dynamodb
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,10 +69,10 @@ func (s *Leases) Acquire(ctx context.Context, name, holder string, ttl time.Dura
 		in := &dynamodb.PutItemInput{
 			TableName: aws.String(s.table),
 			Item: map[string]types.AttributeValue{
-				viewKeyAttr:      &types.AttributeValueMemberS{Value: name},
-				attrLeaseHolder:  &types.AttributeValueMemberS{Value: holder},
-				attrLeaseToken:   number(int64(next.Token)),
-				attrLeaseExpires: number(next.ExpiresAt.UnixNano()),
+				viewKeyAttr:      attrS(name),
+				attrLeaseHolder:  attrS(holder),
+				attrLeaseToken:   attrN(next.Token),
+				attrLeaseExpires: attrN(unixNanos(next.ExpiresAt)),
 			},
 			ConditionExpression:      aws.String("attribute_not_exists(#k)"),
 			ExpressionAttributeNames: map[string]string{"#k": viewKeyAttr},
@@ -84,7 +83,7 @@ func (s *Leases) Acquire(ctx context.Context, name, holder string, ttl time.Dura
 			in.ConditionExpression = aws.String("#tok = :tok AND #exp = :exp")
 			in.ExpressionAttributeNames = map[string]string{"#tok": attrLeaseToken, "#exp": attrLeaseExpires}
 			in.ExpressionAttributeValues = map[string]types.AttributeValue{
-				":tok": number(int64(cur.Token)), ":exp": number(cur.ExpiresAt.UnixNano()),
+				":tok": attrN(cur.Token), ":exp": attrN(unixNanos(cur.ExpiresAt)),
 			}
 		}
 		if _, err := s.client.PutItem(ctx, in); err != nil {
@@ -102,12 +101,12 @@ func (s *Leases) Acquire(ctx context.Context, name, holder string, ttl time.Dura
 func (s *Leases) Release(ctx context.Context, name, holder string, token uint64) error {
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      map[string]types.AttributeValue{viewKeyAttr: &types.AttributeValueMemberS{Value: name}},
+		Key:                      map[string]types.AttributeValue{viewKeyAttr: attrS(name)},
 		UpdateExpression:         aws.String("SET #exp = :zero"),
 		ConditionExpression:      aws.String("#h = :h AND #tok = :tok"),
 		ExpressionAttributeNames: map[string]string{"#exp": attrLeaseExpires, "#h": attrLeaseHolder, "#tok": attrLeaseToken},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":zero": number(0), ":h": &types.AttributeValueMemberS{Value: holder}, ":tok": number(int64(token)),
+			":zero": attrN(0), ":h": attrS(holder), ":tok": attrN(token),
 		},
 	})
 	if err != nil && !isConditionFailed(err) { // failed condition: not its lease any more
@@ -129,7 +128,7 @@ func (s *Leases) Check(ctx context.Context, name string, token uint64, now time.
 func (s *Leases) Get(ctx context.Context, name string) (ports.Lease, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            map[string]types.AttributeValue{viewKeyAttr: &types.AttributeValueMemberS{Value: name}},
+		Key:            map[string]types.AttributeValue{viewKeyAttr: attrS(name)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -138,27 +137,19 @@ func (s *Leases) Get(ctx context.Context, name string) (ports.Lease, bool, error
 	if out.Item == nil {
 		return ports.Lease{}, false, nil
 	}
-	l := ports.Lease{Name: name}
-	if h, ok := out.Item[attrLeaseHolder].(*types.AttributeValueMemberS); ok {
-		l.Holder = h.Value
+	d := itemReader{item: out.Item}
+	l := ports.Lease{Name: name, Holder: d.s(attrLeaseHolder, true), Token: d.n(attrLeaseToken), ExpiresAt: time.Unix(0, int64(d.n(attrLeaseExpires))).UTC()}
+	if d.err != nil {
+		return ports.Lease{}, false, d.err
 	}
-	tok, err1 := itemInt(out.Item, attrLeaseToken)
-	exp, err2 := itemInt(out.Item, attrLeaseExpires)
-	if err1 != nil || err2 != nil || l.Holder == "" {
-		return ports.Lease{}, false, corrupt("lease item %s without a holder, a token or an expiry", name)
-	}
-	l.Token, l.ExpiresAt = uint64(tok), time.Unix(0, exp).UTC()
 	return l, true, nil
 }
 
-func number(n int64) *types.AttributeValueMemberN {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
-
-func itemInt(item map[string]types.AttributeValue, name string) (int64, error) {
-	v, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, errs.Errorf(errs.EINTERNAL, "no number %s", name)
+// unixNanos is t in unix nanoseconds, 0 for a time before 1970 (a
+// released lease's expiry is 0).
+func unixNanos(t time.Time) uint64 {
+	if n := t.UnixNano(); n > 0 {
+		return uint64(n)
 	}
-	return strconv.ParseInt(v.Value, 10, 64)
+	return 0
 }
