@@ -36,8 +36,13 @@ func (p *Provisioner) caughtUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.wake()
-	p.waitFolded(ctx, head)
+	p.modelMu.RLock()
+	behind := p.model.Position < head
+	p.modelMu.RUnlock()
+	if behind { // a poll of a caught-up model (gosling deploy --wait) wakes nothing
+		p.wake()
+		p.waitFolded(ctx, head)
+	}
 	return nil
 }
 

@@ -28,8 +28,9 @@ type ConditionCompiler interface {
 	Compile(source, locals string) (domain.Condition, error)
 }
 
-// DefaultInterval is the sweep interval before any configuration with
-// settings is synced (the default of pruning.check_interval).
+// DefaultInterval is the sweep interval of a configuration that carries no
+// check_interval (the schema's default); a sweeper that has read no
+// configuration at all uses UnconfiguredInterval.
 const DefaultInterval = 5 * time.Minute
 
 // Settings is the uglyfox block, compiled: what Decide acts on.
@@ -111,7 +112,7 @@ func NewRule(name, action string, when domain.Condition) Rule {
 
 // Interval is the time between sweeps: pruning.check_interval.
 func (s *Settings) Interval() time.Duration {
-	if s == nil || s.CheckInterval <= 0 {
+	if s.CheckInterval <= 0 {
 		return DefaultInterval
 	}
 	return s.CheckInterval
