@@ -197,17 +197,26 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.jobJSON(j))
 }
 
-// listJobs is GET /projects/:id/jobs, scope[] filtering by status.
-func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r, true) {
-		return
-	}
+// pathProject is the known project the path's :id names, else it answers
+// 404 Project Not Found and false.
+func (s *Server) pathProject(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	pid, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	s.mu.Lock()
 	known := err == nil && s.projects[pid]
 	s.mu.Unlock()
 	if !known {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Project Not Found"})
+	}
+	return pid, known
+}
+
+// listJobs is GET /projects/:id/jobs, scope[] filtering by status.
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, true) {
+		return
+	}
+	pid, ok := s.pathProject(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

@@ -339,12 +339,8 @@ func (s *Server) enableRunner(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, false) {
 		return
 	}
-	pid, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	s.mu.Lock()
-	known := err == nil && s.projects[pid]
-	s.mu.Unlock()
-	if !known {
-		writeJSON(w, http.StatusNotFound, map[string]any{"message": "404 Project Not Found"})
+	pid, ok := s.pathProject(w, r)
+	if !ok {
 		return
 	}
 	p, ok := runnerParams(r)
