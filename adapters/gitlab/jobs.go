@@ -1,5 +1,6 @@
-// Package gitlab reads from the GitLab REST API with the official client
-// (gitlab.com/gitlab-org/api/client-go). API tokens are resolved through
+// Package gitlab calls the GitLab REST API with the official client
+// (gitlab.com/gitlab-org/api/client-go): jobs, a group's projects, runners
+// and webhooks. API tokens are resolved through
 // ports.Secrets for each call and are never logged or put into errors.
 package gitlab
 

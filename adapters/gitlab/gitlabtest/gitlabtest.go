@@ -8,6 +8,9 @@
 //   - GET /api/v4/groups/:id/projects
 //     (https://docs.gitlab.com/api/groups/#list-projects), the group's own
 //     projects (no subgroups, nothing shared);
+//   - the runners API (runners.go: POST /user/runners, the project and
+//     group runner lists, pause, running jobs, delete, enable in a project);
+//   - project and group webhooks (hooks.go);
 //
 // the lists paginated as the REST API documents it
 // (https://docs.gitlab.com/api/rest/#pagination): page and per_page
@@ -15,7 +18,8 @@
 // X-Total, X-Total-Pages and Link headers. Errors have GitLab's bodies:
 // {"message": "401 Unauthorized"}, {"message": "404 Project Not Found"},
 // {"error": "scope does not have a valid value"} (400), and rate limiting's
-// 429 with Retry-After and the plain text "Retry later".
+// 429 with Retry-After and the plain text "Retry later"; Fail injects any
+// of these for chosen calls (faults.go).
 package gitlabtest
 
 import (
