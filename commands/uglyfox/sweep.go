@@ -31,7 +31,7 @@ type SweeperConfig struct {
 	// Compiler compiles the policy rules (adapters/fly.ConditionCompiler).
 	Compiler ConditionCompiler
 	// Sender carries the decisions: the command bus (commands.Sender, as
-	// adapters/watermill implements it) or Direct(handlers).
+	// adapters/watermill implements it).
 	Sender commands.Sender
 	// Leases, when set, tells an ECONFLICT that is the fence (the lease is
 	// lost: the sweep stops) from one that is a runner's own refusal (the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -54,7 +55,7 @@ func newSweepFixture(t *testing.T) *sweepFixture {
 	}
 	f.sw, err = uglyfox.NewSweeper(uglyfox.SweeperConfig{
 		Store: db.Events(), Codec: f.codec, Views: db.Views(), LastSeen: db.LastSeen(),
-		Compiler: fly.NewConditionCompiler(), Sender: uglyfox.Direct(f.h), Leases: f.leases, Clock: f.now,
+		Compiler: fly.NewConditionCompiler(), Sender: directSender(f.h), Leases: f.leases, Clock: f.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -205,3 +206,26 @@ func TestSweeper_sweeps_once_and_is_fenced(t *testing.T) {
 		t.Fatalf("the stale holder appended:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// directSender runs each command at once through h's routes (no bus), so
+// that the test sees each outcome: a fenced command refused because the
+// lease was lost comes back as ECONFLICT.
+func directSender(h *commands.Handlers) commands.Sender {
+	routes := map[string]commands.Route{}
+	for _, r := range h.Routes() {
+		routes[r.Name] = r
+	}
+	return senderFunc(func(ctx context.Context, cmd commands.Command) error {
+		r, ok := routes[cmd.CommandName()]
+		if !ok {
+			return fmt.Errorf("no route for %s", cmd.CommandName())
+		}
+		c := r.New()
+		reflect.ValueOf(c).Elem().Set(reflect.ValueOf(cmd))
+		return r.Handle(ctx, c, cmd.CommandMeta())
+	})
+}
+
+type senderFunc func(context.Context, commands.Command) error
+
+func (f senderFunc) Send(ctx context.Context, cmd commands.Command) error { return f(ctx, cmd) }
