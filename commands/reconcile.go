@@ -217,11 +217,10 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileSummary, error) {
 			if ctx.Err() != nil {
 				return sum, ctx.Err()
 			}
-			var throttled interface{ RetryAfter() time.Duration }
-			if !errors.As(err, &throttled) {
+			var ok bool
+			if wait, ok = throttled(err); !ok {
 				return sum, err // the store failed: the next tick tries again
 			}
-			wait = max(time.Second, throttled.RetryAfter())
 			r.paused[e.host] = r.cfg.Now().Add(wait)
 			r.log.WarnContext(ctx, "GitLab asks reconciliation to slow down; its server is paused",
 				"server", e.host, "egg", e.row.Name, "retry_after", wait)
@@ -281,8 +280,7 @@ func (r *Reconciler) failed(ctx context.Context, e *liveEgg, err error, what str
 	if *first == nil {
 		*first = &eggFailure{scope: fmt.Sprintf("%s %d", what, id), err: err}
 	}
-	var throttled interface{ RetryAfter() time.Duration }
-	if errors.As(err, &throttled) {
+	if _, ok := throttled(err); ok {
 		return err
 	}
 	sum.Failed++

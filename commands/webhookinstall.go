@@ -490,8 +490,9 @@ func (i *WebhookInstaller) remove(ctx context.Context, egg string, s domain.Hook
 		return nil
 	}
 	err := i.cfg.GitLab.DeleteHook(ctx, tokenURI, o, s.HookID)
+	_, wasThrottled := throttled(err)
 	switch {
-	case errs.Code(err) == errs.ENOTFOUND && !isThrottled(err):
+	case errs.Code(err) == errs.ENOTFOUND && !wasThrottled:
 		reason += " (the hook was already gone)"
 	case err != nil:
 		return i.fail(ctx, egg, o, err, "", sum)
@@ -501,11 +502,6 @@ func (i *WebhookInstaller) remove(ctx context.Context, egg string, s domain.Hook
 	i.log.InfoContext(ctx, "webhook removed", "egg", egg, "server", o.GitLabServer, o.Kind, o.ID, "hook_id", s.HookID, "reason", reason)
 	_, err = i.cfg.Handlers.RecordWebhookRemoved(ctx, RecordWebhookRemoved{Meta: i.meta(), Removed: events.EggWebhookRemoved{Egg: egg, WebhookOwner: o, HookID: s.HookID, Reason: reason}})
 	return err
-}
-
-func isThrottled(err error) bool {
-	var t interface{ RetryAfter() time.Duration }
-	return errors.As(err, &t)
 }
 
 // succeeded forgets owner o's backoff.
@@ -529,10 +525,9 @@ func (i *WebhookInstaller) fail(ctx context.Context, egg string, o events.Webhoo
 	now := i.cfg.Now()
 	what := fmt.Sprintf("%s %d on %s", o.Kind, o.ID, o.GitLabServer)
 	ev := events.EggWebhookInstallFailed{Egg: egg, WebhookOwner: o, Code: errs.Code(err)}
-	var throttled interface{ RetryAfter() time.Duration }
+	wait, isThrottled := throttled(err)
 	switch {
-	case errors.As(err, &throttled):
-		wait := max(time.Second, throttled.RetryAfter())
+	case isThrottled:
 		i.paused[serverHost(o.GitLabServer)] = now.Add(wait)
 		ev.Code, ev.RetryAfterS = errs.EUNAVAILABLE, int64((wait+time.Second-1)/time.Second)
 		ev.Reason = "GitLab answered 429 Too Many Requests; its server is not asked again before its Retry-After"

@@ -2,7 +2,6 @@ package provisioner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -128,9 +127,6 @@ func (p *Provisioner) register(ctx context.Context, r Runner, egg *Egg) (uri str
 	return uri, true, nil
 }
 
-// retryAfter is implemented by GitLab's 429 errors.
-type retryAfter interface{ RetryAfter() time.Duration }
-
 // registerFailed records a failed registration as a failed plan (stage
 // register): a 429 is no failure (the runner waits for Retry-After, queued
 // with that reason); 401/403, 404 and what cannot be set up (EINVALID: a
@@ -138,11 +134,10 @@ type retryAfter interface{ RetryAfter() time.Duration }
 // given up at once, which the egg's breaker counts); the rest (5xx, the
 // network) takes the ordinary retries.
 func (p *Provisioner) registerFailed(ctx context.Context, r Runner, err error) error {
-	var throttled retryAfter
-	if errors.As(err, &throttled) {
-		wait := max(throttled.RetryAfter(), p.cfg.Policy.Backoff)
+	if after, ok := commands.RetryAfter(err); ok {
+		wait := max(after, p.cfg.Policy.Backoff)
 		p.holdUntil(r.ID, p.cfg.Clock().Add(wait))
-		reason := fmt.Sprintf("GitLab answered 429 Too Many Requests to the registration of the runner; it is tried again after the Retry-After (%s)", throttled.RetryAfter())
+		reason := fmt.Sprintf("GitLab answered 429 Too Many Requests to the registration of the runner; it is tried again after the Retry-After (%s)", after)
 		if r.Queued == reason {
 			return nil
 		}
@@ -186,9 +181,8 @@ func (p *Provisioner) retire(ctx context.Context, r Runner, reason string) (wait
 	if has {
 		hold := func(err error) (bool, error) {
 			d := p.cfg.Policy.Backoff
-			var throttled retryAfter
-			if errors.As(err, &throttled) {
-				d = max(d, throttled.RetryAfter())
+			if after, ok := commands.RetryAfter(err); ok {
+				d = max(d, after)
 			}
 			p.holdUntil(r.ID, p.cfg.Clock().Add(d))
 			return true, err
@@ -258,12 +252,12 @@ func (p *Provisioner) deleteGitLab(ctx context.Context, runnerID string, g GitLa
 		wait *= 2
 	}
 	code := errs.Code(err)
-	var throttled retryAfter
+	after, isThrottled := commands.RetryAfter(err)
 	switch {
 	case code == errs.EUNAUTHORIZED:
 		wait = p.cfg.MaxDeleteBackoff
-	case errors.As(err, &throttled):
-		wait = max(wait, throttled.RetryAfter())
+	case isThrottled:
+		wait = max(wait, after)
 	}
 	wait = min(wait, p.cfg.MaxDeleteBackoff)
 	p.holdUntil(runnerID, p.cfg.Clock().Add(wait))
