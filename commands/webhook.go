@@ -336,7 +336,8 @@ func (w *Webhooks) authenticate(ctx context.Context, egg ports.EggConfigRow, tok
 	if egg.WebhookSecretURI == "" {
 		return errs.Errorf(errs.EUNAUTHORIZED, "egg %s has no webhook secret configured", egg.Name)
 	}
-	secret, err := w.cfg.Secrets.Resolve(ctx, egg.WebhookSecretURI)
+	sctx := ports.WithSecretScope(ctx, ports.SecretScope{Purpose: "webhook secret of egg " + egg.Name, Region: egg.Region})
+	secret, err := w.cfg.Secrets.Resolve(sctx, egg.WebhookSecretURI)
 	if err != nil {
 		// The URI may be logged, the value never.
 		w.log.WarnContext(ctx, "webhook secret cannot be resolved", "egg", egg.Name, "uri", egg.WebhookSecretURI, "code", errs.Code(err))

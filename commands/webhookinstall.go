@@ -301,7 +301,7 @@ func (i *WebhookInstaller) liveEgg(ctx context.Context, row ports.EggConfigRow, 
 		return nil
 	}
 	delete(i.logged, row.Name)
-	secret, err := i.cfg.Secrets.Resolve(ctx, row.WebhookSecretURI)
+	secret, err := i.cfg.Secrets.Resolve(ports.WithSecretScope(ctx, ports.SecretScope{Purpose: "webhook secret of egg " + row.Name + " (hook installation)", Region: row.Region}), row.WebhookSecretURI)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -74,7 +74,7 @@ func (j *Jobs) JobTags(ctx context.Context, server string, projectID, jobID int6
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
 	defer cancel()
-	token, err := j.cfg.Secrets.Resolve(ctx, tokenURI)
+	token, err := j.cfg.Secrets.Resolve(apiTokenScope(ctx, server), tokenURI)
 	if err != nil {
 		// The URI may be shown, the value never.
 		code := errs.EUNAVAILABLE
@@ -105,4 +105,9 @@ func baseURL(server string) string {
 		s = "https://" + s
 	}
 	return s + "/api/v4"
+}
+
+// apiTokenScope tells the secrets cache what the API token is resolved for.
+func apiTokenScope(ctx context.Context, server string) context.Context {
+	return ports.WithSecretScope(ctx, ports.SecretScope{Purpose: "GitLab API token of " + server})
 }

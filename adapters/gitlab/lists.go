@@ -101,7 +101,7 @@ func (j *Jobs) client(ctx context.Context, server, tokenURI string) (context.Con
 		return nil, nil, nil, errs.Errorf(errs.EUNAUTHORIZED, "no API token is configured for %s", server)
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
-	token, err := j.cfg.Secrets.Resolve(ctx, tokenURI)
+	token, err := j.cfg.Secrets.Resolve(apiTokenScope(ctx, server), tokenURI)
 	if err != nil {
 		cancel()
 		code := errs.EUNAVAILABLE

@@ -223,7 +223,7 @@ func newAuth(ctx context.Context, rawURL, secretURI, user string, secrets ports.
 	}
 	switch ep.Protocol {
 	case "http", "https":
-		tok, err := secrets.Resolve(ctx, secretURI)
+		tok, err := secrets.Resolve(ports.WithSecretScope(ctx, ports.SecretScope{Purpose: "Nest access token"}), secretURI)
 		if err != nil {
 			return nil, "", err
 		}
@@ -236,7 +236,7 @@ func newAuth(ctx context.Context, rawURL, secretURI, user string, secrets ports.
 		}
 		return &http.BasicAuth{Username: user, Password: t}, t, nil
 	case "ssh":
-		key, err := secrets.Resolve(ctx, secretURI)
+		key, err := secrets.Resolve(ports.WithSecretScope(ctx, ports.SecretScope{Purpose: "Nest deploy key"}), secretURI)
 		if err != nil {
 			return nil, "", err
 		}

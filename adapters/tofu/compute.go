@@ -41,6 +41,15 @@ type ComputeConfig struct {
 	MotherGooseURL string
 	// RunnerCommand is the local target's runner_command ("<gosling> runner").
 	RunnerCommand string
+	// CloudSecrets stores a cloud runner's secrets where its agent reads
+	// them (Lockbox, Secrets Manager, Vault); nil: they cannot be stored.
+	CloudSecrets CloudSecretStore
+}
+
+// CloudSecretStore writes secret name of a cloud runner and returns the
+// URI its agent resolves it from.
+type CloudSecretStore interface {
+	StoreRunnerSecret(ctx context.Context, provider, runnerID, name string, value []byte) (uri string, err error)
 }
 
 // DefaultPlanRetention is how long kept plan files stay by default.
@@ -175,15 +184,19 @@ func (c *Compute) Credential(_ context.Context, runnerID string) (string, string
 }
 
 // StoreSecret implements provisioner.Compute: for a local runner, a 0600
-// file in its workspace (removed with it by Forget), as file://. The cloud
-// targets get their stores (Lockbox, Secrets Manager) with the secrets
-// issue; until then their secrets cannot be stored.
-func (c *Compute) StoreSecret(_ context.Context, runnerID, provider, name string, value []byte) (string, error) {
+// file in its workspace (removed with it by Forget), as file://; for a
+// cloud runner, the cloud's secret store through CloudSecrets, where the
+// agent on the VM resolves it with the instance's identity.
+func (c *Compute) StoreSecret(ctx context.Context, runnerID, provider, name string, value []byte) (string, error) {
 	switch {
+	case provider != string(TargetLocal) && !labelRe.MatchString(runnerID):
+		return "", errs.Errorf(errs.EINVALID, "tofu: runner id %q is not a label", runnerID)
+	case provider != string(TargetLocal) && c.cfg.CloudSecrets == nil:
+		return "", errs.Errorf(errs.EINVALID, "no secret store is configured for provider %s: the runner's GitLab token cannot be stored", provider)
+	case provider != string(TargetLocal):
+		return c.cfg.CloudSecrets.StoreRunnerSecret(ctx, provider, runnerID, name, value)
 	case c.cfg.Executor == nil:
 		return "", errors.New(c.cfg.Missing)
-	case provider != string(TargetLocal):
-		return "", errs.Errorf(errs.EINVALID, "no secret store for provider %s until cloud secrets land: the runner's GitLab token cannot be stored", provider)
 	case !labelRe.MatchString(runnerID) || !secretNameRe.MatchString(name) || name == credentialFile:
 		return "", errs.Errorf(errs.EINVALID, "tofu: secret %q of runner %q is not a file name in a workspace", name, runnerID)
 	}

@@ -15,9 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/cmd/internal/secretsetup"
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
+	"github.com/polar-gosling/polar-gosling/ports"
 )
 
 // The agent's environment, as the compute modules set it
@@ -143,8 +144,8 @@ type agentConfig struct {
 	Credential                         string // resolved; never logged
 	TokenURI                           string // "" when none is configured
 	WorkDir, GitLabURL                 string
-	GitLabRunner                       string // "" when not installed
-	Secrets                            secrets.Local
+	GitLabRunner                       string        // "" when not installed
+	Secrets                            ports.Secrets // the same backends as MotherGoose's, from this machine's environment
 	Log                                *slog.Logger
 }
 
@@ -162,7 +163,7 @@ func (f runnerFlags) config(ctx context.Context, a *App) (agentConfig, error) {
 		URL: strings.TrimRight(or(f.url, envMotherGooseURL), "/"), RunnerID: or(f.id, envRunnerID),
 		RunnerName: or(f.name, envRunnerName), Interval: f.interval,
 		WorkDir: or(f.workDir, envWorkDir), GitLabURL: or(f.gitlabURL, envGitLabURL),
-		Secrets: secrets.Local{LookupEnv: a.LookupEnv}, Log: log, Version: cfg0version,
+		Secrets: secretsetup.Router(secretsetup.Options{LookupEnv: a.LookupEnv}), Log: log, Version: cfg0version,
 	}
 	if f.interval == defaultHeartbeatInterval {
 		if v := a.getenv(envHeartbeatInterval); v != "" {
@@ -228,9 +229,10 @@ func (f runnerFlags) config(ctx context.Context, a *App) (agentConfig, error) {
 	return cfg, nil
 }
 
-// resolveSecret resolves uri through the local backend; surrounding
-// whitespace (a file's trailing newline) is not part of the value.
-func resolveSecret(ctx context.Context, s secrets.Local, uri string) (string, error) {
+// resolveSecret resolves uri (env://, file://, or the cloud store the
+// runner's module named); surrounding whitespace (a file's trailing
+// newline) is not part of the value.
+func resolveSecret(ctx context.Context, s ports.Secrets, uri string) (string, error) {
 	b, err := s.Resolve(ctx, uri)
 	if err != nil {
 		return "", err

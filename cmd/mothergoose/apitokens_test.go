@@ -60,7 +60,7 @@ func TestConfig_GitLab_API_tokens(t *testing.T) {
 		{name: "empty_server", args: flag("gitlab.com=env://A", "=env://B"), problem: "--gitlab-api-token (pair 2): no server before ="},
 		{name: "bad_server", args: flag("gitlab.com/group=env://A"), problem: `GitLab server "gitlab.com/group"`},
 		{name: "no_uri", args: flag("gitlab.com="), problem: "--gitlab-api-token gitlab.com: no secret URI after ="},
-		{name: "unknown_scheme", args: flag("gitlab.com=vault://kv/gitlab"), problem: "scheme vault:// is not resolved by the local secrets backend; want env://"},
+		{name: "unknown_scheme", args: flag("gitlab.com=s3://bucket/gitlab"), problem: "scheme s3:// is not a secret scheme; want yc-lockbox://"},
 		{name: "token_instead_of_uri", args: flag("gitlab.com=glpat-Secret-Value"), problem: "--gitlab-api-token gitlab.com: the value after = is not a secret URI"},
 		{name: "server_twice", args: flag("gitlab.com=env://A", "https://GitLab.com=env://B"), problem: "--gitlab-api-token gitlab.com: the server is given more than once"},
 		{name: "env_bad_pair", env: "gitlab.com=env://A,gitlab.example.org", problem: key + " (pair 2): want SERVER=SECRET-URI"},

@@ -181,21 +181,24 @@ type Main struct {
 	// give one that trusts a fake's certificate); else a default one.
 	GitLabHTTP *http.Client
 
-	storage     *storage
-	Handlers    *commands.Handlers
-	Bus         *watermill.Bus
-	Projections *projections.Loop
-	nestRepo    *gitrepo.Repo
-	Sync        *nestsync.Syncer // nil when no Nest is configured
-	Provisioner *provisioner.Provisioner
-	Registry    *prometheus.Registry
-	metrics     *httpapi.Metrics
-	log         *slog.Logger
-	secrets     ports.Secrets              // the one backend the Nest credential, API tokens and webhook secrets are resolved with
-	apiTokens   map[string]string          // GitLab server -> secret URI of its API token, all resolvable at Open
-	reconciler  *commands.Reconciler       // nil when --reconcile-interval is 0
-	webhooks    *commands.WebhookInstaller // nil when --webhook-check-interval is 0
-	secretCheck *secretCheck               // warns of eggs whose webhook secret cannot be resolved
+	storage      *storage
+	Handlers     *commands.Handlers
+	Bus          *watermill.Bus
+	Projections  *projections.Loop
+	nestRepo     *gitrepo.Repo
+	Sync         *nestsync.Syncer // nil when no Nest is configured
+	Provisioner  *provisioner.Provisioner
+	Registry     *prometheus.Registry
+	metrics      *httpapi.Metrics
+	log          *slog.Logger
+	secrets      *secrets.Cache             // the one cache every secret is resolved through (Nest credential, API tokens, webhook secrets)
+	secretRouter *secrets.Router            // the backends behind it, closed at Close
+	redactions   *secrets.Redactions        // values resolved, redacted from every log line
+	secretAudit  *secretAudit               // secret.accessed, recorded by Run
+	apiTokens    map[string]string          // GitLab server -> secret URI of its API token, all resolvable at Open
+	reconciler   *commands.Reconciler       // nil when --reconcile-interval is 0
+	webhooks     *commands.WebhookInstaller // nil when --webhook-check-interval is 0
+	secretCheck  *secretCheck               // warns of eggs whose webhook secret cannot be resolved
 	// Sweeper, when set, is the in-process UglyFox sweep (tests give a
 	// fake); else foxrun.NewSweeper's.
 	Sweeper uglyfox.SweepRunner
@@ -222,8 +225,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.log == nil {
 		m.log = m.Config.logger()
 	}
+	if err := m.openSecrets(); err != nil {
+		return err
+	}
 	log := m.log
-	m.secrets = secrets.NewLocal()
 	// Configuration that can only fail later (a webhook's Jobs API read)
 	// fails here instead, before anything is opened.
 	tokens, err := checkAPITokens(ctx, m.Config, m.secrets)
@@ -394,7 +399,9 @@ func (m *Main) Run(ctx context.Context) error {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	workers := 4
-	errc := make(chan error, 7)
+	errc := make(chan error, 8)
+	workers++
+	go func() { errc <- m.secretAudit.Run(work, m.Handlers) }()
 	go func() { errc <- m.Provisioner.Run(work) }()
 	go func() { errc <- m.Bus.Run(work) }()
 	go func() { errc <- m.Projections.Run(work) }()
@@ -491,6 +498,9 @@ func (m *Main) Close() error {
 	}
 	if m.storage != nil {
 		errList = append(errList, m.storage.Close())
+	}
+	if m.secretRouter != nil {
+		errList = append(errList, m.secretRouter.Close())
 	}
 	return errors.Join(errList...)
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +75,14 @@ type Config struct {
 	// UglyFox runs the UglyFox sweep in process, under the same lease as
 	// `uglyfox serve` processes on the store (one sweeps at a time).
 	UglyFox bool
+
+	// Secrets: the cache in front of every backend (secrets.CacheConfig)
+	// and where runners' secrets are written on the clouds.
+	SecretTTL         []string      // SCHEME=DURATION pairs over secrets.DefaultTTLs
+	SecretStaleFor    time.Duration // how long past its TTL a value is served while its backend is down
+	SecretNegativeTTL time.Duration // how long a failed resolution is answered from the cache
+	AWSRegion         string        // Secrets Manager's region when the egg's is not an AWS region
+	RunnerSecrets     []string      // PROVIDER=BASE-URI pairs: where a cloud runner's GitLab token is written
 }
 
 func defaultConfig() Config {
@@ -102,6 +109,9 @@ func defaultConfig() Config {
 		ReconcileInterval:    time.Minute,
 		WebhookCheckInterval: 5 * time.Minute,
 		UglyFox:              true,
+
+		SecretStaleFor:    secrets.DefaultStaleFor,
+		SecretNegativeTTL: secrets.DefaultNegativeTTL,
 	}
 }
 
@@ -160,6 +170,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 		"Hooks point at --public-url/webhooks/gitlab: without an explicit --public-url nothing is installed. 0 disables installation (env MOTHERGOOSE_WEBHOOK_CHECK_INTERVAL)")
 	f.BoolVar(&c.UglyFox, "uglyfox", envBool("MOTHERGOOSE_UGLYFOX", c.UglyFox), "run the UglyFox sweep (heartbeats, pruning, policies, pools) in this process, under the store's lease like any `uglyfox serve`; --uglyfox=false leaves it to separate uglyfox processes (env MOTHERGOOSE_UGLYFOX)")
 	f.IntVar(&c.UnauthSources, "unauth-sources", envInt("MOTHERGOOSE_UNAUTH_SOURCES", c.UnauthSources), "source addresses whose rate is tracked at once; the least recently seen is dropped beyond (env MOTHERGOOSE_UNAUTH_SOURCES)")
+	bindSecretFlags(f, c)
 }
 
 // StoreURL is the store to open: --store, or by default the SQLite file
@@ -264,6 +275,16 @@ func (c Config) validate(serving bool) error {
 		}
 		_, bad := c.apiTokens()
 		problems = append(problems, bad...)
+		_, bad = c.secretTTLs()
+		problems = append(problems, bad...)
+		_, bad = c.runnerSecretBases()
+		problems = append(problems, bad...)
+		if c.SecretNegativeTTL <= 0 {
+			problems = append(problems, "--secret-negative-ttl (or MOTHERGOOSE_SECRET_NEGATIVE_TTL) must be a positive duration such as 5s")
+		}
+		if c.SecretStaleFor < 0 {
+			problems = append(problems, "--secret-stale-for (or MOTHERGOOSE_SECRET_STALE_FOR) must be a duration such as 10m, or 0 never to serve a stale secret")
+		}
 		if c.ReconcileInterval < 0 {
 			problems = append(problems, "--reconcile-interval (or MOTHERGOOSE_RECONCILE_INTERVAL) must be a duration such as 1m, or 0 to disable reconciliation")
 		}
@@ -310,15 +331,11 @@ func exitCode(err error) int {
 	return 1
 }
 
-// localSchemes are the secret URI schemes adapters/secrets.Local resolves
-// (secrets.Supported).
-var localSchemes = []string{"env", "file"}
-
 // apiTokens returns the GitLab API token URIs by server (commands.ServerHost:
 // lower-case host[:port]) from MOTHERGOOSE_GITLAB_API_TOKENS and then
 // --gitlab-api-token, a flag replacing the env's pair for the same server,
 // and the problems found: a pair that is no SERVER=URI, a bad server, a URI
-// whose scheme the local secrets backend does not resolve, a server given
+// whose scheme is no secret scheme, a server given
 // twice by the flags or twice by the env.
 func (c Config) apiTokens() (map[string]string, []string) {
 	tokens := map[string]string{}
@@ -351,10 +368,10 @@ func (c Config) apiTokens() (map[string]string, []string) {
 				problems = append(problems, at+": no secret URI after =")
 				continue
 			case !hasScheme:
-				problems = append(problems, at+": the value after = is not a secret URI (not shown); want "+secrets.Supported)
+				problems = append(problems, at+": the value after = is not a secret URI (not shown); want "+secretShapes())
 				continue
-			case !slices.Contains(localSchemes, scheme):
-				problems = append(problems, fmt.Sprintf("%s: secret URI %q: scheme %s:// is not resolved by the local secrets backend; want %s", at, uri, scheme, secrets.Supported))
+			case !knownScheme(scheme):
+				problems = append(problems, fmt.Sprintf("%s: secret URI %q: scheme %s:// is not a secret scheme; want %s", at, uri, scheme, secretShapes()))
 				continue
 			case seen[host]:
 				problems = append(problems, at+": the server is given more than once")

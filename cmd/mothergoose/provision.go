@@ -92,7 +92,9 @@ func (m *Main) openProvisioner(ctx context.Context, st *storage, codec *events.C
 	if command == "" {
 		command = goslingBin(m.Config.GoslingBin) + " runner"
 	}
-	cc := tofu.ComputeConfig{PlansDir: filepath.Join(dataDir, "plans"), PlanRetention: m.Config.PlanRetention, MotherGooseURL: m.publicURL(), RunnerCommand: command}
+	bases, _ := m.Config.runnerSecretBases()
+	cc := tofu.ComputeConfig{PlansDir: filepath.Join(dataDir, "plans"), PlanRetention: m.Config.PlanRetention, MotherGooseURL: m.publicURL(), RunnerCommand: command,
+		CloudSecrets: runnerSecretStore{bases: bases, writer: m.secrets}}
 	bin, missing := findTofu(m.Config.Tofu)
 	if bin != "" {
 		modules, merr := m.modulesDir()

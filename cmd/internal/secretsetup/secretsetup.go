@@ -1,0 +1,29 @@
+// Package secretsetup builds the secret backends the same way for every
+// binary that resolves secrets: mothergoose serve (webhook secrets, API
+// tokens, the Nest credential, runners' tokens it writes) and the gosling
+// agent on a runner (its credential and GitLab token). Each cloud backend
+// is configured from its cloud's standard environment and opened at first
+// use.
+package secretsetup
+
+import (
+	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+)
+
+// Options are the settings a binary gives beyond the environment.
+type Options struct {
+	// LookupEnv reads the environment (os.LookupEnv by default).
+	LookupEnv func(string) (string, bool)
+	// AWSRegion is Secrets Manager's region when neither the egg's region
+	// nor the SDK's configuration gives one.
+	AWSRegion string
+}
+
+// Router returns the router over env://, file:// and the cloud schemes.
+func Router(o Options) *secrets.Router {
+	local := secrets.NewLocal()
+	if o.LookupEnv != nil {
+		local.LookupEnv = o.LookupEnv
+	}
+	return secrets.NewRouter(local, map[string]secrets.Opener{})
+}

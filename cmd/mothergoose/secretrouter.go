@@ -1,0 +1,12 @@
+package main
+
+import (
+	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/cmd/internal/secretsetup"
+)
+
+// newSecretRouter returns the router over the local schemes and the cloud
+// backends, each configured from its cloud's standard environment.
+func newSecretRouter(c Config) (*secrets.Router, error) {
+	return secretsetup.Router(secretsetup.Options{AWSRegion: c.AWSRegion}), nil
+}
