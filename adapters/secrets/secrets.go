@@ -1,8 +1,11 @@
-// Package secrets resolves secret URIs for local and embedded use: env://VAR
-// reads an environment variable and file:///abs/path reads a file. The cloud
-// backends (yc-lockbox, aws-sm, vault) come later and are refused with an
-// EINVALID error that names the supported schemes. Values are never logged
-// and never appear in error messages; URIs do.
+// Package secrets resolves secret URIs. Local reads env://VAR and
+// file:///abs/path; the cloud schemes have their backends in the
+// subpackages (lockbox, awssm, vault), opened at first use behind a Router;
+// a Cache in front of the router is what callers use (per-scheme TTL, one
+// fetch per URI, a negative cache, serve-stale while a backend is down, one
+// audited access per URI per TTL), and RedactingHandler keeps the values it
+// resolved out of the logs. Values are never logged and never appear in
+// error messages; URIs do.
 package secrets
 
 import (

@@ -11,10 +11,10 @@ import (
 )
 
 // secretCheck says, once per egg and URI, which webhook secrets of the eggs
-// serve knows it cannot resolve (a scheme without a backend here, such as
-// yc-lockbox://, aws-sm:// or vault://, or an env:// or file:// URI that
-// does not resolve): the webhooks of such an egg answer 503 until it can be
-// resolved. It reads the egg_configs view, which the webhooks read, at
+// serve cannot resolve (a backend not configured or refusing, a secret or
+// key that does not exist): the webhooks of such an egg answer 503 until
+// it can be resolved. The ones it resolves are in the cache when the
+// first webhook comes. It reads the egg_configs view, which the webhooks read, at
 // start and after every sync that recorded changes, once the view has
 // caught up. URIs are logged, values never.
 type secretCheck struct {
@@ -92,7 +92,7 @@ func (c *secretCheck) check(ctx context.Context) error {
 		if uri == "" || c.reported(key) {
 			continue
 		}
-		rctx, cancel := context.WithTimeout(ctx, secretResolveTimeout)
+		rctx, cancel := context.WithTimeout(ports.WithSecretScope(ctx, ports.SecretScope{Purpose: "webhook secret of egg " + row.Name, Region: row.Region}), secretResolveTimeout)
 		_, err := c.secrets.Resolve(rctx, uri)
 		cancel()
 		if err == nil || ctx.Err() != nil {
