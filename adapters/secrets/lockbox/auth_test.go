@@ -2,6 +2,8 @@ package lockbox_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -307,5 +309,19 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if _, set := lockbox.ConfigFromEnv(func(string) string { return "" }); set {
 		t.Fatal("an empty environment reported as set")
+	}
+}
+
+func TestConfig_printing_hides_the_token(t *testing.T) {
+	cfg := lockbox.Config{IAMToken: "t1." + planted, Endpoint: "lockbox.example:443"}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("lockbox", "config", cfg)
+	for _, shown := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%v", &cfg), fmt.Sprintf("%#v", cfg), logged.String()} {
+		if strings.Contains(shown, planted) {
+			t.Fatalf("the IAM token is shown: %s", shown)
+		}
+		if !strings.Contains(shown, "lockbox.example:443") {
+			t.Fatalf("the config is not shown: %s", shown)
+		}
 	}
 }

@@ -53,7 +53,7 @@ type Config struct {
 }
 
 // Backend resolves and writes yc-lockbox:// URIs. It caches IAM tokens and
-// connections, never secret values.
+// connections, never secret values, and is safe for concurrent use.
 type Backend struct {
 	timeout time.Duration
 	payload lockboxpb.PayloadServiceClient

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/polar-gosling/polar-gosling/adapters/secrets/lockbox"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets/lockbox/lockboxtest"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -265,4 +267,25 @@ func TestErrors_never_contain_the_value(t *testing.T) {
 	_, err = b.Resolve(ctx, "yc-lockbox://e6qsecret/password")
 	wantCode(t, err, errs.EUNAUTHORIZED)
 	wantCode(t, b.Write(ctx, "yc-lockbox://e6qsecret/password", []byte(planted)), errs.EUNAUTHORIZED)
+}
+
+func TestWrite_operation_outcomes(t *testing.T) {
+	t.Run("failed_operation_is_mapped_by_its_code", func(t *testing.T) {
+		fake, b := setup(t)
+		fake.FailOperations(codes.PermissionDenied, 1)
+		wantCode(t, b.Write(context.Background(), "yc-lockbox://e6qsecret/k", []byte(planted)), errs.EUNAUTHORIZED)
+		if _, ok := fake.Value("e6qsecret", "k"); ok {
+			t.Fatal("a failed operation stored the value")
+		}
+	})
+	t.Run("operation_not_done_is_accepted", func(t *testing.T) {
+		fake, b := setup(t)
+		fake.PendOperations(true)
+		if err := b.Write(context.Background(), "yc-lockbox://e6qsecret/k", []byte("v")); err != nil {
+			t.Fatalf("Write with a running operation: %v", err)
+		}
+		if v, _ := fake.Value("e6qsecret", "k"); v != "v" {
+			t.Fatalf("k = %q, want v", v)
+		}
+	})
 }

@@ -25,8 +25,9 @@
 // API documents its errors (https://yandex.cloud/en/docs/api-design-guide/concepts/errors).
 //
 // Fault injection: Deny, Throttle, ExpireTokens, RevokeKey,
-// DetachServiceAccount, Stop and Restart (same address). Calls and
-// MetadataCalls count what was received.
+// DetachServiceAccount, FailOperations, PendOperations, Stop and Restart
+// (same address). Calls, MetadataCalls and TokensIssued count what was
+// received and given.
 package lockboxtest
 
 import (
@@ -76,6 +77,9 @@ type Server struct {
 	keys     map[string]saKey     // key id -> key
 	calls    map[string]int
 	issued   int
+
+	opFail    opFailure // FailOperations
+	opPending bool      // PendOperations
 
 	meta metadataState // metadata.go
 }

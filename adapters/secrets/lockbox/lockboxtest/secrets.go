@@ -66,6 +66,26 @@ func (s *Server) addVersionLocked(secretID string, changes map[string][]byte, bi
 	return v.id
 }
 
+// FailOperations makes the next n AddVersion calls answer a done operation
+// whose error has code c (and add no version).
+func (s *Server) FailOperations(c codes.Code, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opFail = opFailure{code: c, left: n}
+}
+
+// PendOperations makes AddVersion answer operations that are not done yet.
+func (s *Server) PendOperations(pending bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opPending = pending
+}
+
+type opFailure struct {
+	code codes.Code
+	left int
+}
+
 // Delete removes secretID: calls about it answer NOT_FOUND.
 func (s *Server) Delete(secretID string) {
 	s.mu.Lock()
@@ -179,6 +199,14 @@ func (ss secretService) AddVersion(_ context.Context, req *lockboxpb.AddVersionR
 			return nil, status.Error(codes.InvalidArgument, "payload_entries.value: required")
 		}
 	}
+	if s.opFail.left > 0 {
+		// The operation was accepted and failed: nothing changes.
+		s.opFail.left--
+		return &operation.Operation{
+			Id: "fake-op-" + randomHex(6), Description: "Add secret version", Done: true,
+			Result: &operation.Operation_Error{Error: status.New(s.opFail.code, "lockboxtest: injected operation failure").Proto()},
+		}, nil
+	}
 	id := s.addVersionLocked(req.GetSecretId(), changes, binary)
 	now := timestamppb.New(s.now())
 	meta, err := anypb.New(&lockboxpb.AddVersionMetadata{SecretId: req.GetSecretId(), VersionId: id})
@@ -192,10 +220,16 @@ func (ss secretService) AddVersion(_ context.Context, req *lockboxpb.AddVersionR
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
-	return &operation.Operation{
+	op := &operation.Operation{
 		Id: "fake-op-" + randomHex(6), Description: "Add secret version", CreatedAt: now, ModifiedAt: now,
 		Done: true, Metadata: meta, Result: &operation.Operation_Response{Response: resp},
-	}, nil
+	}
+	if s.opPending {
+		// As Lockbox may answer: running, no result yet (the version is
+		// already there in this fake).
+		op.Done, op.Result = false, nil
+	}
+	return op, nil
 }
 
 func randomHex(n int) string {
