@@ -289,3 +289,18 @@ func TestWrite_operation_outcomes(t *testing.T) {
 		}
 	})
 }
+
+func TestResolve_slow_backend_is_unavailable_after_the_timeout(t *testing.T) {
+	fake := lockboxtest.Start(t)
+	fake.Put("e6qsecret", "password", planted)
+	fake.AllowToken("t1.dev")
+	cfg := fake.Config()
+	cfg.IAMToken, cfg.Timeout = "t1.dev", 200*time.Millisecond
+	b := mustBackend(t, cfg)
+	fake.Delay(time.Minute)
+	_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret/password")
+	wantCode(t, err, errs.EUNAVAILABLE)
+	if !strings.Contains(err.Error(), "DeadlineExceeded") {
+		t.Fatalf("error %q is not the per-call timeout", err)
+	}
+}

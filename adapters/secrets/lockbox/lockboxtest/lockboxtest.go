@@ -25,7 +25,7 @@
 // API documents its errors (https://yandex.cloud/en/docs/api-design-guide/concepts/errors).
 //
 // Fault injection: Deny, Throttle, ExpireTokens, RevokeKey,
-// DetachServiceAccount, FailOperations, PendOperations, Stop and Restart
+// DetachServiceAccount, FailOperations, PendOperations, Delay, Stop and Restart
 // (same address). Calls, MetadataCalls and TokensIssued count what was
 // received and given.
 package lockboxtest
@@ -78,8 +78,9 @@ type Server struct {
 	calls    map[string]int
 	issued   int
 
-	opFail    opFailure // FailOperations
-	opPending bool      // PendOperations
+	delay     time.Duration // Delay
+	opFail    opFailure     // FailOperations
+	opPending bool          // PendOperations
 
 	meta metadataState // metadata.go
 }
@@ -218,6 +219,14 @@ func (s *Server) Throttle(n int) {
 	s.throttle = n
 }
 
+// Delay holds every Lockbox call d before answering it (0: no delay), or
+// until the client gives up.
+func (s *Server) Delay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
 // Calls is how many calls of method (MethodGet, MethodAddVersion,
 // MethodCreateToken) the fake received, refused ones included.
 func (s *Server) Calls(method string) int {
@@ -240,10 +249,17 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		s.mu.Unlock()
 		return nil, status.Error(codes.ResourceExhausted, "Too many requests")
 	}
-	err := s.checkTokenLocked(ctx)
+	err, delay := s.checkTokenLocked(ctx), s.delay
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
 	}
 	return handler(ctx, req)
 }
