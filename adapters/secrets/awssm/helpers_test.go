@@ -40,6 +40,12 @@ func isolateEnv(t *testing.T) {
 func mustBackend(t *testing.T, srv *awssmtest.Server, edit ...func(*awssm.Config)) *awssm.Backend {
 	t.Helper()
 	isolateEnv(t)
+	return mustBackendInEnv(t, srv, edit...)
+}
+
+// mustBackendInEnv is mustBackend in the environment the test set up.
+func mustBackendInEnv(t *testing.T, srv *awssmtest.Server, edit ...func(*awssm.Config)) *awssm.Backend {
+	t.Helper()
 	c := awssm.Config{
 		Region:       "us-east-1",
 		BaseEndpoint: srv.URL(),

@@ -30,14 +30,14 @@ func (b *Backend) Write(ctx context.Context, uri string, value []byte) error {
 	if !utf8.Valid(value) {
 		return errs.Errorf(errs.EINVALID, "secret %s: the value is not UTF-8 text, which a JSON string member cannot hold", uri)
 	}
-	str, err := json.Marshal(string(value))
+	str, err := encode(string(value))
 	if err != nil {
-		return errs.Errorf(errs.EINTERNAL, "secret %s: encode the value", uri)
+		return err
 	}
 	obj, err := b.read(ctx, loc)
 	switch {
 	case errs.Code(err) == errs.ENOTFOUND:
-		err = b.create(ctx, loc, map[string]json.RawMessage{loc.key: str})
+		err = b.create(ctx, loc, map[string]json.RawMessage{loc.key: json.RawMessage(str)})
 		if !errors.As(err, new(*types.ResourceExistsException)) {
 			return classifyWrite(ctx, err, loc, "create")
 		}
@@ -52,7 +52,7 @@ func (b *Backend) Write(ctx context.Context, uri string, value []byte) error {
 	case err != nil:
 		return err
 	}
-	obj[loc.key] = str
+	obj[loc.key] = json.RawMessage(str)
 	return classifyWrite(ctx, b.put(ctx, loc, obj), loc, "write")
 }
 
@@ -90,16 +90,17 @@ func (b *Backend) put(ctx context.Context, loc location, obj map[string]json.Raw
 	return err
 }
 
-// encode writes obj as compact JSON with its keys sorted, leaving '<', '>'
-// and '&' as they are (a token is stored as it was given).
-func encode(obj map[string]json.RawMessage) (string, error) {
+// encode writes v (a value, a secret's JSON object) as compact JSON, an
+// object's keys sorted, leaving '<', '>' and '&' as they are (a token is
+// stored as it was given).
+func encode(v any) (string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(obj); err != nil {
+	if err := enc.Encode(v); err != nil {
 		// Only a member read from the service could be invalid, and the
 		// decoder checked them; the encoder's text is not kept.
-		return "", errs.Errorf(errs.EINTERNAL, "aws-sm: encode a secret's JSON object")
+		return "", errs.Errorf(errs.EINTERNAL, "aws-sm: encode a secret's JSON")
 	}
 	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }

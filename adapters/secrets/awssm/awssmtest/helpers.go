@@ -57,6 +57,17 @@ func (s *Server) putLocked(name string, str *string, bin []byte) {
 	sec.addVersion(s.nextID(), str, bin, time.Now())
 }
 
+// CreateEmpty creates secret name without a value, as CreateSecret
+// without SecretString or SecretBinary does: GetSecretValue answers
+// ResourceNotFoundException until a value is put.
+func (s *Server) CreateEmpty(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.secrets[name] == nil {
+		s.create(name, helperRegion)
+	}
+}
+
 // SecretString returns the AWSCURRENT SecretString of secret name; ok is
 // false when there is none.
 func (s *Server) SecretString(name string) (value string, ok bool) {
