@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/polar-gosling/polar-gosling/adapters/secrets/awssm"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets/awssm/awssmtest"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
@@ -52,5 +53,26 @@ func TestConfigFromEnv(t *testing.T) {
 				t.Fatalf("credentials %q, %v; want %s", got.AccessKeyID, err, tc.keyID)
 			}
 		})
+	}
+}
+
+// TestDefaultChainFromEnvironment runs the backend as the binaries do with
+// nothing but the standard environment: the SDK's default chain finds the
+// keys and the endpoint.
+func TestDefaultChainFromEnvironment(t *testing.T) {
+	srv := awssmtest.Start(t)
+	isolateEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-key")
+	t.Setenv("AWS_REGION", "eu-north-1")
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", srv.URL())
+	b, err := awssm.New(context.Background(), awssm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Put("app", "token", planted)
+	mustResolve(t, b, context.Background(), "aws-sm://app/token", planted)
+	if got := srv.Signatures()[0]; got != (awssmtest.Signature{AccessKeyID: "AKIDFROMENV", Region: "eu-north-1"}) {
+		t.Fatalf("request signed as %+v, want the environment's key and region", got)
 	}
 }

@@ -146,3 +146,46 @@ func TestResolveHonoursCancellation(t *testing.T) {
 		t.Fatalf("error %v is not context.Canceled", err)
 	}
 }
+
+func TestNoCredentialsAtAll(t *testing.T) {
+	srv := awssmtest.Start(t)
+	// The default chain with nothing to find: no keys in the environment,
+	// empty shared files, no instance metadata service.
+	b := mustBackend(t, srv, func(c *awssm.Config) { c.Credentials = nil })
+	_, err := b.Resolve(context.Background(), "aws-sm://app/token")
+	mustCode(t, err, errs.EUNAUTHORIZED)
+	if !strings.Contains(err.Error(), "no usable AWS credentials") {
+		t.Fatalf("error %q does not say the credentials are missing", err)
+	}
+	if n := srv.Calls("GetSecretValue"); n != 0 {
+		t.Fatalf("GetSecretValue calls = %d, want 0 (nothing to sign with)", n)
+	}
+}
+
+// TestErrorCodes checks the mapping of the service's other documented
+// errors to the port's codes.
+func TestErrorCodes(t *testing.T) {
+	tests := []struct {
+		name, awsCode, code string
+		status              int
+	}{
+		{name: "kms_refuses_decryption", awsCode: "DecryptionFailure", status: 400, code: errs.EUNAUTHORIZED},
+		{name: "unknown_access_key", awsCode: "UnrecognizedClientException", status: 400, code: errs.EUNAUTHORIZED},
+		{name: "bad_signature", awsCode: "InvalidSignatureException", status: 400, code: errs.EUNAUTHORIZED},
+		{name: "scheduled_for_deletion", awsCode: "InvalidRequestException", status: 400, code: errs.EINVALID},
+		{name: "invalid_parameter", awsCode: "InvalidParameterException", status: 400, code: errs.EINVALID},
+		{name: "quota", awsCode: "LimitExceededException", status: 400, code: errs.EUNAVAILABLE},
+		{name: "gateway_error", awsCode: "SomethingNew", status: 502, code: errs.EUNAVAILABLE},
+		{name: "undocumented_client_error", awsCode: "SomethingNew", status: 400, code: errs.EINTERNAL},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := awssmtest.Start(t)
+			b := mustBackend(t, srv)
+			srv.Put("app", "token", planted)
+			srv.FailWith(tc.status, tc.awsCode, "injected "+tc.awsCode, 2)
+			_, err := b.Resolve(context.Background(), "aws-sm://app/token")
+			mustCode(t, err, tc.code)
+		})
+	}
+}

@@ -18,9 +18,9 @@
 //
 // Fault injection (faults.go): Deny a secret (AccessDeniedException),
 // Throttle the next requests (ThrottlingException), ExpireCredentials of an
-// access key (ExpiredTokenException), FailInternal (HTTP 500
-// InternalServiceError), Stop and Restart on the same address. Calls counts
-// what the fake received per operation.
+// access key (ExpiredTokenException), FailWith any documented error
+// (FailInternal: HTTP 500 InternalServiceError), Stop and Restart on the
+// same address. Calls counts what the fake received per operation.
 package awssmtest
 
 import (

@@ -8,7 +8,13 @@ type faults struct {
 	denied   map[string]bool // secret names answered AccessDeniedException
 	expired  map[string]bool // access key IDs answered ExpiredTokenException
 	throttle int             // requests still to answer ThrottlingException
-	internal int             // requests still to answer InternalServiceError
+	failures []failure       // FailWith's answers, in order
+}
+
+// failure is an error answer FailWith injected for the next n requests.
+type failure struct {
+	err apiError
+	n   int
 }
 
 func newFaults() faults {
@@ -42,9 +48,17 @@ func (s *Server) Throttle(n int) {
 // FailInternal answers the next n requests with HTTP 500
 // InternalServiceError.
 func (s *Server) FailInternal(n int) {
+	s.FailWith(http.StatusInternalServerError, "InternalServiceError", "An error occurred on the server side.", n)
+}
+
+// FailWith answers the next n requests with an error of type code (one of
+// the service's documented errors, such as "DecryptionFailure" or
+// "InvalidRequestException") and HTTP status, after the failures injected
+// before it are used up.
+func (s *Server) FailWith(status int, code, message string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults.internal = n
+	s.faults.failures = append(s.faults.failures, failure{err: apiError{status: status, code: code, message: message}, n: n})
 }
 
 // ExpireCredentials answers every request signed with accessKeyID with
@@ -65,9 +79,12 @@ func (f *faults) check(sig Signature, name string) *apiError {
 	case f.throttle > 0:
 		f.throttle--
 		return &apiError{status: http.StatusBadRequest, code: "ThrottlingException", message: "Rate exceeded", common: true}
-	case f.internal > 0:
-		f.internal--
-		return &apiError{status: http.StatusInternalServerError, code: "InternalServiceError", message: "An error occurred on the server side."}
+	case len(f.failures) > 0:
+		e := f.failures[0].err
+		if f.failures[0].n--; f.failures[0].n <= 0 {
+			f.failures = f.failures[1:]
+		}
+		return &e
 	case name != "" && f.denied[name]:
 		return &apiError{status: http.StatusBadRequest, code: "AccessDeniedException", common: true,
 			message: "User: arn:aws:iam::" + Account + ":user/test is not authorized to perform this action on resource: " + name + " because no identity-based policy allows it"}
