@@ -48,7 +48,10 @@
 // refresh of the credentials are EUNAUTHORIZED; throttling, quota limits,
 // 5xx, InternalServiceError, timeouts and transport errors are EUNAVAILABLE;
 // InvalidParameterException and InvalidRequestException (for example a
-// secret scheduled for deletion) are EINVALID. Calls make at most two
+// secret scheduled for deletion) are EINVALID; credentials the default
+// chain cannot find are EUNAUTHORIZED (EUNAVAILABLE when their source, such
+// as the instance metadata service, does not answer); any other error type
+// is EINTERNAL. Calls make at most two
 // attempts with at most 250 ms between them, so a backend that is down fails
 // within the timeout instead of after the SDK's longer default retries.
 // Messages name the URI, never the value. The backend caches clients (one
