@@ -52,11 +52,17 @@ func eggWithSecret(name string, project int64, uri string) string {
 
 // TestServe_warns_once_per_egg_of_webhook_secrets_it_cannot_resolve: at
 // start and after a sync that changes eggs, serve logs each egg whose
-// webhook secret URI it cannot resolve (a cloud scheme without a backend
-// here, an unset env://, a missing file://) once, with the URI and what it
-// means, never a value; a restarted serve says it again at its start.
+// webhook secret URI it cannot resolve (a cloud backend that cannot
+// authenticate here, an unset env://, a missing file://) once, with the URI
+// and what it means, never a value; a restarted serve says it again at its start.
 func TestServe_warns_once_per_egg_of_webhook_secrets_it_cannot_resolve(t *testing.T) {
 	t.Setenv("GOSLING_TEST_WEBHOOK_SECRET", "s3cret-value-never-logged")
+	// The cloud backends find no credentials: no metadata service, no
+	// region, no Vault (a port nothing listens on).
+	t.Setenv("YC_METADATA_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("VAULT_ADDR", "http://127.0.0.1:1")
 	missingFile := "file://" + filepath.Join(t.TempDir(), "absent")
 	origin := gitrepotest.NewOrigin(t, "main")
 	origin.Commit(t, map[string]string{
@@ -131,7 +137,9 @@ func TestServe_warns_once_per_egg_of_webhook_secrets_it_cannot_resolve(t *testin
 		`egg=vault uri=vault://kv/gitlab/webhook`,
 		`egg=awssm uri=aws-sm://gitlab/webhook`,
 		`will answer 503 until it can be`,
-		`scheme yc-lockbox:// is not supported by the local backend`,
+		// The cloud backends are there; here they cannot authenticate.
+		`reason="secret yc-lockbox://gitlab/lockbox/webhook-secret: no IAM token`,
+		`reason="secret aws-sm://gitlab/webhook: no AWS region`,
 	} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs.String())

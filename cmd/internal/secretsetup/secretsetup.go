@@ -7,7 +7,13 @@
 package secretsetup
 
 import (
+	"context"
+	"os"
+
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets/awssm"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets/lockbox"
+	"github.com/polar-gosling/polar-gosling/ports"
 )
 
 // Options are the settings a binary gives beyond the environment.
@@ -24,6 +30,26 @@ func Router(o Options) *secrets.Router {
 	local := secrets.NewLocal()
 	if o.LookupEnv != nil {
 		local.LookupEnv = o.LookupEnv
+	} else {
+		o.LookupEnv = os.LookupEnv
 	}
-	return secrets.NewRouter(local, map[string]secrets.Opener{})
+	getenv := func(k string) string { v, _ := o.LookupEnv(k); return v }
+	return secrets.NewRouter(local, map[string]secrets.Opener{
+		lockbox.Scheme: func(ctx context.Context) (ports.Secrets, error) {
+			// Without YC_* settings the metadata service of the VM or
+			// container gives the IAM token.
+			cfg, _ := lockbox.ConfigFromEnv(getenv)
+			return lockbox.New(ctx, cfg)
+		},
+		awssm.Scheme: func(ctx context.Context) (ports.Secrets, error) {
+			cfg, err := awssm.ConfigFromEnv(getenv)
+			if err != nil {
+				return nil, err
+			}
+			if o.AWSRegion != "" {
+				cfg.Region = o.AWSRegion
+			}
+			return awssm.New(ctx, cfg)
+		},
+	})
 }
