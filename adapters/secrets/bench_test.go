@@ -21,7 +21,7 @@ func BenchmarkResolve(b *testing.B) {
 	b.Setenv(env, "bench-secret-value")
 	local := secrets.NewLocal()
 	cache := secrets.NewCache(secrets.CacheConfig{
-		Backend: &backend{values: map[string]string{lockboxURI: "bench-secret-value"}},
+		Backend:  &backend{values: map[string]string{lockboxURI: "bench-secret-value"}},
 		Accessor: "bench", Audit: func(secrets.Access) {}, Redactions: secrets.NewRedactions(),
 	})
 	ctx := ports.WithSecretScope(context.Background(), ports.SecretScope{Purpose: "webhook secret of egg bench", Region: "ru-central1-a"})
