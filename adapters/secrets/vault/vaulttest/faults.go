@@ -61,3 +61,12 @@ func (s *Server) ExpireTokens() {
 		t.revoked = true
 	}
 }
+
+// BeforeWrite runs fn before each KV write is applied (nil removes it), so
+// that a test can slip another writer's version in between a client's read
+// and its check-and-set write.
+func (s *Server) BeforeWrite(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeWrite = fn
+}

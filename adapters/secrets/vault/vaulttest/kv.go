@@ -121,12 +121,6 @@ func (s *Server) handleKV(w http.ResponseWriter, r *http.Request, apiPath string
 	mount, path, ok := strings.Cut(apiPath, "/data/")
 	s.mu.Lock()
 	known := ok && s.mounts[mount] && path != ""
-	switch r.Method {
-	case http.MethodGet:
-		s.counts.Reads++
-	case http.MethodPost, http.MethodPut:
-		s.counts.Writes++
-	}
 	s.mu.Unlock()
 	if s.authorize(w, r, apiPath) == nil {
 		return
@@ -196,6 +190,12 @@ func (s *Server) writeKV(w http.ResponseWriter, r *http.Request, mount, path str
 	if body.Data == nil {
 		writeErrors(w, http.StatusBadRequest, "no data provided")
 		return
+	}
+	s.mu.Lock()
+	hook := s.beforeWrite
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

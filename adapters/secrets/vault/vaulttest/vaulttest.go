@@ -50,19 +50,20 @@ func newID() string {
 type Server struct {
 	addr string // host:port, kept across Stop/Restart
 
-	mu       sync.Mutex
-	srv      *http.Server // nil while stopped
-	now      func() time.Time
-	secrets  map[string]*kvSecret // "<mount>/<path>"
-	mounts   map[string]bool      // KV v2 mounts
-	tokens   map[string]*token
-	approles map[[2]string]appRole // (auth mount, role_id)
-	k8sRoles map[[2]string]k8sRole // (auth mount, role)
-	denied   map[string]bool       // API paths (no /v1/) answered 403
-	throttle int                   // requests still to answer 429
-	sealed   bool                  // every request answers 503
-	counts   Counts                // calls received
-	lastNS   string                // X-Vault-Namespace of the last request
+	mu          sync.Mutex
+	srv         *http.Server // nil while stopped
+	now         func() time.Time
+	secrets     map[string]*kvSecret // "<mount>/<path>"
+	mounts      map[string]bool      // KV v2 mounts
+	tokens      map[string]*token
+	approles    map[[2]string]appRole // (auth mount, role_id)
+	k8sRoles    map[[2]string]k8sRole // (auth mount, role)
+	denied      map[string]bool       // API paths (no /v1/) answered 403
+	throttle    int                   // requests still to answer 429
+	sealed      bool                  // every request answers 503
+	counts      Counts                // calls received
+	lastNS      string                // X-Vault-Namespace of the last request
+	beforeWrite func()                // BeforeWrite's hook
 }
 
 // Counts are the calls the fake received, by kind (faulted calls included).
@@ -185,7 +186,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.counts.Requests++
+	s.countLocked(r.Method, apiPath)
 	s.lastNS = r.Header.Get("X-Vault-Namespace")
 	sealed := s.sealed
 	throttled := s.throttle > 0
@@ -211,6 +212,23 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.handleLogin(w, r, strings.TrimSuffix(strings.TrimPrefix(apiPath, "auth/"), "/login"))
 	default:
 		s.handleKV(w, r, apiPath)
+	}
+}
+
+// countLocked counts a request by kind, before any fault answers it.
+func (s *Server) countLocked(method, apiPath string) {
+	s.counts.Requests++
+	switch {
+	case apiPath == "auth/token/renew-self":
+		s.counts.Renewals++
+	case apiPath == "auth/token/lookup-self":
+		s.counts.Lookups++
+	case strings.HasPrefix(apiPath, "auth/") && strings.HasSuffix(apiPath, "/login"):
+		s.counts.Logins++
+	case strings.Contains(apiPath, "/data/") && method == http.MethodGet:
+		s.counts.Reads++
+	case strings.Contains(apiPath, "/data/") && (method == http.MethodPost || method == http.MethodPut):
+		s.counts.Writes++
 	}
 }
 
