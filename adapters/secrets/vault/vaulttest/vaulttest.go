@@ -27,11 +27,14 @@ package vaulttest
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +51,9 @@ func newID() string {
 
 // Server is a fake Vault on 127.0.0.1.
 type Server struct {
-	addr string // host:port, kept across Stop/Restart
+	addr string      // host:port, kept across Stop/Restart
+	tls  *tls.Config // nil: plain HTTP
+	ca   []byte      // PEM of the certificate when tls is set
 
 	mu          sync.Mutex
 	srv         *http.Server // nil while stopped
@@ -88,8 +93,22 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartTLS is Start over HTTPS: URL is https://127.0.0.1:port and CACert
+// is the PEM certificate to trust (VAULT_CACERT).
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	s, err := newServer(true)
+	if err != nil {
+		t.Fatalf("vaulttest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // New starts a fake with the KV v2 mount "secret"; Close stops it.
-func New() (*Server, error) {
+func New() (*Server, error) { return newServer(false) }
+
+func newServer(withTLS bool) (*Server, error) {
 	s := &Server{
 		now:      time.Now,
 		secrets:  map[string]*kvSecret{},
@@ -104,11 +123,26 @@ func New() (*Server, error) {
 		return nil, err
 	}
 	s.addr = ln.Addr().String()
+	if withTLS {
+		// httptest's certificate for 127.0.0.1, borrowed from a server
+		// that never serves.
+		ts := httptest.NewUnstartedServer(http.NotFoundHandler())
+		ts.StartTLS()
+		s.tls = ts.TLS.Clone()
+		s.ca = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+		ts.Close()
+	}
 	s.serve(ln)
 	return s, nil
 }
 
+// CACert is the PEM certificate of a StartTLS fake (nil for plain HTTP).
+func (s *Server) CACert() []byte { return s.ca }
+
 func (s *Server) serve(ln net.Listener) {
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
 	srv := &http.Server{Handler: http.HandlerFunc(s.handle), ReadHeaderTimeout: 5 * time.Second}
 	s.mu.Lock()
 	s.srv = srv
@@ -116,8 +150,13 @@ func (s *Server) serve(ln net.Listener) {
 	go func() { _ = srv.Serve(ln) }()
 }
 
-// URL is the fake's address, http://127.0.0.1:port (VAULT_ADDR).
-func (s *Server) URL() string { return "http://" + s.addr }
+// URL is the fake's address, http(s)://127.0.0.1:port (VAULT_ADDR).
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "https://" + s.addr
+	}
+	return "http://" + s.addr
+}
 
 // Close stops the fake for good.
 func (s *Server) Close() { s.Stop() }
