@@ -294,3 +294,25 @@ func TestCACertTrustsVaultsCertificate(t *testing.T) {
 	_, err := untrusted.Resolve(context.Background(), appURI)
 	wantCode(t, err, errs.EUNAVAILABLE, "certificate")
 }
+
+func TestStaticTokenRenewalRetriedAfterOutage(t *testing.T) {
+	clock := newTestClock()
+	fake := vaulttest.Start(t)
+	fake.SetClock(clock.Now)
+	fake.Put("secret", "app", "token", "v")
+	tok := fake.NewToken(vaulttest.TokenOptions{TTL: time.Minute, Renewable: true})
+	b := mustBackend(t, vault.Config{Address: fake.URL(), Token: tok, Now: clock.Now})
+	mustResolve(t, b, appURI)
+
+	clock.Advance(45 * time.Second) // renewal due, and Vault sealed
+	fake.Seal()
+	_, err := b.Resolve(context.Background(), appURI)
+	wantCode(t, err, errs.EUNAVAILABLE, "sealed")
+	fake.Unseal()
+	mustResolve(t, b, appURI) // renews now
+
+	clock.Advance(45 * time.Second) // 90s after creation: alive only if renewed after the outage
+	if got := mustResolve(t, b, appURI); got != "v" {
+		t.Fatalf("Resolve = %q", got)
+	}
+}

@@ -148,9 +148,13 @@ func (s *session) refreshLocked(ctx context.Context) error {
 		s.cfg.Logger.Warn("vault: token renewal failed", "error", errText(err))
 	}
 	if s.method == methodToken {
-		// A static token cannot be replaced: go on with it; Vault's 403
-		// will say when it has expired.
-		s.ttl = 0
+		// A static token cannot be replaced: go on with it (Vault's 403
+		// will say when it has expired), and stop trying once it cannot
+		// be renewed; a renewal that failed for a Vault outage is tried
+		// again at the next call.
+		if !s.renewable {
+			s.ttl = 0
+		}
 		return nil
 	}
 	if lerr := s.loginLocked(ctx); lerr != nil {
