@@ -30,7 +30,7 @@ func (m *Main) openSecrets() error {
 	m.redactions = secrets.NewRedactions()
 	m.log = slog.New(secrets.RedactingHandler(m.log.Handler(), m.redactions))
 	m.secretAudit = newSecretAudit(m.log)
-	router, err := newSecretRouter(m.Config)
+	router, err := newSecretRouter(m.Config, m.log)
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,14 @@ package secretsetup
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets/awssm"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets/lockbox"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets/vault"
+	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
@@ -23,6 +26,9 @@ type Options struct {
 	// AWSRegion is Secrets Manager's region when neither the egg's region
 	// nor the SDK's configuration gives one.
 	AWSRegion string
+	// Log receives the backends' own records (Vault logins and renewals;
+	// never a token); nil: slog.Default().
+	Log *slog.Logger
 }
 
 // Router returns the router over env://, file:// and the cloud schemes.
@@ -50,6 +56,14 @@ func Router(o Options) *secrets.Router {
 				cfg.Region = o.AWSRegion
 			}
 			return awssm.New(ctx, cfg)
+		},
+		vault.Scheme: func(ctx context.Context) (ports.Secrets, error) {
+			cfg, ok := vault.ConfigFromEnv(getenv)
+			if !ok {
+				return nil, errs.Errorf(errs.EINVALID, "vault:// secrets need VAULT_ADDR (and VAULT_TOKEN, VAULT_ROLE_ID/VAULT_SECRET_ID or VAULT_K8S_ROLE)")
+			}
+			cfg.Logger = o.Log
+			return vault.New(ctx, cfg)
 		},
 	})
 }
