@@ -78,7 +78,7 @@ func TestServe_webhook_secrets_in_each_cloud_backend(t *testing.T) {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL(), "AWS_ACCESS_KEY_ID": "AKIDSERVE", "AWS_SECRET_ACCESS_KEY": "serve-secret-key",
 		"AWS_SESSION_TOKEN": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
-		"VAULT_ADDR": vt.URL(), "VAULT_TOKEN": vt.NewToken(vaulttest.TokenOptions{}),
+		"VAULT_ADDR":                  vt.URL(), "VAULT_TOKEN": vt.NewToken(vaulttest.TokenOptions{}),
 	} {
 		t.Setenv(k, v)
 	}
