@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/polar-gosling/polar-gosling/adapters/secrets/awssm/awssmtest"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets/lockbox/lockboxtest"
+	"github.com/polar-gosling/polar-gosling/adapters/secrets/vault/vaulttest"
+)
+
+// TestRunner_resolves_its_credential_in_each_cloud_store: the agent on a
+// cloud VM reads the secret URIs its module gave it with the same backends
+// as MotherGoose, configured from the machine's standard environment
+// (here: each store's fake on 127.0.0.1).
+func TestRunner_resolves_its_credential_in_each_cloud_store(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T) (uri string, env map[string]string)
+	}{
+		{"lockbox", func(t *testing.T) (string, map[string]string) {
+			lb := lockboxtest.Start(t)
+			lb.AllowToken("agent-iam-token")
+			lb.Put("e6q0runner0credent01", "r-1.credential", agentCredential)
+			return "yc-lockbox://e6q0runner0credent01/r-1.credential", map[string]string{
+				"YC_IAM_TOKEN": "agent-iam-token", "YC_LOCKBOX_PAYLOAD_ENDPOINT": lb.Addr(),
+			}
+		}},
+		{"aws-sm", func(t *testing.T) (string, map[string]string) {
+			sm := awssmtest.Start(t)
+			sm.Put("polar-gosling/runners/r-1", "credential", agentCredential)
+			return "aws-sm://polar-gosling/runners/r-1/credential", map[string]string{
+				"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL(), "AWS_REGION": "eu-west-1",
+				"AWS_ACCESS_KEY_ID": "AKIDAGENT", "AWS_SECRET_ACCESS_KEY": "agent-secret-key",
+				"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
+			}
+		}},
+		{"vault", func(t *testing.T) (string, map[string]string) {
+			vt := vaulttest.Start(t)
+			vt.AddAppRole("approle", "agent-role", "agent-secret-id", vaulttest.TokenOptions{})
+			vt.Put("kv", "runners/r-1", "credential", agentCredential)
+			return "vault://kv/runners/r-1/credential", map[string]string{
+				"VAULT_ADDR": vt.URL(), "VAULT_ROLE_ID": "agent-role", "VAULT_SECRET_ID": "agent-secret-id",
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// AWS's SDK reads the process environment too: keep the
+			// developer's profile out of it.
+			t.Setenv("AWS_PROFILE", "")
+			uri, env := tc.setup(t)
+			env[envSecretURIs] = fmt.Sprintf(`{"GOSLING_RUNNER_CREDENTIAL":%q}`, uri)
+			mg := newFakeMotherGoose(t, func(int) int { return http.StatusOK })
+			code, log := runAgentUntil(t, agentEnv(mg.srv.URL, env), func(cancel context.CancelFunc, _ func() string) {
+				mg.waitBeats(t, 2)
+				cancel()
+			})
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, log)
+			}
+			mg.mu.Lock()
+			auth := mg.auths[0]
+			mg.mu.Unlock()
+			if auth != "Bearer "+agentCredential {
+				t.Fatalf("heartbeat Authorization %q, want the credential from %s", auth, uri)
+			}
+			if strings.Contains(log, agentCredential) || !strings.Contains(log, "credential_uri="+uri) {
+				t.Fatalf("log (the URI, never the value):\n%s", log)
+			}
+		})
+	}
+}
