@@ -32,7 +32,8 @@ var samples = map[string]events.Event{
 		Commit: "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", Count: 59, FirstAt: at.Add(-59 * time.Minute), LastAt: at},
 	events.EggSyncedV1: events.EggSynced{Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
 		ProjectIDs: []int64{15}, Tags: []string{"docker", "linux"}, CPU: 4, MemoryGB: 8, DiskGB: 64, Image: "ubuntu-2404", MinApex: 1, MaxApex: 5, MinNadir: 2,
-		TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook", ConfigHash: "sha256:1f2e", Commit: "da15608", Path: "Eggs/web/config.fly"},
+		TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook", ConfigHash: "sha256:1f2e", Commit: "da15608", Path: "Eggs/web/config.fly",
+		TofuVersion: "1.9.0", GoslingVersion: "0.4.2"},
 	events.EggRemovedV1:     events.EggRemoved{Name: "web", Commit: "da15608", Reason: "file removed"},
 	events.EggRetryAskedV1:  events.EggRetryAsked{Egg: "web", Reason: "retry asked through the API"},
 	events.EggDeployAskedV1: events.EggDeployAsked{Egg: "web", DeployID: "d-01", ConfigHash: "sha256:1f2e", Actor: "api", Reason: "deploy asked through the API"},
@@ -62,8 +63,9 @@ var samples = map[string]events.Event{
 	events.RunnerHeartbeatMissedV1:   events.RunnerHeartbeatMissed{RunnerID: "r-01", LastSeenAt: at.Add(-5 * time.Minute), ThresholdMS: 180000, Missed: 2},
 	events.RunnerPoolChangedV1:       events.RunnerPoolChanged{RunnerID: "r-01", From: "apex", To: "nadir", Reason: "idle for 30m"},
 	events.RunnerTerminatedV1:        events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1", ServedBy: "web-pool-1a2b3c4d"},
-	events.BinaryVersionRegisteredV1: events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64", SHA256: "0f3c", Source: "go module"},
-	events.BinaryVersionActivatedV1:  events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"},
+	events.BinaryVersionRegisteredV1: events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64", SHA256: "0f3c", Source: "go module",
+		Size: 104857600, Actor: "alice@ops-1", Reason: "OpenTofu 1.12.6 fixes the S3 backend lock"},
+	events.BinaryVersionActivatedV1: events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5", Actor: "alice@ops-1", Reason: "rollout after canary"},
 	events.RunnerJobAssignedV1:       events.RunnerJobAssigned{RunnerID: "r-01", JobID: 1977, RequestID: "web-job-1977", Reason: "runner r-01 is IDLE with a free slot"},
 	events.RunnerQueuedV1:            events.RunnerQueued{RunnerID: "web-job-1977", JobID: 1977, Reason: "egg web is at its apex max_count of 2 runners"},
 	events.RunnerTerminationAskedV1:  events.RunnerTerminationAsked{RunnerID: "r-01", Reason: "operator alice: POST /runners/r-01/terminate"},
@@ -169,6 +171,11 @@ func TestDecode_before_optional_fields(t *testing.T) {
 		file string
 		want events.Event
 	}{
+		{"binary.version_registered.v1.json", &events.BinaryVersionRegistered{Binary: "tofu", Version: "1.12.6", Platform: "linux/amd64", SHA256: "0f3c", Source: "go module"}},
+		{"binary.version_activated.v1.json", &events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", PreviousVersion: "1.12.5"}},
+		{"egg.synced.v1.json", &events.EggSynced{Name: "web", Kind: "egg", RunnerType: "apex", Provider: "yandex", Region: "ru-central1-a", GitLabServer: "https://gitlab.example.com",
+			ProjectIDs: []int64{15}, Tags: []string{"docker", "linux"}, CPU: 4, MemoryGB: 8, DiskGB: 64, Image: "ubuntu-2404", MinApex: 1, MaxApex: 5, MinNadir: 2,
+			TokenSecretURI: "yc-lockbox://e6q0abc/runner-token", WebhookSecretURI: "yc-lockbox://e6q0abc/webhook", ConfigHash: "sha256:1f2e", Commit: "da15608", Path: "Eggs/web/config.fly"}},
 		{"runner.terminated.v1.json", &events.RunnerTerminated{RunnerID: "r-01", Reason: "failed heartbeat policy", InstanceID: "fhm1"}},
 		{"uglyfox.config_synced.v1.json", &events.UglyFoxConfigSynced{ConfigHash: "sha256:77", Commit: "da15608", Path: "UF/config.fly", Policies: []string{"prune_failed", "demote_idle"}}},
 		{"plan.created.v1.json", &events.PlanCreated{PlanID: "p-01", RunnerID: "r-01", Egg: "web", Action: "create", Module: "aws", Inputs: map[string]string{"cpu": "2", "region": "eu-central-1"},
