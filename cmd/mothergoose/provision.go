@@ -92,7 +92,8 @@ func (m *Main) openProvisioner(ctx context.Context, st *storage, codec *events.C
 	if command == "" {
 		command = goslingBin(m.Config.GoslingBin) + " runner"
 	}
-	cc := tofu.ComputeConfig{PlansDir: filepath.Join(dataDir, "plans"), PlanRetention: m.Config.PlanRetention, MotherGooseURL: m.publicURL(), RunnerCommand: command}
+	cc := tofu.ComputeConfig{PlansDir: filepath.Join(dataDir, "plans"), PlanRetention: m.Config.PlanRetention, MotherGooseURL: m.publicURL(), RunnerCommand: command,
+		Blobs: m.blobs, ToolsDir: filepath.Join(dataDir, "tools")}
 	bin, missing := findTofu(m.Config.Tofu)
 	if bin != "" {
 		modules, merr := m.modulesDir()
