@@ -61,7 +61,6 @@ func binaryRef(kind, version, platform string) error {
 	return nil
 }
 
-
 // defaultActor is $USER@hostname, else "operator".
 func defaultActor() string {
 	user := os.Getenv("USER")
