@@ -384,11 +384,14 @@ type RegisterBinaryVersion struct {
 
 func (RegisterBinaryVersion) CommandName() string { return "binary.register_version" }
 
-// ActivateBinaryVersion makes a registered version the one new runners use.
+// ActivateBinaryVersion makes a registered version the one new runners use;
+// Actor and Reason say who and why (binary.version_activated).
 type ActivateBinaryVersion struct {
 	Meta    `json:"-"`
 	Binary  string `json:"binary"`
 	Version string `json:"version"`
+	Actor   string `json:"actor,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 func (ActivateBinaryVersion) CommandName() string { return "binary.activate_version" }

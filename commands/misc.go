@@ -56,7 +56,7 @@ func (h *Handlers) RegisterBinaryVersion(ctx context.Context, cmd RegisterBinary
 
 // ActivateBinaryVersion makes a registered version active; the active one again appends nothing.
 func (h *Handlers) ActivateBinaryVersion(ctx context.Context, cmd ActivateBinaryVersion) (ports.AppendResult, error) {
-	return h.binary(ctx, cmd, cmd.Binary, func(b *domain.Binary) ([]events.Event, error) { return b.Activate(cmd.Version) })
+	return h.binary(ctx, cmd, cmd.Binary, func(b *domain.Binary) ([]events.Event, error) { return b.Activate(cmd.Version, cmd.Actor, cmd.Reason) })
 }
 
 // RecordSecretAccess appends an audit record of a secret resolution. Nothing

@@ -58,6 +58,15 @@ func (b *Binary) RegisterVersion(r events.BinaryVersionRegistered) ([]events.Eve
 	if r.SHA256 == "" || !isHex(r.SHA256) {
 		return nil, invalid("binary %s %s: sha256 %q is not hex", b.name, r.Version, r.SHA256)
 	}
+	if r.Size < 0 {
+		return nil, invalid("binary %s %s: size %d is negative", b.name, r.Version, r.Size)
+	}
+	if err := checkWhoWhy(r.Actor, r.Reason); err != nil {
+		return nil, err
+	}
+	if len(r.Source) > maxBinarySource {
+		return nil, invalid("binary %s %s: source is %d bytes, at most %d", b.name, r.Version, len(r.Source), maxBinarySource)
+	}
 	if slices.Contains(b.registered, binaryBuild{r.Version, r.Platform}) {
 		return nil, conflict("binary %s %s for %s is already registered", b.name, r.Version, r.Platform)
 	}
@@ -65,16 +74,36 @@ func (b *Binary) RegisterVersion(r events.BinaryVersionRegistered) ([]events.Eve
 	return []events.Event{r}, nil
 }
 
-// Activate makes a registered version the one new runners use. Activating
-// the active version is no events.
-func (b *Binary) Activate(version string) ([]events.Event, error) {
+// Activate makes a registered version the one new runners use; actor and
+// reason say who and why. Activating the active version is no events.
+func (b *Binary) Activate(version, actor, reason string) ([]events.Event, error) {
 	if !b.Registered(version) {
 		return nil, notFound("binary %s has no registered version %q", b.name, version)
+	}
+	if err := checkWhoWhy(actor, reason); err != nil {
+		return nil, err
 	}
 	if version == b.active {
 		return nil, nil
 	}
-	return []events.Event{events.BinaryVersionActivated{Binary: b.name, Version: version, PreviousVersion: b.active}}, nil
+	return []events.Event{events.BinaryVersionActivated{Binary: b.name, Version: version, PreviousVersion: b.active, Actor: actor, Reason: reason}}, nil
+}
+
+// Bounds of what an operator records with a binary (events stay small).
+const (
+	maxBinaryActor  = 200
+	maxBinaryReason = 1000
+	maxBinarySource = 2000
+)
+
+func checkWhoWhy(actor, reason string) error {
+	if len(actor) > maxBinaryActor {
+		return invalid("binary actor is %d bytes, at most %d", len(actor), maxBinaryActor)
+	}
+	if len(reason) > maxBinaryReason {
+		return invalid("binary reason is %d bytes, at most %d", len(reason), maxBinaryReason)
+	}
+	return nil
 }
 
 func (b *Binary) apply(ev events.Event) error {

@@ -61,7 +61,7 @@ func TestBinary_RegisterVersion(t *testing.T) {
 func TestBinary_Activate(t *testing.T) {
 	tofu1127 := tofu1126
 	tofu1127.Version = "1.12.7"
-	activated := events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6"}
+	activated := events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.6", Actor: "alice", Reason: "test"}
 	tests := []struct {
 		name    string
 		history []events.Event
@@ -70,7 +70,7 @@ func TestBinary_Activate(t *testing.T) {
 		code    string
 	}{
 		{"first_activation", []events.Event{tofu1126}, "1.12.6", []events.Event{activated}, ""},
-		{"upgrade", []events.Event{tofu1126, tofu1127, activated}, "1.12.7", []events.Event{events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.7", PreviousVersion: "1.12.6"}}, ""},
+		{"upgrade", []events.Event{tofu1126, tofu1127, activated}, "1.12.7", []events.Event{events.BinaryVersionActivated{Binary: "tofu", Version: "1.12.7", PreviousVersion: "1.12.6", Actor: "alice", Reason: "test"}}, ""},
 		{"already_active_is_no_op", []events.Event{tofu1126, activated}, "1.12.6", nil, ""},
 		{"not_registered", []events.Event{tofu1126}, "1.13.0", nil, errs.ENOTFOUND},
 		{"unknown_binary", nil, "1.12.6", nil, errs.ENOTFOUND},
@@ -78,7 +78,7 @@ func TestBinary_Activate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := mustBinary(t, tc.history...)
-			evs, err := b.Activate(tc.version)
+			evs, err := b.Activate(tc.version, "alice", "test")
 			wantCode(t, err, tc.code)
 			wantEvents(t, evs, tc.want...)
 			if tc.code == "" {

@@ -184,6 +184,11 @@ type EggSynced struct {
 	ConfigHash       string `json:"config_hash"`
 	Commit           string `json:"commit"`
 	Path             string `json:"path"`
+	// TofuVersion and GoslingVersion are the egg's `versions` pins ("":
+	// unpinned: the default tofu, the active gosling). Added after v1 was
+	// published; older events decode unpinned.
+	TofuVersion    string `json:"tofu_version,omitempty"`
+	GoslingVersion string `json:"gosling_version,omitempty"`
 }
 
 func (EggSynced) EventName() string { return EggSyncedV1 }
@@ -662,22 +667,31 @@ type EggDeployFinished struct {
 
 func (EggDeployFinished) EventName() string { return EggDeployFinishedV1 }
 
-// BinaryVersionRegistered: a tofu or gosling build is known and may be activated.
+// BinaryVersionRegistered: a tofu or gosling build is known and may be
+// activated; its bytes are in the blob store under SHA256. Size, Actor and
+// Reason were added after v1 was published (older events decode with
+// them empty).
 type BinaryVersionRegistered struct {
 	Binary   string `json:"binary"` // tofu, gosling
 	Version  string `json:"version"`
 	Platform string `json:"platform"` // linux/amd64
 	SHA256   string `json:"sha256"`
-	Source   string `json:"source,omitempty"`
+	Source   string `json:"source,omitempty"` // the file or URL it was read from
+	Size     int64  `json:"size,omitempty"`   // bytes
+	Actor    string `json:"actor,omitempty"`  // who registered it (mothergoose binaries add --actor)
+	Reason   string `json:"reason,omitempty"` // why
 }
 
 func (BinaryVersionRegistered) EventName() string { return BinaryVersionRegisteredV1 }
 
 // BinaryVersionActivated: new runners use this version from now on.
+// Actor and Reason were added after v1 was published.
 type BinaryVersionActivated struct {
 	Binary          string `json:"binary"`
 	Version         string `json:"version"`
 	PreviousVersion string `json:"previous_version,omitempty"`
+	Actor           string `json:"actor,omitempty"`
+	Reason          string `json:"reason,omitempty"`
 }
 
 func (BinaryVersionActivated) EventName() string { return BinaryVersionActivatedV1 }

@@ -80,6 +80,7 @@ const (
 	ViewDeploymentPlans = "deployment_plans"
 	ViewAuditLogs       = "audit_logs"
 	ViewEggWebhooks     = "egg_webhooks"
+	ViewBinaryVersions  = "binary_versions"
 )
 
 // The registered views. A new view is its row type below, one NewView
@@ -91,8 +92,9 @@ var (
 	DeploymentPlans = NewView[DeploymentPlanRow](ViewSpec{Name: ViewDeploymentPlans, Key: "plan_id", Indexes: [][]string{{"egg"}, {"runner_id"}}})
 	AuditLogs       = NewView[AuditLogRow](ViewSpec{Name: ViewAuditLogs, Key: "key"})
 	EggWebhooks     = NewView[EggWebhooksRow](ViewSpec{Name: ViewEggWebhooks, Key: "egg"})
+	BinaryVersions  = NewView[BinaryVersionRow](ViewSpec{Name: ViewBinaryVersions, Key: "key", Indexes: [][]string{{"kind"}}})
 
-	defaultViews = mustViewSet(Runners.Def(), EggConfigs.Def(), SyncHistory.Def(), DeploymentPlans.Def(), AuditLogs.Def(), EggWebhooks.Def())
+	defaultViews = mustViewSet(Runners.Def(), EggConfigs.Def(), SyncHistory.Def(), DeploymentPlans.Def(), AuditLogs.Def(), EggWebhooks.Def(), BinaryVersions.Def())
 )
 
 // DefaultViews is every view of the control plane: what the stores hold
@@ -212,19 +214,49 @@ type EggConfigRow struct {
 	MaxApex      int      `db:"max_apex" json:"max_apex"`
 	MinNadir     int      `db:"min_nadir" json:"min_nadir"`
 	// MaxJobSeconds is the egg's runner.max_job_duration in seconds (0: unset).
-	MaxJobSeconds    int64     `db:"max_job_seconds" json:"max_job_seconds,omitempty"`
-	TokenSecretURI   string    `db:"token_secret_uri" json:"token_secret_uri,omitempty"`
-	WebhookSecretURI string    `db:"webhook_secret_uri" json:"webhook_secret_uri,omitempty"`
-	ConfigHash       string    `db:"config_hash" json:"config_hash"`
-	Commit           string    `db:"commit_sha" json:"commit"`
-	Path             string    `db:"path" json:"path"`
-	Removed          bool      `db:"removed" json:"removed"`
-	SyncedAt         time.Time `db:"synced_at" json:"synced_at"`
-	Version          uint64    `db:"version" json:"version"`
+	MaxJobSeconds    int64  `db:"max_job_seconds" json:"max_job_seconds,omitempty"`
+	TokenSecretURI   string `db:"token_secret_uri" json:"token_secret_uri,omitempty"`
+	WebhookSecretURI string `db:"webhook_secret_uri" json:"webhook_secret_uri,omitempty"`
+	ConfigHash       string `db:"config_hash" json:"config_hash"`
+	Commit           string `db:"commit_sha" json:"commit"`
+	Path             string `db:"path" json:"path"`
+	// TofuVersion and GoslingVersion are the egg's `versions` pins ("": unpinned).
+	TofuVersion    string    `db:"tofu_version" json:"tofu_version,omitempty"`
+	GoslingVersion string    `db:"gosling_version" json:"gosling_version,omitempty"`
+	Removed        bool      `db:"removed" json:"removed"`
+	SyncedAt       time.Time `db:"synced_at" json:"synced_at"`
+	Version        uint64    `db:"version" json:"version"`
 }
 
 func (r EggConfigRow) RowKey() string     { return r.Name }
 func (r EggConfigRow) RowVersion() uint64 { return r.Version }
+
+// BinaryVersionRow is the binary_versions view: one registered build of a
+// binary (mothergoose binaries add). Key is "<kind>/<version>/<os>/<arch>".
+// Active is true on every platform's row of the kind's active version.
+// Version is the binary stream's version the row last applied.
+type BinaryVersionRow struct {
+	Key           string    `db:"key" json:"-"`
+	Kind          string    `db:"kind" json:"kind"` // tofu, gosling
+	BinaryVersion string    `db:"binary_version" json:"version"`
+	Platform      string    `db:"platform" json:"platform"` // linux/amd64
+	SHA256        string    `db:"sha256" json:"sha256"`
+	Size          int64     `db:"size" json:"size"`
+	Source        string    `db:"source" json:"source,omitempty"`
+	Actor         string    `db:"actor" json:"actor,omitempty"`
+	Reason        string    `db:"reason" json:"reason,omitempty"`
+	Active        bool      `db:"active" json:"active"`
+	RegisteredAt  time.Time `db:"registered_at" json:"registered_at"`
+	Version       uint64    `db:"version" json:"row_version"`
+}
+
+func (r BinaryVersionRow) RowKey() string     { return r.Key }
+func (r BinaryVersionRow) RowVersion() uint64 { return r.Version }
+
+// BinaryVersionKey is the binary_versions key of kind's version for platform (os/arch).
+func BinaryVersionKey(kind, version, platform string) string {
+	return kind + "/" + version + "/" + platform
+}
 
 // EggWebhooksRow is the egg_webhooks view: the hooks MotherGoose installs
 // for one egg, one entry per GitLab project or group, in owner order.

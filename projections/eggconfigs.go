@@ -33,6 +33,7 @@ func (EggConfigs) Apply(ctx context.Context, tx ports.ViewTx, env events.Envelop
 				MinApex: e.MinApex, MaxApex: e.MaxApex, MinNadir: e.MinNadir, MaxJobSeconds: e.MaxJobSeconds,
 				TokenSecretURI: e.TokenSecretURI, WebhookSecretURI: e.WebhookSecretURI,
 				ConfigHash: e.ConfigHash, Commit: e.Commit, Path: e.Path,
+				TofuVersion: e.TofuVersion, GoslingVersion: e.GoslingVersion,
 				SyncedAt: utc(env.OccurredAt),
 			}
 		case events.EggRemoved:

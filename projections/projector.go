@@ -37,7 +37,7 @@ type Projector interface {
 
 // All returns the projectors of every view.
 func All() []Projector {
-	return []Projector{Runners{}, EggConfigs{}, SyncHistory{}, DeploymentPlans{}, AuditLogs{}, EggWebhooks{}}
+	return []Projector{Runners{}, EggConfigs{}, SyncHistory{}, DeploymentPlans{}, AuditLogs{}, EggWebhooks{}, BinaryVersions{}}
 }
 
 // ErrGap is matched with errors.Is by every GapError.

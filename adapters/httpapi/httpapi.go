@@ -80,6 +80,10 @@ type Config struct {
 	// /runners/{id}/heartbeat records there (nil: that route answers 503),
 	// and /runners shows it (last_heartbeat_at).
 	LastSeen ports.LastSeen
+	// Blobs holds the registered binaries' bytes, served without
+	// authentication at /v1/binaries/{kind}/{version}/{os-arch} (nil: that
+	// route answers 503).
+	Blobs ports.Blobs
 	// Now is the clock of heartbeats (default time.Now).
 	Now func() time.Time
 	// Ready reports whether the store is reachable (nil: always).
@@ -186,6 +190,7 @@ func New(cfg Config) (http.Handler, error) {
 	r.Handle("/internal/sync-git", s.triggerAuth(http.HandlerFunc(s.syncGit))).Methods(http.MethodPost)
 	// The agent's own credential authenticates it, not the API token.
 	r.Handle("/runners/{id}/heartbeat", http.HandlerFunc(s.heartbeat)).Methods(http.MethodPost)
+	r.Handle("/v1/binaries/{kind}/{version}/{platform}", http.HandlerFunc(s.downloadBinary)).Methods(http.MethodGet, http.MethodHead)
 
 	api := r.NewRoute().Subrouter()
 	api.Use(s.bearerAuth)
@@ -207,6 +212,7 @@ func New(cfg Config) (http.Handler, error) {
 	api.HandleFunc("/sync-history", s.listSyncHistory).Methods(http.MethodGet)
 	api.HandleFunc("/audit", s.listAudit).Methods(http.MethodGet)
 	api.HandleFunc("/events", s.listEvents).Methods(http.MethodGet)
+	api.HandleFunc("/binaries", s.listBinaries).Methods(http.MethodGet)
 	return r, nil
 }
 

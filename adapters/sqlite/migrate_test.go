@@ -141,7 +141,7 @@ func TestOpen_file_of_the_previous_release_is_migrated_and_its_views_rebuilt(t *
 	var logs bytes.Buffer
 	db := mustOpenWith(t, path, sqlite.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for _, v := range ports.DefaultViews().All() {
-		if v.Name() == ports.ViewEggWebhooks {
+		if v.Name() == ports.ViewEggWebhooks || v.Name() == ports.ViewBinaryVersions {
 			continue // newer than that release: its table is created, not rebuilt
 		}
 		line := fmt.Sprintf(`view=%s old_shape="none recorded" new_shape=%s+sqlite.1`, v.Name(), v.Shape())

@@ -22,6 +22,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/commands/provisioner"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
 )
 
 // ComputeConfig configures Compute, the provisioner's port over the Executor.
@@ -41,6 +42,12 @@ type ComputeConfig struct {
 	MotherGooseURL string
 	// RunnerCommand is the local target's runner_command ("<gosling> runner").
 	RunnerCommand string
+	// Blobs holds the registered binaries; a plan of an egg that pins its
+	// OpenTofu runs the registered build, copied from there once into
+	// ToolsDir/tofu/<version>/ as an executable (pinned.go). Without them
+	// a pinned plan fails at init.
+	Blobs    ports.Blobs
+	ToolsDir string
 	// CloudSecrets stores a cloud runner's secrets where its agent reads
 	// them (Lockbox, Secrets Manager, Vault); nil: they cannot be stored.
 	CloudSecrets CloudSecretStore
@@ -66,6 +73,9 @@ type Compute struct {
 
 	pruneMu    sync.Mutex
 	lastPruned time.Time
+
+	pinMu  sync.Mutex
+	pinned map[string]*Executor // the pinned builds' executors, by SHA-256
 }
 
 var _ provisioner.Compute = (*Compute)(nil)
@@ -96,7 +106,7 @@ func NewCompute(cfg ComputeConfig) (*Compute, error) {
 	if cfg.PlanRetention <= 0 {
 		cfg.PlanRetention = DefaultPlanRetention
 	}
-	c := &Compute{cfg: cfg}
+	c := &Compute{cfg: cfg, pinned: map[string]*Executor{}}
 	if cfg.Executor != nil {
 		if err := c.prune(time.Now()); err != nil {
 			return nil, err
@@ -226,7 +236,7 @@ func (c *Compute) runnerSpec(s provisioner.Spec) RunnerSpec {
 	return RunnerSpec{
 		Target: Target(s.Provider), Name: s.RunnerID, Egg: s.Egg, RunnerID: s.RunnerID, RunnerType: RunnerType(s.RunnerType),
 		CPU: orDefault(s.CPU, 2), MemoryMB: orDefault(s.MemoryMB, 4096), DiskGB: max(orDefault(s.DiskGB, 20), 10), Region: s.Region,
-		Image: image, MotherGooseURL: c.cfg.MotherGooseURL, SecretURIs: s.SecretURIs, Stopped: s.Stopped,
+		Image: image, MotherGooseURL: c.cfg.MotherGooseURL, SecretURIs: s.SecretURIs, Stopped: s.Stopped, AgentVersion: s.AgentVersion,
 		Local: &LocalTarget{WorkDir: c.localWorkDir(s.RunnerID), RunnerCommand: c.cfg.RunnerCommand},
 	}
 }
@@ -273,6 +283,11 @@ func (c *Compute) Plan(ctx context.Context, s provisioner.Spec, destroy bool) (p
 	spec := c.runnerSpec(s)
 	in, secrets := inputs(spec)
 	res := provisioner.PlanResult{Module: string(spec.Target), Inputs: in, SecretURIs: secrets, TofuVersion: c.cfg.Executor.Version()}
+	exe, err := c.executor(ctx, s.TofuVersion, s.TofuSHA256)
+	if err != nil {
+		return res, err
+	}
+	res.TofuVersion, res.TofuSHA256 = exe.Version(), s.TofuSHA256
 	if spec.Target == TargetLocal && labelRe.MatchString(s.RunnerID) {
 		// A process an interrupted apply started, which the state does not
 		// hold, goes first: the create starts it anew, a destroy (which
@@ -281,7 +296,7 @@ func (c *Compute) Plan(ctx context.Context, s provisioner.Spec, destroy bool) (p
 			return res, &provisioner.StageError{Stage: "init", Message: "stopping a runner process the state does not hold: " + err.Error()}
 		}
 	}
-	ws, err := c.cfg.Executor.Prepare(ctx, spec)
+	ws, err := exe.Prepare(ctx, spec)
 	if err != nil {
 		return res, &provisioner.StageError{Stage: "init", Message: err.Error()}
 	}
@@ -316,7 +331,11 @@ func (c *Compute) Apply(ctx context.Context, runnerID string, p provisioner.Plan
 	if c.cfg.Executor == nil {
 		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: c.cfg.Missing}
 	}
-	ws, err := c.cfg.Executor.open(runnerID, p.ConfigHash)
+	exe, err := c.executor(ctx, p.TofuVersion, p.TofuSHA256)
+	if err != nil {
+		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: err.Error()}
+	}
+	ws, err := exe.open(runnerID, p.ConfigHash)
 	if err != nil {
 		return provisioner.Deployment{}, &provisioner.StageError{Stage: "apply", Message: err.Error()}
 	}
@@ -403,9 +422,11 @@ func (c *Compute) Forget(_ context.Context, runnerID string) error {
 		return nil
 	}
 	dir := c.dir(runnerID)
-	c.cfg.Executor.mu.Lock()
-	delete(c.cfg.Executor.handles, dir)
-	c.cfg.Executor.mu.Unlock()
+	for _, e := range c.executors() {
+		e.mu.Lock()
+		delete(e.handles, dir)
+		e.mu.Unlock()
+	}
 	return os.RemoveAll(dir)
 }
 

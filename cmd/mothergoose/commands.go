@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/polar-gosling/polar-gosling/adapters/blobs"
 	"github.com/polar-gosling/polar-gosling/adapters/fly"
 	"github.com/polar-gosling/polar-gosling/adapters/gitlab"
 	"github.com/polar-gosling/polar-gosling/adapters/gitrepo"
@@ -54,7 +55,7 @@ func newRootCommand() *cobra.Command {
 	bindSharedFlags(root, &cfg)
 	serve := serveCommand(&cfg)
 	bindServeFlags(serve, &cfg)
-	root.AddCommand(serve, replayCommand(&cfg), migrateCommand(&cfg), eventsCommand(&cfg))
+	root.AddCommand(serve, replayCommand(&cfg), migrateCommand(&cfg), eventsCommand(&cfg), binariesCommand(&cfg))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return errs.Wrap(errs.EINVALID, err, "usage") })
 	return root
 }
@@ -199,6 +200,7 @@ type Main struct {
 	reconciler   *commands.Reconciler       // nil when --reconcile-interval is 0
 	webhooks     *commands.WebhookInstaller // nil when --webhook-check-interval is 0
 	secretCheck  *secretCheck               // warns of eggs whose webhook secret cannot be resolved
+	blobs        ports.Blobs                // the registered binaries' bytes (mothergoose binaries add)
 	// Sweeper, when set, is the in-process UglyFox sweep (tests give a
 	// fake); else foxrun.NewSweeper's.
 	Sweeper uglyfox.SweepRunner
@@ -241,6 +243,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.storage = st
+	if m.blobs, err = blobs.NewDir(m.Config.blobDir()); err != nil {
+		return err
+	}
 	codec := events.NewCodec(events.NewRegistry())
 	if m.Handlers, err = commands.NewHandlers(st.Events, codec, time.Now, newID, commands.WithLeases(st.Leases)); err != nil {
 		return err
@@ -297,7 +302,7 @@ func (m *Main) openHTTP(st *storage, log *slog.Logger) error {
 		Handlers: m.Handlers, Views: st.Views, Events: st.Events, Secrets: m.secrets,
 		APIToken: m.Config.APIToken, TriggerToken: m.Config.TriggerToken, Unauthenticated: m.Config.unauthLimits(),
 		Ready: st.Ready, Lag: m.Projections.Lag, Logger: log, Registry: m.Registry, Metrics: m.metrics,
-		LastSeen: st.LastSeen, Deployer: provisionerDeployer{m},
+		LastSeen: st.LastSeen, Deployer: provisionerDeployer{m}, Blobs: m.blobs,
 	}
 	if m.Sync != nil { // a nil *Syncer in the interface would not be nil
 		cfg.Sync = m.Sync

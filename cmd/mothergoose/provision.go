@@ -94,7 +94,7 @@ func (m *Main) openProvisioner(ctx context.Context, st *storage, codec *events.C
 	}
 	bases, _ := m.Config.runnerSecretBases()
 	cc := tofu.ComputeConfig{PlansDir: filepath.Join(dataDir, "plans"), PlanRetention: m.Config.PlanRetention, MotherGooseURL: m.publicURL(), RunnerCommand: command,
-		CloudSecrets: runnerSecretStore{bases: bases, writer: m.secrets}}
+		CloudSecrets: runnerSecretStore{bases: bases, writer: m.secrets}, Blobs: m.blobs, ToolsDir: filepath.Join(dataDir, "tools")}
 	bin, missing := findTofu(m.Config.Tofu)
 	if bin != "" {
 		modules, merr := m.modulesDir()

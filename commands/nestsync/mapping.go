@@ -127,6 +127,7 @@ func specEvent(name, kind string, spec domain.EggSpec, b [3]int, commit, path st
 		DiskGB: spec.Resources.Disk, Image: spec.Runner.Image,
 		MinApex: b[0], MaxApex: b[1], MinNadir: b[2], Concurrent: spec.Runner.Concurrent, Commit: commit, Path: path,
 		MaxJobSeconds: int64(spec.Runner.MaxJobDuration.D.Seconds()),
+		TofuVersion:   spec.Versions.Tofu, GoslingVersion: spec.Versions.Gosling,
 	}
 	if spec.Type == domain.EggServerless {
 		ev.DiskGB = 0

@@ -23,6 +23,13 @@ type Spec struct {
 	// Stopped is the desired power state (the modules' running input,
 	// negated): a Nadir runner's machine is kept stopped.
 	Stopped bool
+	// TofuVersion is the registered OpenTofu the plan and apply run, the
+	// egg's pin, with the SHA-256 of its build for this host ("": the
+	// default tofu).
+	TofuVersion, TofuSHA256 string
+	// AgentVersion is the gosling agent the runner downloads (the modules'
+	// agent_version): the egg's pin, else the active version, else latest.
+	AgentVersion string
 	// eggHash and deployID go into the plan's plan.created (egg_config_hash,
 	// deploy_id), not to the compute target.
 	eggHash, deployID string
@@ -37,7 +44,10 @@ type PlanResult struct {
 	ConfigHash  string
 	PlanFile    string // content-addressed copy of the saved plan
 	PlanSHA256  string
-	TofuVersion string
+	TofuVersion string // the version of the tofu that ran
+	// TofuSHA256 is the registered build that ran for a pinned tofu
+	// (Spec.TofuSHA256); "": the default tofu. Apply runs the same.
+	TofuSHA256 string
 }
 
 // Deployment is a runner's infrastructure as its state shows it.
@@ -75,8 +85,9 @@ type Compute interface {
 	// plan). On failure the result holds what was rendered and the error is
 	// a *StageError.
 	Plan(ctx context.Context, spec Spec, destroy bool) (PlanResult, error)
-	// Apply applies the saved plan p (checked against its SHA-256) and
-	// returns the deployment (empty after a destroy). A failure is a *StageError.
+	// Apply applies the saved plan p (checked against its SHA-256), with
+	// the OpenTofu of p.TofuVersion, and returns the deployment (empty
+	// after a destroy). A failure is a *StageError.
 	Apply(ctx context.Context, runnerID string, p PlanResult) (Deployment, error)
 	// Deployed reads the runner's workspace state: whether its
 	// infrastructure exists, and its outputs.

@@ -55,7 +55,12 @@ type Egg struct {
 	GitLabServer         string
 	ProjectIDs, GroupIDs []int64
 	MaxJobSeconds        int64
-	Removed              bool
+	// TofuVersion and GoslingVersion are its `versions` pins ("": unpinned).
+	TofuVersion, GoslingVersion string
+	// pins is what they resolve to, set on the copy an action is given
+	// (Provisioner.dispatch), from the binaries registered by then.
+	pins    toolPins
+	Removed bool
 	// FailedRunners counts its runners given up (PROVISIONING to FAILED)
 	// under ConfigHash since the last reset: a runner of the egg deployed,
 	// a new config hash, a re-sync after its removal, or an operator's
@@ -77,6 +82,7 @@ func (egg *Egg) configure(e events.EggSynced) {
 	egg.MinApex, egg.MaxApex, egg.Concurrent = e.MinApex, e.MaxApex, max(1, e.Concurrent)
 	egg.TokenURI, egg.ConfigHash = e.TokenSecretURI, e.ConfigHash
 	egg.GitLabServer, egg.ProjectIDs, egg.GroupIDs, egg.MaxJobSeconds = e.GitLabServer, slices.Clone(e.ProjectIDs), slices.Clone(e.GroupIDs), e.MaxJobSeconds
+	egg.TofuVersion, egg.GoslingVersion = e.TofuVersion, e.GoslingVersion
 }
 
 // Serverless reports whether each job gets its own runner.
@@ -177,12 +183,17 @@ type Model struct {
 	actions  map[string]string         // plan id -> action
 	finished map[string]map[int64]bool // egg -> jobs a Job Hook said finished
 	deploys  *deployModel              // configurations, pins, deploys (deploys.go)
-	Position uint64
+	// unrendered are the plans made without rendering anything (a
+	// registration or an egg's versions pin failed first): no workspace.
+	unrendered map[string]bool
+	binaries   map[string]*binaryBuilds // by kind (pins.go)
+	Position   uint64
 }
 
 // NewModel returns an empty model.
 func NewModel() *Model {
-	return &Model{Eggs: map[string]*Egg{}, Runners: map[string]*Runner{}, plans: map[string]string{}, actions: map[string]string{}, finished: map[string]map[int64]bool{}, deploys: newDeployModel()}
+	return &Model{Eggs: map[string]*Egg{}, Runners: map[string]*Runner{}, plans: map[string]string{}, actions: map[string]string{}, finished: map[string]map[int64]bool{}, deploys: newDeployModel(),
+		unrendered: map[string]bool{}, binaries: map[string]*binaryBuilds{}}
 }
 
 // Apply folds one event into the model.
@@ -242,6 +253,9 @@ func (m *Model) Apply(env events.Envelope) {
 		}
 	case events.PlanCreated:
 		m.plans[e.PlanID], m.actions[e.PlanID] = e.RunnerID, e.Action
+		if e.Module == "" {
+			m.unrendered[e.PlanID] = true
+		}
 		if r := m.Runners[e.RunnerID]; r != nil {
 			r.Plans++
 			r.PendingPlan, r.PendingAction = e.PlanID, e.Action
@@ -271,14 +285,16 @@ func (m *Model) Apply(env events.Envelope) {
 			if r.PendingPlan == e.PlanID {
 				r.PendingPlan, r.PendingAction = "", ""
 			}
-			if e.Stage == "register" {
-				// Registration comes before the workspace: the plan made none.
+			if e.Stage == "register" || m.unrendered[e.PlanID] {
+				// Registration and the pins come before the workspace: the plan made none.
 				r.Plans = max(0, r.Plans-1)
 			}
 			r.Refused = r.Refused || e.Permanent
 			r.Failures++
 			r.LastError, r.LastFailureAt = e.Stage+": "+e.Error, env.OccurredAt
 		}
+	case events.BinaryVersionRegistered, events.BinaryVersionActivated:
+		m.applyBinary(e)
 	case events.RunnerDeployed:
 		if r := m.Runners[e.RunnerID]; r != nil {
 			r.State, r.Deployed = StateActive, true

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -51,6 +52,9 @@ type Config struct {
 	// MaxDeleteBackoff caps the wait between tries of an owed GitLab
 	// runner delete (default 10m).
 	MaxDeleteBackoff time.Duration
+	// ToolPlatform is the os/arch OpenTofu runs on here, the platform an
+	// egg's pinned tofu must be registered for (default: this process's).
+	ToolPlatform string
 }
 
 // Provisioner is the deployment process manager.
@@ -118,6 +122,9 @@ func New(cfg Config) (*Provisioner, error) {
 	cfg.Policy = cfg.Policy.withDefaults()
 	if cfg.MaxDeleteBackoff <= 0 {
 		cfg.MaxDeleteBackoff = 10 * time.Minute
+	}
+	if cfg.ToolPlatform == "" {
+		cfg.ToolPlatform = runtime.GOOS + "/" + runtime.GOARCH
 	}
 	return &Provisioner{cfg: cfg, log: cfg.Logger, model: NewModel(), busy: map[string]bool{}, until: map[string]uint64{},
 		slots: make(chan struct{}, cfg.MaxApplies), done: make(chan struct{}, 1), peak: map[string]int{},
@@ -333,6 +340,7 @@ func (p *Provisioner) dispatch(ctx context.Context, acts []Action) {
 			var egg *Egg
 			if e := p.model.Eggs[a.Egg]; e != nil {
 				c := *e
+				c.pins = p.model.resolvePins(e, p.cfg.ToolPlatform)
 				egg = &c
 			}
 			p.wg.Add(1)
@@ -406,8 +414,14 @@ func (p *Provisioner) slow(ctx context.Context, a Action, r Runner, egg *Egg) er
 
 func (p *Provisioner) spec(ctx context.Context, r Runner, egg *Egg) (Spec, string, error) {
 	s := Spec{RunnerID: r.ID, Egg: r.Egg, RunnerType: r.Type, Provider: r.Provider, Region: orLocal(r.Region), SecretURIs: map[string]string{},
-		Stopped: r.Pool == PoolNadir}
+		Stopped: r.Pool == PoolNadir, AgentVersion: "latest"}
 	if egg != nil {
+		// A pin that does not resolve leaves the default tofu: a destroy
+		// still runs (a create stops at provision's check first).
+		s.TofuVersion, s.TofuSHA256 = egg.pins.TofuVersion, egg.pins.TofuSHA256
+		if egg.pins.AgentVersion != "" {
+			s.AgentVersion = egg.pins.AgentVersion
+		}
 		s.eggHash, s.deployID = egg.ConfigHash, egg.deploy
 		s.CPU, s.MemoryMB, s.DiskGB, s.Image = egg.CPU, egg.MemoryGB*1024, egg.DiskGB, egg.Image
 		if egg.TokenURI != "" {
@@ -468,6 +482,9 @@ func (p *Provisioner) fail(ctx context.Context, planID string, err error) error 
 }
 
 func (p *Provisioner) provision(ctx context.Context, r Runner, egg *Egg) error {
+	if egg != nil && egg.pins.Problem != "" {
+		return p.pinFailed(ctx, r, egg.pins.Problem)
+	}
 	token, ok, err := p.register(ctx, r, egg)
 	if err != nil || !ok {
 		return err
@@ -490,6 +507,27 @@ func (p *Provisioner) provision(ctx context.Context, r Runner, egg *Egg) error {
 		return p.fail(ctx, id, aerr)
 	}
 	return p.deployed(ctx, r.ID, id, dep, credSum, p.cfg.Clock().Sub(start))
+}
+
+// pinFailed records a runner whose egg pins a binary that is not
+// registered as a failed plan of stage init, before anything is rendered
+// or registered: permanent (retries cannot register the binary; the
+// runner is given up at once, which the egg's breaker counts, so the egg
+// stops until its configuration changes or an operator retries it).
+func (p *Provisioner) pinFailed(ctx context.Context, r Runner, why string) error {
+	p.log.WarnContext(ctx, "provisioner: "+why, "runner", r.ID, "egg", r.Egg)
+	id := p.cfg.NewID()
+	action := "create"
+	if r.Deployed {
+		action = "update"
+	}
+	h := p.cfg.Handlers
+	if _, err := h.CreatePlan(ctx, commands.CreatePlan{Meta: p.meta(r.ID), PlanID: id, RunnerID: r.ID, Egg: r.Egg, Action: action,
+		ConfigHash: "none", PreviousPlanID: r.LastPlan}); err != nil {
+		return err
+	}
+	_, err := h.FailPlan(ctx, commands.FailPlan{Meta: p.meta(id), PlanID: id, Stage: "init", Error: why, Permanent: true})
+	return err
 }
 
 func (p *Provisioner) deployed(ctx context.Context, runnerID, planID string, dep Deployment, credSum string, took time.Duration) error {
