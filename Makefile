@@ -72,7 +72,7 @@ test-race: tools ## the tests under the race detector
 
 bench: ## print the performance figures (see README, Performance)
 	if [[ -x $(TOFU) ]]; then export TOFU_BIN=$(TOFU); fi; \
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ ./commands/nestsync/ ./commands/uglyfox/ ./adapters/tofu/ ./adapters/httpapi/ ./cmd/mothergoose/ | tee /dev/stderr | scripts/bench-table.sh
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./adapters/sqlite/ ./adapters/fly/ ./commands/nestsync/ ./commands/uglyfox/ ./adapters/tofu/ ./adapters/httpapi/ ./adapters/secrets/ ./cmd/mothergoose/ | tee /dev/stderr | scripts/bench-table.sh
 
 fuzz: ## fuzz the .fly parser and the webhook handler for 30 s each (CI runs both seed corpora as part of make test)
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime 30s ./adapters/fly/

@@ -20,6 +20,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/sqlite/sqlitetest"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/events"
+	"github.com/polar-gosling/polar-gosling/ports"
 )
 
 const (
@@ -35,14 +36,21 @@ const (
 // owner of job.json's project), listening on 127.0.0.1:0.
 func mustBenchServer(b *testing.B) (string, *sqlite.EventStore) {
 	b.Helper()
+	b.Setenv(benchSecretEnv, hookSecret)
+	return mustBenchServerWith(b, "env://"+benchSecretEnv, secrets.NewLocal())
+}
+
+// mustBenchServerWith is mustBenchServer with the egg's webhook secret at
+// secretURI, resolved through sec.
+func mustBenchServerWith(b *testing.B, secretURI string, sec ports.Secrets) (string, *sqlite.EventStore) {
+	b.Helper()
 	ctx := context.Background()
 	core := sqlitetest.NewCore(b)
 	db, h, proj := core.DB, core.Handlers, core.Projections
-	b.Setenv(benchSecretEnv, hookSecret)
 	if _, err := h.SyncEgg(ctx, commands.SyncEgg{Config: events.EggSynced{
 		Name: "release-tools", Kind: "egg", RunnerType: "serverless", Provider: "yandex", Region: "ru-central1-a",
 		GitLabServer: "gitlab.com", ProjectIDs: []int64{31537070}, Tags: []string{"docker", "linux"}, CPU: 2, MemoryGB: 4,
-		WebhookSecretURI: "env://" + benchSecretEnv, ConfigHash: "h", Commit: "c0ffee", Path: "Eggs/release-tools/config.fly",
+		WebhookSecretURI: secretURI, ConfigHash: "h", Commit: "c0ffee", Path: "Eggs/release-tools/config.fly",
 	}}); err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +58,7 @@ func mustBenchServer(b *testing.B) (string, *sqlite.EventStore) {
 		b.Fatal(err)
 	}
 	handler, err := httpapi.New(httpapi.Config{
-		Handlers: h, Views: db.Views(), Events: db.Events(), Secrets: secrets.NewLocal(),
+		Handlers: h, Views: db.Views(), Events: db.Events(), Secrets: sec,
 		APIToken: apiToken, TriggerToken: triggerToken, MaxBody: 1 << 20,
 		Ready: db.Ping, Lag: proj.Lag, Registry: prometheus.NewRegistry(),
 	})
