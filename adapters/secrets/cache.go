@@ -190,7 +190,7 @@ func (c *Cache) fetch(ctx context.Context, k, uri string, ttl time.Duration) ([]
 			c.cfg.Log.Warn("secrets backend unavailable: serving the cached value",
 				"uri", uri, "fetched_at", old.fetched, "stale_until", old.expires.Add(c.cfg.StaleFor), "reason", errs.Message(err))
 		}
-		v, err = old.value, nil
+		v = old.value
 		c.mu.Unlock()
 		return v, nil
 	default:

@@ -16,37 +16,7 @@ import (
 // pinnedEggConfig is the provisioning tests' egg with a versions block
 // pinning tofu.
 func (e *provEnv) pinnedEggConfig(tofuVersion string) string {
-	secrets := filepath.Join(e.dir, "secrets")
-	return fmt.Sprintf(`egg %q {
-  type = "vm"
-
-  cloud {
-    provider = "local"
-  }
-
-  resources {
-    cpu    = 1
-    memory = 512
-    disk   = 10
-  }
-
-  runner {
-    tags       = ["docker", "linux"]
-    concurrent = 1
-  }
-
-  versions {
-    tofu = %q
-  }
-
-  gitlab {
-    server         = "gitlab.com"
-    project_id     = %d
-    token_secret   = "file://%s/runner-token"
-    webhook_secret = "file://%s/webhook-secret"
-  }
-}
-`, provEgg, tofuVersion, provProject, secrets, secrets)
+	return e.eggFileWith(1, fmt.Sprintf("\n  versions {\n    tofu = %q\n  }\n", tofuVersion))
 }
 
 // realTofuVersion is the version TOFU_BIN reports.

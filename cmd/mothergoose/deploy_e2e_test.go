@@ -16,7 +16,10 @@ import (
 
 // eggFile is the e2e egg's config.fly with cpu (the Nest change of the
 // deploy test), the same as newProvEnv's otherwise.
-func (e *provEnv) eggFile(cpu int) string {
+func (e *provEnv) eggFile(cpu int) string { return e.eggFileWith(cpu, "") }
+
+// eggFileWith is eggFile with extra blocks (a versions block) before gitlab.
+func (e *provEnv) eggFileWith(cpu int, extra string) string {
 	secrets := filepath.Join(e.dir, "secrets")
 	return fmt.Sprintf(`egg %q {
   type = "vm"
@@ -35,7 +38,7 @@ func (e *provEnv) eggFile(cpu int) string {
     tags       = ["docker", "linux"]
     concurrent = 1
   }
-
+%s
   gitlab {
     server         = "gitlab.com"
     project_id     = %d
@@ -43,7 +46,7 @@ func (e *provEnv) eggFile(cpu int) string {
     webhook_secret = "file://%s/webhook-secret"
   }
 }
-`, provEgg, cpu, provProject, secrets, secrets)
+`, provEgg, cpu, extra, provProject, secrets, secrets)
 }
 
 // gosling runs the CLI built beside mothergoose against this env.

@@ -516,6 +516,14 @@ func (p *Provisioner) provision(ctx context.Context, r Runner, egg *Egg) error {
 // stops until its configuration changes or an operator retries it).
 func (p *Provisioner) pinFailed(ctx context.Context, r Runner, why string) error {
 	p.log.WarnContext(ctx, "provisioner: "+why, "runner", r.ID, "egg", r.Egg)
+	return p.failUnplanned(ctx, r, "init", why, true)
+}
+
+// failUnplanned records a plan that failed at stage before anything was
+// rendered: a plan.created with no configuration ("none") and its
+// plan.failed, so the runner's history and the egg's breaker see it like
+// any failed plan.
+func (p *Provisioner) failUnplanned(ctx context.Context, r Runner, stage, why string, permanent bool) error {
 	id := p.cfg.NewID()
 	action := "create"
 	if r.Deployed {
@@ -526,7 +534,7 @@ func (p *Provisioner) pinFailed(ctx context.Context, r Runner, why string) error
 		ConfigHash: "none", PreviousPlanID: r.LastPlan}); err != nil {
 		return err
 	}
-	_, err := h.FailPlan(ctx, commands.FailPlan{Meta: p.meta(id), PlanID: id, Stage: "init", Error: why, Permanent: true})
+	_, err := h.FailPlan(ctx, commands.FailPlan{Meta: p.meta(id), PlanID: id, Stage: stage, Error: why, Permanent: permanent})
 	return err
 }
 

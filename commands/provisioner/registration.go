@@ -158,18 +158,7 @@ func (p *Provisioner) registerFailed(ctx context.Context, r Runner, err error) e
 		}
 	}
 	p.log.WarnContext(ctx, "provisioner: GitLab runner registration failed", "runner", r.ID, "egg", r.Egg, "permanent", permanent, "error", msg)
-	id := p.cfg.NewID()
-	action := "create"
-	if r.Deployed {
-		action = "update"
-	}
-	h := p.cfg.Handlers
-	if _, err := h.CreatePlan(ctx, commands.CreatePlan{Meta: p.meta(r.ID), PlanID: id, RunnerID: r.ID, Egg: r.Egg, Action: action,
-		ConfigHash: "none", PreviousPlanID: r.LastPlan}); err != nil {
-		return err
-	}
-	_, ferr := h.FailPlan(ctx, commands.FailPlan{Meta: p.meta(id), PlanID: id, Stage: "register", Error: msg, Permanent: permanent})
-	return ferr
+	return p.failUnplanned(ctx, r, "register", msg, permanent)
 }
 
 // retire pauses a terminating runner's GitLab runner and records that its
