@@ -349,3 +349,35 @@ func TestFake_list_pages(t *testing.T) {
 		}
 	}
 }
+
+func TestResolve_by_name_renews_an_expired_token(t *testing.T) {
+	fake, b, _ := setupNamed(t) // tokens from the metadata service: renewable
+	mustResolve(t, b, conventionalURI)
+	fake.ExpireTokens()
+	if got := mustResolve(t, b, conventionalURI); got != planted {
+		t.Fatalf("after expiry: %q, want the stored value", got)
+	}
+	if n := fake.Calls(lockboxtest.MethodGetEx); n != 3 {
+		t.Fatalf("GetEx calls = %d, want 3 (one refused, retried once with a new token)", n)
+	}
+}
+
+func TestWrite_by_name_concurrently(t *testing.T) {
+	fake, b, id := setupNamed(t)
+	errc := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			errc <- b.Write(context.Background(), fmt.Sprintf("yc-lockbox://gitlab/gitlab.com/payments-api/runner-%d.token", i), []byte("v"))
+		}()
+	}
+	for range 8 {
+		if err := <-errc; err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+	}
+	for i := range 8 {
+		if _, ok := fake.Value(id, fmt.Sprintf("runner-%d.token", i)); !ok {
+			t.Fatalf("key runner-%d.token missing after concurrent writes", i)
+		}
+	}
+}
