@@ -42,7 +42,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func keyFileSetup(t *testing.T) (*lockboxtest.Server, *lockbox.Backend, string) {
 	t.Helper()
 	fake := lockboxtest.Start(t)
-	fake.Put("e6qsecret", "password", planted)
+	fake.Put("e6qsecret01234567890", "password", planted)
 	path, keyID := fake.WriteKeyFile(t.TempDir(), "ajesa")
 	cfg := fake.Config()
 	cfg.ServiceAccountKeyFile = path
@@ -52,7 +52,7 @@ func keyFileSetup(t *testing.T) (*lockboxtest.Server, *lockbox.Backend, string) 
 func TestKeyFile_auth_end_to_end(t *testing.T) {
 	fake, b, _ := keyFileSetup(t)
 	for range 3 {
-		if got := mustResolve(t, b, "yc-lockbox://e6qsecret/password"); got != planted {
+		if got := mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password"); got != planted {
 			t.Fatal("wrong value")
 		}
 	}
@@ -67,13 +67,13 @@ func TestKeyFile_auth_end_to_end(t *testing.T) {
 func TestKeyFile_refused_key_is_unauthorized(t *testing.T) {
 	fake, b, keyID := keyFileSetup(t)
 	fake.RevokeKey(keyID)
-	_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret/password")
+	_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret01234567890/password")
 	wantCode(t, err, errs.EUNAUTHORIZED)
 }
 
 func TestKeyFile_signed_by_another_key_is_unauthorized(t *testing.T) {
 	fake := lockboxtest.Start(t)
-	fake.Put("e6qsecret", "password", planted)
+	fake.Put("e6qsecret01234567890", "password", planted)
 	dir := t.TempDir()
 	path, _ := fake.WriteKeyFile(dir, "ajesa")
 	otherPath, _ := fake.WriteKeyFile(dir, "ajesa")
@@ -82,7 +82,7 @@ func TestKeyFile_signed_by_another_key_is_unauthorized(t *testing.T) {
 	mustSwapPrivateKey(t, path, otherPath)
 	cfg := fake.Config()
 	cfg.ServiceAccountKeyFile = path
-	_, err := mustBackend(t, cfg).Resolve(context.Background(), "yc-lockbox://e6qsecret/password")
+	_, err := mustBackend(t, cfg).Resolve(context.Background(), "yc-lockbox://e6qsecret01234567890/password")
 	wantCode(t, err, errs.EUNAUTHORIZED)
 	if n := fake.TokensIssued(); n != 0 {
 		t.Fatalf("the fake issued %d tokens for a forged JWT", n)
@@ -139,8 +139,8 @@ func TestNew_refuses_a_key_file_and_a_token_together(t *testing.T) {
 
 func TestMetadata_auth_end_to_end(t *testing.T) {
 	fake, b := setup(t)
-	mustResolve(t, b, "yc-lockbox://e6qsecret/password")
-	mustResolve(t, b, "yc-lockbox://e6qsecret/user")
+	mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password")
+	mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/user")
 	if n := fake.MetadataCalls(); n != 1 {
 		t.Fatalf("metadata calls = %d, want 1 (the token is cached)", n)
 	}
@@ -152,16 +152,16 @@ func TestMetadata_auth_end_to_end(t *testing.T) {
 func TestMetadata_without_service_account_is_unauthorized(t *testing.T) {
 	fake, b := setup(t)
 	fake.DetachServiceAccount()
-	_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret/password")
+	_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret01234567890/password")
 	wantCode(t, err, errs.EUNAUTHORIZED)
 }
 
 func TestMetadata_down_is_unavailable(t *testing.T) {
 	fake := lockboxtest.Start(t)
-	fake.Put("e6qsecret", "password", planted)
+	fake.Put("e6qsecret01234567890", "password", planted)
 	cfg := fake.Config()
 	cfg.MetadataURL = "http://" + closedAddr(t)
-	_, err := mustBackend(t, cfg).Resolve(context.Background(), "yc-lockbox://e6qsecret/password")
+	_, err := mustBackend(t, cfg).Resolve(context.Background(), "yc-lockbox://e6qsecret01234567890/password")
 	wantCode(t, err, errs.EUNAVAILABLE)
 }
 
@@ -179,17 +179,17 @@ func closedAddr(t *testing.T) string {
 
 func TestStaticToken(t *testing.T) {
 	fake := lockboxtest.Start(t)
-	fake.Put("e6qsecret", "password", planted)
+	fake.Put("e6qsecret01234567890", "password", planted)
 	fake.AllowToken("t1.dev-token")
 	cfg := fake.Config()
 	cfg.IAMToken = "t1.dev-token"
 	b := mustBackend(t, cfg)
-	mustResolve(t, b, "yc-lockbox://e6qsecret/password")
+	mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password")
 
 	// Expired and not renewable: EUNAUTHORIZED after one retry.
 	fake.ExpireTokens()
 	before := fake.Calls(lockboxtest.MethodGet)
-	_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret/password")
+	_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret01234567890/password")
 	wantCode(t, err, errs.EUNAUTHORIZED)
 	if n := fake.Calls(lockboxtest.MethodGet) - before; n != 2 {
 		t.Fatalf("Get calls for the expired token = %d, want 2 (one retry)", n)
@@ -210,9 +210,9 @@ func TestExpired_token_triggers_exactly_one_refresh(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake, b := tc.setup(t)
-			mustResolve(t, b, "yc-lockbox://e6qsecret/password")
+			mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password")
 			fake.ExpireTokens()
-			if got := mustResolve(t, b, "yc-lockbox://e6qsecret/password"); got != planted {
+			if got := mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password"); got != planted {
 				t.Fatal("wrong value after renewal")
 			}
 			if n := tc.renewed(fake); n != 2 {
@@ -227,13 +227,13 @@ func TestExpired_token_triggers_exactly_one_refresh(t *testing.T) {
 
 func TestExpired_token_concurrent_calls_share_one_refresh(t *testing.T) {
 	fake, b, _ := keyFileSetup(t)
-	mustResolve(t, b, "yc-lockbox://e6qsecret/password")
+	mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password")
 	fake.ExpireTokens()
 	const n = 8
 	results := make(chan error, n)
 	for range n {
 		go func() {
-			_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret/password")
+			_, err := b.Resolve(context.Background(), "yc-lockbox://e6qsecret01234567890/password")
 			results <- err
 		}()
 	}
@@ -263,20 +263,20 @@ func TestToken_renewed_before_expiry(t *testing.T) {
 			fake := lockboxtest.Start(t)
 			fake.SetClock(clock.Now)
 			fake.SetTokenLifetime(tc.lifetime)
-			fake.Put("e6qsecret", "password", planted)
+			fake.Put("e6qsecret01234567890", "password", planted)
 			path, _ := fake.WriteKeyFile(t.TempDir(), "ajesa")
 			cfg := fake.Config()
 			cfg.ServiceAccountKeyFile, cfg.Now = path, clock.Now
 			b := mustBackend(t, cfg)
 
-			mustResolve(t, b, "yc-lockbox://e6qsecret/password")
+			mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password")
 			clock.Advance(tc.fresh)
-			mustResolve(t, b, "yc-lockbox://e6qsecret/password")
+			mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password")
 			if n := fake.Calls(lockboxtest.MethodCreateToken); n != 1 {
 				t.Fatalf("at age %v IAM calls = %d, want 1 (not renewed yet)", tc.fresh, n)
 			}
 			clock.Advance(tc.renewedAt - tc.fresh)
-			mustResolve(t, b, "yc-lockbox://e6qsecret/password")
+			mustResolve(t, b, "yc-lockbox://e6qsecret01234567890/password")
 			if n := fake.Calls(lockboxtest.MethodCreateToken); n != 2 {
 				t.Fatalf("at age %v IAM calls = %d, want 2 (renewed ahead)", tc.renewedAt, n)
 			}
@@ -296,15 +296,16 @@ func TestConfigFromEnv(t *testing.T) {
 		"YC_LOCKBOX_PAYLOAD_ENDPOINT": "127.0.0.1:2",
 		"YC_LOCKBOX_ENDPOINT":         "127.0.0.1:3",
 		"YC_IAM_ENDPOINT":             "127.0.0.1:4",
+		"YC_FOLDER_ID":                "b1gfolder",
 	}
 	cfg, set := lockbox.ConfigFromEnv(func(k string) string { return env[k] })
 	want := lockbox.Config{
 		ServiceAccountKeyFile: "/etc/yc/key.json", IAMToken: "t1.x", MetadataURL: "http://127.0.0.1:1",
-		PayloadEndpoint: "127.0.0.1:2", Endpoint: "127.0.0.1:3", IAMEndpoint: "127.0.0.1:4",
+		PayloadEndpoint: "127.0.0.1:2", Endpoint: "127.0.0.1:3", IAMEndpoint: "127.0.0.1:4", FolderID: "b1gfolder",
 	}
 	if !set || cfg.ServiceAccountKeyFile != want.ServiceAccountKeyFile || cfg.IAMToken != want.IAMToken ||
 		cfg.MetadataURL != want.MetadataURL || cfg.PayloadEndpoint != want.PayloadEndpoint ||
-		cfg.Endpoint != want.Endpoint || cfg.IAMEndpoint != want.IAMEndpoint {
+		cfg.Endpoint != want.Endpoint || cfg.IAMEndpoint != want.IAMEndpoint || cfg.FolderID != want.FolderID {
 		t.Fatalf("ConfigFromEnv = %+v, %v; want %+v, true", cfg, set, want)
 	}
 	if _, set := lockbox.ConfigFromEnv(func(string) string { return "" }); set {
@@ -313,14 +314,14 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestConfig_printing_hides_the_token(t *testing.T) {
-	cfg := lockbox.Config{IAMToken: "t1." + planted, Endpoint: "lockbox.example:443"}
+	cfg := lockbox.Config{IAMToken: "t1." + planted, Endpoint: "lockbox.example:443", FolderID: "b1gfolder"}
 	var logged strings.Builder
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("lockbox", "config", cfg)
 	for _, shown := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%v", &cfg), fmt.Sprintf("%#v", cfg), logged.String()} {
 		if strings.Contains(shown, planted) {
 			t.Fatalf("the IAM token is shown: %s", shown)
 		}
-		if !strings.Contains(shown, "lockbox.example:443") {
+		if !strings.Contains(shown, "lockbox.example:443") || !strings.Contains(shown, "b1gfolder") {
 			t.Fatalf("the config is not shown: %s", shown)
 		}
 	}

@@ -8,8 +8,8 @@ import (
 // String shows cfg without the IAM token, so that printing or logging a
 // Config cannot leak it.
 func (c Config) String() string {
-	return fmt.Sprintf("lockbox.Config{ServiceAccountKeyFile:%q IAMToken:%s MetadataURL:%q PayloadEndpoint:%q Endpoint:%q IAMEndpoint:%q Timeout:%v}",
-		c.ServiceAccountKeyFile, redacted(c.IAMToken), c.MetadataURL, c.PayloadEndpoint, c.Endpoint, c.IAMEndpoint, c.Timeout)
+	return fmt.Sprintf("lockbox.Config{ServiceAccountKeyFile:%q IAMToken:%s MetadataURL:%q FolderID:%q PayloadEndpoint:%q Endpoint:%q IAMEndpoint:%q Timeout:%v}",
+		c.ServiceAccountKeyFile, redacted(c.IAMToken), c.MetadataURL, c.FolderID, c.PayloadEndpoint, c.Endpoint, c.IAMEndpoint, c.Timeout)
 }
 
 // LogValue is String for log/slog.
@@ -18,6 +18,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("service_account_key_file", c.ServiceAccountKeyFile),
 		slog.String("iam_token", redacted(c.IAMToken)),
 		slog.String("metadata_url", c.MetadataURL),
+		slog.String("folder_id", c.FolderID),
 		slog.String("payload_endpoint", c.PayloadEndpoint),
 		slog.String("endpoint", c.Endpoint),
 		slog.String("iam_endpoint", c.IAMEndpoint),

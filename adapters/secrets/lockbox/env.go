@@ -8,6 +8,9 @@ const (
 	EnvPayloadEndpoint       = "YC_LOCKBOX_PAYLOAD_ENDPOINT"
 	EnvEndpoint              = "YC_LOCKBOX_ENDPOINT"
 	EnvIAMEndpoint           = "YC_IAM_ENDPOINT"
+	// EnvFolderID is the folder the yc CLI and the Terraform provider read
+	// from the same variable.
+	EnvFolderID = "YC_FOLDER_ID"
 )
 
 // ConfigFromEnv reads the Config of the package documentation from the
@@ -29,6 +32,7 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, set bool) {
 		PayloadEndpoint:       read(EnvPayloadEndpoint),
 		Endpoint:              read(EnvEndpoint),
 		IAMEndpoint:           read(EnvIAMEndpoint),
+		FolderID:              read(EnvFolderID),
 	}
 	return cfg, set
 }

@@ -39,6 +39,11 @@ type Config struct {
 	// used when neither ServiceAccountKeyFile nor IAMToken is set.
 	MetadataURL string
 
+	// FolderID is the folder holding the secrets a URI names by name
+	// rather than by ID (see the package documentation); without it only
+	// secret IDs resolve.
+	FolderID string
+
 	PayloadEndpoint string // PayloadService, host:port (DefaultPayloadEndpoint)
 	Endpoint        string // SecretService, host:port (DefaultEndpoint)
 	IAMEndpoint     string // IamTokenService, host:port (DefaultIAMEndpoint)
@@ -55,11 +60,13 @@ type Config struct {
 // Backend resolves and writes yc-lockbox:// URIs. It caches IAM tokens and
 // connections, never secret values, and is safe for concurrent use.
 type Backend struct {
-	timeout time.Duration
-	payload lockboxpb.PayloadServiceClient
-	secrets lockboxpb.SecretServiceClient
-	tokens  *tokenCache
-	conns   []*grpc.ClientConn
+	timeout  time.Duration
+	folderID string
+	names    nameCache // names.go
+	payload  lockboxpb.PayloadServiceClient
+	secrets  lockboxpb.SecretServiceClient
+	tokens   *tokenCache
+	conns    []*grpc.ClientConn
 }
 
 var (
@@ -77,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if cfg.ServiceAccountKeyFile != "" && cfg.IAMToken != "" {
 		return nil, errs.Errorf(errs.EINVALID, "lockbox: set a service account key file (%s) or an IAM token (%s), not both", EnvServiceAccountKeyFile, EnvIAMToken)
 	}
-	b := &Backend{timeout: cfg.Timeout}
+	b := &Backend{timeout: cfg.Timeout, folderID: cfg.FolderID}
 	conns := map[string]*grpc.ClientConn{}
 	connect := func(endpoint string) (*grpc.ClientConn, error) {
 		if c, ok := conns[endpoint]; ok {
@@ -161,11 +168,15 @@ func (b *Backend) Close() error {
 }
 
 // Resolve returns the value of the URI's key in the current version of the
-// secret.
+// secret: by PayloadService/Get for a secret ID, by PayloadService/GetEx
+// with the folder and name for a named secret.
 func (b *Backend) Resolve(ctx context.Context, uri string) ([]byte, error) {
-	ref, err := parseURI(uri)
+	ref, err := b.parse(uri)
 	if err != nil {
 		return nil, err
+	}
+	if ref.byName() {
+		return b.resolveNamed(ctx, ref)
 	}
 	var payload *lockboxpb.Payload
 	err = b.call(ctx, ref, "read the secret", func(ctx context.Context) (err error) {
@@ -184,17 +195,27 @@ func (b *Backend) Resolve(ctx context.Context, uri string) ([]byte, error) {
 		}
 		return []byte(e.GetTextValue()), nil
 	}
-	return nil, errs.Errorf(errs.ENOTFOUND, "secret %s: the secret has no key %q", uri, ref.key)
+	return nil, noKey(ref)
 }
 
 // Write sets the URI's key to value in a new version of the secret, built
 // by Lockbox from the current version (the other keys stay). The value is
-// sent as text when it is UTF-8, as binary otherwise.
+// sent as text when it is UTF-8, as binary otherwise. A named secret must
+// exist: its ID is looked up (names.go), it is never created.
 func (b *Backend) Write(ctx context.Context, uri string, value []byte) error {
-	ref, err := parseURI(uri)
+	ref, err := b.parse(uri)
 	if err != nil {
 		return err
 	}
+	if ref.byName() {
+		return b.writeNamed(ctx, ref, value)
+	}
+	return b.addVersion(ctx, ref, value)
+}
+
+// addVersion adds a version of the secret ref.secretID with the key set
+// to value.
+func (b *Backend) addVersion(ctx context.Context, ref secretRef, value []byte) error {
 	entry := &lockboxpb.PayloadEntryChange{Key: ref.key}
 	if utf8.Valid(value) {
 		entry.Value = &lockboxpb.PayloadEntryChange_TextValue{TextValue: string(value)}
@@ -210,7 +231,7 @@ func (b *Backend) Write(ctx context.Context, uri string, value []byte) error {
 		// Accepted, done or not; an operation that failed says why with a
 		// google.rpc.Status code.
 		if st := op.GetError(); st != nil {
-			return codeError(codes.Code(st.GetCode()), uri, "add a version", nil)
+			return codeError(codes.Code(st.GetCode()), ref.subject(), "add a version", nil)
 		}
 		return nil
 	})
@@ -222,7 +243,7 @@ func (b *Backend) call(ctx context.Context, ref secretRef, what string, rpc func
 	for attempt := 1; ; attempt++ {
 		tok, err := b.tokens.token(ctx)
 		if err != nil {
-			return errs.Wrap(errs.Code(err), err, "secret %s: no IAM token to %s", ref.uri, what)
+			return errs.Wrap(errs.Code(err), err, "secret %s: no IAM token to %s", ref.subject(), what)
 		}
 		callCtx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok), b.timeout)
 		err = rpc(callCtx)
@@ -231,6 +252,6 @@ func (b *Backend) call(ctx context.Context, ref secretRef, what string, rpc func
 			b.tokens.drop(tok)
 			continue
 		}
-		return classify(err, ref.uri, what)
+		return classify(err, ref.subject(), what)
 	}
 }

@@ -5,12 +5,20 @@
 //   - yandex.cloud.lockbox.v1.PayloadService/Get
 //     (https://yandex.cloud/en/docs/lockbox/api-ref/grpc/Payload/get): the
 //     entries of the secret's current version;
+//   - yandex.cloud.lockbox.v1.PayloadService/GetEx
+//     (https://yandex.cloud/en/docs/lockbox/api-ref/grpc/Payload/getEx): the
+//     same by secret_id or by folder_and_name, the entries as a map of key
+//     to bytes (names.go);
+//   - yandex.cloud.lockbox.v1.SecretService/List
+//     (https://yandex.cloud/en/docs/lockbox/api-ref/grpc/Secret/list): the
+//     secrets of a folder, page_size (default 100, at most 1000) at a time
+//     with next_page_token (names.go);
 //   - yandex.cloud.lockbox.v1.SecretService/AddVersion
 //     (https://yandex.cloud/en/docs/lockbox/api-ref/grpc/Secret/addVersion):
 //     a new current version made of the base (current) version's entries
 //     with the given entries changed, answered with a done Operation
 //     carrying AddVersionMetadata and the Version; the rest of
-//     SecretService is Unimplemented;
+//     SecretService (Get, Create, ...) is Unimplemented;
 //   - yandex.cloud.iam.v1.IamTokenService/Create
 //     (https://yandex.cloud/en/docs/iam/operations/iam-token/create-for-sa):
 //     exchanges a PS256 JWT signed with a registered service account key
@@ -24,7 +32,10 @@
 // PERMISSION_DENIED, throttled calls RESOURCE_EXHAUSTED, as the Lockbox
 // API documents its errors (https://yandex.cloud/en/docs/api-design-guide/concepts/errors).
 //
-// Fault injection: Deny, Throttle, ExpireTokens, RevokeKey,
+// Secrets are put by ID (Put) or by folder and name (PutNamed, which gives
+// them an ID of the shape Yandex Cloud issues).
+//
+// Fault injection: Deny, DenyFolder, Throttle, ExpireTokens, RevokeKey,
 // DetachServiceAccount, FailOperations, PendOperations, Delay, Stop and Restart
 // (same address). Calls, MetadataCalls and TokensIssued count what was
 // received and given.
@@ -52,6 +63,8 @@ import (
 // The gRPC methods the fake serves, for Calls.
 const (
 	MethodGet         = lockboxpb.PayloadService_Get_FullMethodName
+	MethodGetEx       = lockboxpb.PayloadService_GetEx_FullMethodName
+	MethodList        = lockboxpb.SecretService_List_FullMethodName
 	MethodAddVersion  = lockboxpb.SecretService_AddVersion_FullMethodName
 	MethodCreateToken = iampb.IamTokenService_Create_FullMethodName
 )
@@ -66,17 +79,18 @@ type Server struct {
 	t    testing.TB
 	addr string
 
-	mu       sync.Mutex
-	grpc     *grpc.Server // nil while stopped
-	now      func() time.Time
-	lifetime time.Duration
-	secrets  map[string]*secret
-	denied   map[string]bool
-	throttle int
-	tokens   map[string]time.Time // IAM token -> expiry (zero: never)
-	keys     map[string]saKey     // key id -> key
-	calls    map[string]int
-	issued   int
+	mu            sync.Mutex
+	grpc          *grpc.Server // nil while stopped
+	now           func() time.Time
+	lifetime      time.Duration
+	secrets       map[string]*secret
+	denied        map[string]bool
+	deniedFolders map[string]bool // DenyFolder
+	throttle      int
+	tokens        map[string]time.Time // IAM token -> expiry (zero: never)
+	keys          map[string]saKey     // key id -> key
+	calls         map[string]int
+	issued        int
 
 	delay     time.Duration // Delay
 	opFail    opFailure     // FailOperations
@@ -89,14 +103,15 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{
-		t:        t,
-		now:      time.Now,
-		lifetime: DefaultTokenLifetime,
-		secrets:  map[string]*secret{},
-		denied:   map[string]bool{},
-		tokens:   map[string]time.Time{},
-		keys:     map[string]saKey{},
-		calls:    map[string]int{},
+		t:             t,
+		now:           time.Now,
+		lifetime:      DefaultTokenLifetime,
+		secrets:       map[string]*secret{},
+		denied:        map[string]bool{},
+		deniedFolders: map[string]bool{},
+		tokens:        map[string]time.Time{},
+		keys:          map[string]saKey{},
+		calls:         map[string]int{},
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -227,8 +242,8 @@ func (s *Server) Delay(d time.Duration) {
 	s.delay = d
 }
 
-// Calls is how many calls of method (MethodGet, MethodAddVersion,
-// MethodCreateToken) the fake received, refused ones included.
+// Calls is how many calls of method (MethodGet, MethodGetEx, MethodList,
+// MethodAddVersion, MethodCreateToken) the fake received, refused ones included.
 func (s *Server) Calls(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

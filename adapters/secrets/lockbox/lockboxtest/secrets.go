@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
+	"time"
 
 	lockboxpb "github.com/yandex-cloud/go-genproto/yandex/cloud/lockbox/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
@@ -15,8 +16,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// secret is a Lockbox secret: its versions, the last one current.
+// secret is a Lockbox secret: its versions, the last one current. A secret
+// put by PutNamed has a folder and a name; one put by Put has neither.
 type secret struct {
+	id       string
+	folderID string
+	name     string
+	created  time.Time
 	versions []version
 }
 
@@ -27,6 +33,18 @@ type version struct {
 }
 
 func (sec *secret) current() version { return sec.versions[len(sec.versions)-1] }
+
+// version returns the version id of sec, the current one for "".
+func (sec *secret) version(id string) (version, error) {
+	if id == "" {
+		return sec.current(), nil
+	}
+	i := slices.IndexFunc(sec.versions, func(v version) bool { return v.id == id })
+	if i < 0 {
+		return version{}, status.Errorf(codes.NotFound, "Version %s not found", id)
+	}
+	return sec.versions[i], nil
+}
 
 // Put sets key to value in a new current version of secretID (creating the
 // secret), keeping the secret's other keys: rotating a value is another Put.
@@ -45,12 +63,54 @@ func (s *Server) put(secretID, key string, value []byte, binary bool) {
 	s.addVersionLocked(secretID, map[string][]byte{key: value}, map[string]bool{key: binary})
 }
 
+// PutNamed is Put for the secret named name in folderID: the first PutNamed
+// creates it with a new ID, which every PutNamed returns.
+func (s *Server) PutNamed(folderID, name, key, value string) (secretID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.namedLocked(folderID, name)
+	if sec == nil {
+		sec = &secret{id: newSecretID(), folderID: folderID, name: name, created: s.now()}
+		s.secrets[sec.id] = sec
+	}
+	s.addVersionLocked(sec.id, map[string][]byte{key: []byte(value)}, map[string]bool{key: false})
+	return sec.id
+}
+
+// SecretID is the ID of the secret named name in folderID.
+func (s *Server) SecretID(folderID, name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := s.namedLocked(folderID, name); sec != nil {
+		return sec.id, true
+	}
+	return "", false
+}
+
+// namedLocked returns the secret named name in folderID, or nil.
+func (s *Server) namedLocked(folderID, name string) *secret {
+	for _, sec := range s.secrets {
+		if sec.folderID == folderID && sec.name == name {
+			return sec
+		}
+	}
+	return nil
+}
+
+// DenyFolder answers PERMISSION_DENIED to every List of folderID and every
+// GetEx by a name in it.
+func (s *Server) DenyFolder(folderID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deniedFolders[folderID] = true
+}
+
 // addVersionLocked adds a version of secretID made of the current one with
 // changes applied and returns its id.
 func (s *Server) addVersionLocked(secretID string, changes map[string][]byte, binary map[string]bool) string {
 	sec := s.secrets[secretID]
 	if sec == nil {
-		sec = &secret{}
+		sec = &secret{id: secretID, created: s.now()}
 		s.secrets[secretID] = sec
 	}
 	v := version{id: "fake-version-" + randomHex(6), entries: map[string][]byte{}, binary: map[string]bool{}}
@@ -144,13 +204,9 @@ func (p payloadService) Get(_ context.Context, req *lockboxpb.GetPayloadRequest)
 	if err != nil {
 		return nil, err
 	}
-	v := sec.current()
-	if id := req.GetVersionId(); id != "" {
-		i := slices.IndexFunc(sec.versions, func(v version) bool { return v.id == id })
-		if i < 0 {
-			return nil, status.Errorf(codes.NotFound, "Version %s not found", id)
-		}
-		v = sec.versions[i]
+	v, err := sec.version(req.GetVersionId())
+	if err != nil {
+		return nil, err
 	}
 	out := &lockboxpb.Payload{VersionId: v.id}
 	for _, k := range slices.Sorted(maps.Keys(v.entries)) {
@@ -230,6 +286,18 @@ func (ss secretService) AddVersion(_ context.Context, req *lockboxpb.AddVersionR
 		op.Done, op.Result = false, nil
 	}
 	return op, nil
+}
+
+// newSecretID returns an ID of the shape Yandex Cloud issues: "e6q", the
+// prefix of Lockbox, and 17 lower-case letters and digits.
+func newSecretID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 17)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "e6q" + string(b)
 }
 
 func randomHex(n int) string {
