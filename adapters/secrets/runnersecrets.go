@@ -8,8 +8,8 @@ import (
 )
 
 // CheckRunnerSecretBase checks a base URI under which runners' secrets are
-// written (RunnerSecretURI): yc-lockbox://<secret-id> (one Lockbox secret,
-// a key per runner secret), aws-sm://<name-prefix> (a Secrets Manager
+// written (RunnerSecretURI): yc-lockbox://<secret-id or name> (one Lockbox
+// secret, a key per runner secret), aws-sm://<name-prefix> (a Secrets Manager
 // secret per runner) or vault://<mount>[/<path-prefix>] (a KV v2 secret per
 // runner).
 func CheckRunnerSecretBase(base string) error {
@@ -21,7 +21,7 @@ func CheckRunnerSecretBase(base string) error {
 	switch scheme {
 	case "yc-lockbox":
 		if len(segs) != 1 {
-			return errs.Errorf(errs.EINVALID, "base %q: a Lockbox base is one secret id (yc-lockbox://<secret-id>); each runner gets keys in it", base)
+			return errs.Errorf(errs.EINVALID, "base %q: a Lockbox base is one secret, by id or name (yc-lockbox://<secret>); each runner gets keys in it", base)
 		}
 	case "aws-sm", "vault":
 	default:

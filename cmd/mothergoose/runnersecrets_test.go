@@ -17,18 +17,21 @@ import (
 // TestRunnerSecretStore_writes_where_the_agent_reads: the registration
 // path stores a cloud runner's GitLab token under --runner-secrets (a key
 // of one Lockbox secret, a Secrets Manager or Vault secret per runner),
-// and the agent's backends, built from the VM's environment, read the
+// (by default the Lockbox secret named polar-gosling-runners, and a
+// Secrets Manager secret per runner under polar-gosling/runners), and the
+// agent's backends, built from the VM's environment, read the
 // same value at the URI the provisioner hands the module; the secret's
 // other keys stay.
 func TestRunnerSecretStore_writes_where_the_agent_reads(t *testing.T) {
 	lb := lockboxtest.Start(t)
 	lb.AllowToken("iam-token")
 	lb.Put("e6q0runner0tokens001", "other-runner.runner-token", "kept-value")
+	lb.PutNamed("b1gfolder", "polar-gosling-runners", "other-runner.runner-token", "kept-value")
 	sm := awssmtest.Start(t)
 	vt := vaulttest.Start(t)
 	vt.Put("kv", "runners/r-3", "other", "kept-value")
 	for k, v := range map[string]string{
-		"YC_IAM_TOKEN": "iam-token", "YC_LOCKBOX_PAYLOAD_ENDPOINT": lb.Addr(), "YC_LOCKBOX_ENDPOINT": lb.Addr(),
+		"YC_IAM_TOKEN": "iam-token", "YC_FOLDER_ID": "b1gfolder", "YC_LOCKBOX_PAYLOAD_ENDPOINT": lb.Addr(), "YC_LOCKBOX_ENDPOINT": lb.Addr(),
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL(), "AWS_REGION": "eu-west-1", "AWS_PROFILE": "",
 		"AWS_ACCESS_KEY_ID": "AKIDSERVE", "AWS_SECRET_ACCESS_KEY": "serve-secret-key",
 		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
@@ -41,6 +44,7 @@ func TestRunnerSecretStore_writes_where_the_agent_reads(t *testing.T) {
 		otherKey                        string // a key of the same secret that must stay
 	}{
 		{"yandex=yc-lockbox://e6q0runner0tokens001", "yandex", "r-1", "yc-lockbox://e6q0runner0tokens001/r-1.runner-token", "yc-lockbox://e6q0runner0tokens001/other-runner.runner-token"},
+		{"", "yandex", "r-5", "yc-lockbox://polar-gosling-runners/r-5.runner-token", "yc-lockbox://polar-gosling-runners/other-runner.runner-token"},
 		{"", "aws", "r-2", "aws-sm://polar-gosling/runners/r-2/runner-token", ""},
 		{"yandex=vault://kv/runners", "yandex", "r-3", "vault://kv/runners/r-3/runner-token", "vault://kv/runners/r-3/other"},
 	}

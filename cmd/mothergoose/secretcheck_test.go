@@ -138,7 +138,7 @@ func TestServe_warns_once_per_egg_of_webhook_secrets_it_cannot_resolve(t *testin
 		`egg=awssm uri=aws-sm://gitlab/webhook`,
 		`will answer 503 until it can be`,
 		// The cloud backends are there; here they cannot authenticate.
-		`reason="secret yc-lockbox://gitlab/lockbox/webhook-secret: no IAM token`,
+		`reason="secret yc-lockbox://gitlab/lockbox/webhook-secret: the secret is named (Lockbox secret \"gitlab-lockbox\"), not an ID: set YC_FOLDER_ID`,
 		`reason="secret aws-sm://gitlab/webhook: no AWS region`,
 	} {
 		if !strings.Contains(logs.String(), want) {

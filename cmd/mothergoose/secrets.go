@@ -111,7 +111,7 @@ type runnerSecretStore struct {
 func (s runnerSecretStore) StoreRunnerSecret(ctx context.Context, provider, runnerID, name string, value []byte) (string, error) {
 	base := s.bases[provider]
 	if base == "" {
-		return "", errs.Errorf(errs.EINVALID, "no secret store for %s runners: set --runner-secrets %s=yc-lockbox://<secret-id> (or vault://<mount>/<path-prefix>)", provider, provider)
+		return "", errs.Errorf(errs.EINVALID, "no secret store for %s runners: set --runner-secrets %s=vault://<mount>/<path-prefix> (or yc-lockbox://<secret>, aws-sm://<prefix>)", provider, provider)
 	}
 	uri := secrets.RunnerSecretURI(base, runnerID, name)
 	ctx = ports.WithSecretScope(ctx, ports.SecretScope{Purpose: name + " of runner " + runnerID})

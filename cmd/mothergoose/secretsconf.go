@@ -24,8 +24,8 @@ func bindSecretFlags(f *pflag.FlagSet, c *Config) {
 	f.StringVar(&c.AWSRegion, "aws-region", env("MOTHERGOOSE_AWS_REGION", c.AWSRegion),
 		"Secrets Manager's region for aws-sm:// secrets of eggs whose region is not an AWS region (default: AWS_REGION of the SDK's configuration; env MOTHERGOOSE_AWS_REGION)")
 	f.StringArrayVar(&c.RunnerSecrets, "runner-secrets", splitPairs(env("MOTHERGOOSE_RUNNER_SECRETS", "")),
-		"PROVIDER=BASE-URI, repeatable: where the GitLab token of a cloud runner is written for its agent: yandex=yc-lockbox://<secret-id> (a key per runner in that secret), "+
-			"aws=aws-sm://<name-prefix> (a secret per runner under the prefix; default aws-sm://polar-gosling/runners), vault=... for either provider as vault://<mount>/<path-prefix> (env MOTHERGOOSE_RUNNER_SECRETS, comma-separated)")
+		"PROVIDER=BASE-URI, repeatable: where the GitLab token of a cloud runner is written for its agent: yandex=yc-lockbox://<secret-id or name> (a key per runner in that existing secret; default yc-lockbox://polar-gosling-runners, a name in YC_FOLDER_ID), "+
+			"aws=aws-sm://<name-prefix> (a secret per runner under the prefix; default aws-sm://polar-gosling/runners), or for either provider vault://<mount>/<path-prefix> (a KV v2 secret per runner) (env MOTHERGOOSE_RUNNER_SECRETS, comma-separated)")
 }
 
 func splitPairs(s string) []string {
@@ -70,15 +70,20 @@ func knownScheme(s string) bool {
 	return false
 }
 
-// defaultRunnerSecrets is where an AWS runner's token goes without
-// --runner-secrets: a Secrets Manager secret per runner under this prefix
-// (Lockbox has no such default: its secrets are named by ids).
-const defaultAWSRunnerSecrets = "aws-sm://polar-gosling/runners"
+// Where a cloud runner's token goes without --runner-secrets: a Secrets
+// Manager secret per runner under this prefix, a key per runner in the
+// Lockbox secret of this name (in YC_FOLDER_ID; MotherGoose adds versions
+// to it, never creates it: its KMS key and access bindings are the
+// operator's choice).
+const (
+	defaultAWSRunnerSecrets    = "aws-sm://polar-gosling/runners"
+	defaultYandexRunnerSecrets = "yc-lockbox://polar-gosling-runners"
+)
 
 // runnerSecretBases returns the base URI by provider where a cloud
 // runner's secrets are written, and the problems found.
 func (c Config) runnerSecretBases() (map[string]string, []string) {
-	bases := map[string]string{"aws": defaultAWSRunnerSecrets}
+	bases := map[string]string{"aws": defaultAWSRunnerSecrets, "yandex": defaultYandexRunnerSecrets}
 	var problems []string
 	for _, pair := range c.RunnerSecrets {
 		provider, base, ok := strings.Cut(pair, "=")
