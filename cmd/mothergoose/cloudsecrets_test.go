@@ -230,3 +230,64 @@ func scanForValues(t *testing.T, log, dir string, values ...string) {
 		t.Fatalf("no file under %s to scan", dir)
 	}
 }
+
+// TestServe_provisions_with_a_cloud_webhook_secret_Integration: a real
+// `mothergoose serve` (real OpenTofu, real agents) whose egg's webhook
+// secret is in Vault: its warm runner is planned, applied and heartbeats
+// IDLE, a pending job signed with the Vault value is accepted and a wrong
+// one refused; then no byte of the value is in the database, any plan,
+// state file or workspace, or serve's log.
+func TestServe_provisions_with_a_cloud_webhook_secret_Integration(t *testing.T) {
+	e := newProvEnv(t)
+	vt := vaulttest.Start(t)
+	vt.Put("kv", "gitlab/"+provEgg, "webhook-secret", e.webhookSecret)
+	t.Setenv("VAULT_ADDR", vt.URL()) // the child inherits the environment
+	t.Setenv("VAULT_TOKEN", vt.NewToken(vaulttest.TokenOptions{}))
+	src := e.eggFile(1)
+	fileURI := "file://" + filepath.Join(e.dir, "secrets", "webhook-secret")
+	if !strings.Contains(src, fileURI) {
+		t.Fatalf("the egg has no %s", fileURI)
+	}
+	e.nest.Commit(t, map[string]string{"Eggs/" + provEgg + "/config.fly": strings.Replace(src, fileURI, "vault://kv/gitlab/"+provEgg+"/webhook-secret", 1)})
+	// The file the egg no longer names goes: only Vault has the value.
+	if err := os.Remove(filepath.Join(e.dir, "secrets", "webhook-secret")); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	defer e.stop()
+	e.waitUntil("one IDLE runner", 2*time.Minute, func() bool {
+		for _, r := range e.runners() {
+			if r["state"] == "IDLE" {
+				return true
+			}
+		}
+		return false
+	})
+	if code, outcome, err := e.jobHook(4242, "pending"); err != nil || code != http.StatusAccepted || outcome != "accepted" {
+		t.Fatalf("a job signed with the Vault value: %d %s %v", code, outcome, err)
+	}
+	right := e.webhookSecret
+	e.webhookSecret = "wrong-" + right
+	if code, _, err := e.jobHook(4243, "pending"); err != nil || code != http.StatusUnauthorized {
+		t.Fatalf("a job with a wrong token: %d %v, want 401", code, err)
+	}
+	e.stop()
+	plans, _ := filepath.Glob(filepath.Join(e.dataDir, "plans", "*.tfplan"))
+	states, _ := filepath.Glob(filepath.Join(e.workDir, "*", "terraform.tfstate"))
+	if len(plans) == 0 || len(states) == 0 {
+		t.Fatalf("plans %v, states %v: the scan would miss them", plans, states)
+	}
+	logs, _ := filepath.Glob(filepath.Join(e.dir, "mothergoose-*.log"))
+	var all strings.Builder
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	if !strings.Contains(all.String(), "vault://kv/gitlab/"+provEgg+"/webhook-secret") && !strings.Contains(all.String(), "provisioner ready") {
+		t.Fatalf("serve's log is empty: %q", all.String())
+	}
+	scanForValues(t, all.String(), e.dataDir, right)
+}
