@@ -96,9 +96,16 @@ func (s *Store) Put(ctx context.Context, sha256hex string, r io.Reader, limit in
 	if got := hex.EncodeToString(sum); got != sha256hex {
 		return n, errs.Errorf(errs.EINVALID, "SHA-256 mismatch: the %d bytes read have SHA-256 %s, not the %s given; nothing was stored", n, got, sha256hex)
 	}
-	// A blob already stored is kept: its name is its content.
-	if ok, err := s.Has(ctx, sha256hex); err != nil || ok {
+	// A blob already stored is kept: its name is its content. Without
+	// s3:ListBucket, S3 answers HeadObject of a missing key with 403, not
+	// 404; the upload may still be allowed, so a refusal here is left for
+	// PutObject to confirm.
+	ok, err := s.Has(ctx, sha256hex)
+	switch {
+	case err != nil && errs.Code(err) != errs.EUNAUTHORIZED:
 		return n, err
+	case ok:
+		return n, nil
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return n, errs.Wrap(errs.EUNAVAILABLE, err, "s3 blobs: rewind the temporary file")
