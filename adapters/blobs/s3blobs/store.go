@@ -6,6 +6,7 @@ package s3blobs
 
 import (
 	"context"
+	"crypto/md5" //nolint:gosec // Content-MD5 is the transfer check S3 APIs all verify, not a name
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -73,8 +74,10 @@ func (s *Store) Check(ctx context.Context) error {
 // hashed and counted as they are written, and uploaded only once their
 // SHA-256 is the one given and they are within the limit: a refused body
 // never reaches the bucket, so nothing is stored, not even for a moment.
-// The upload carries the SHA-256 (x-amz-checksum-sha256), which S3 checks
-// against what it received, and as the metadata sha256 for people.
+// The upload carries Content-MD5, which S3 and Yandex Object Storage both
+// check against what they received (x-amz-checksum-sha256 would say the
+// same, but S3-compatible stores do not all know it), and the SHA-256 as
+// the metadata sha256 for people.
 func (s *Store) Put(ctx context.Context, sha256hex string, r io.Reader, limit int64) (int64, error) {
 	if err := blobs.CheckSHA256(sha256hex); err != nil {
 		return 0, err
@@ -87,8 +90,8 @@ func (s *Store) Put(ctx context.Context, sha256hex string, r io.Reader, limit in
 		_ = tmp.Close()
 		_ = os.Remove(tmp.Name())
 	}()
-	h := sha256.New()
-	n, err := blobs.CopyBounded(ctx, io.MultiWriter(tmp, h), r, limit)
+	h, m := sha256.New(), md5.New()
+	n, err := blobs.CopyBounded(ctx, io.MultiWriter(tmp, h, m), r, limit)
 	if err != nil {
 		return n, err
 	}
@@ -111,13 +114,13 @@ func (s *Store) Put(ctx context.Context, sha256hex string, r io.Reader, limit in
 		return n, errs.Wrap(errs.EUNAVAILABLE, err, "s3 blobs: rewind the temporary file")
 	}
 	_, err = s.cfg.Client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:         aws.String(s.cfg.Bucket),
-		Key:            aws.String(s.Key(sha256hex)),
-		Body:           tmp,
-		ContentLength:  aws.Int64(n),
-		ContentType:    aws.String("application/octet-stream"),
-		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum)),
-		Metadata:       map[string]string{"sha256": sha256hex},
+		Bucket:        aws.String(s.cfg.Bucket),
+		Key:           aws.String(s.Key(sha256hex)),
+		Body:          tmp,
+		ContentLength: aws.Int64(n),
+		ContentType:   aws.String("application/octet-stream"),
+		ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(m.Sum(nil))),
+		Metadata:      map[string]string{"sha256": sha256hex},
 	})
 	if err != nil {
 		return n, classify(err, "upload blob %s to s3://%s/%s", sha256hex, s.cfg.Bucket, s.Key(sha256hex))

@@ -127,12 +127,12 @@ func NewClient(ctx context.Context, raw string) (*s3.Client, URLSettings, error)
 			o.BaseEndpoint = aws.String(s.Endpoint)
 		}
 		o.UsePathStyle = s.PathStyle
-		// A range of an object has no checksum to validate (S3 sends
-		// one only for the whole object), and every range read would
-		// otherwise write a line saying so to stderr; the bytes are
-		// content-addressed: a download carries its SHA-256 for the client to
-		// check, and the provisioner checks a pinned tofu it copies out.
-		o.DisableLogOutputChecksumValidationSkipped = true
+		// The SDK would add its own x-amz-checksum-crc32 to every upload
+		// and ask for checksums on every download; S3-compatible stores
+		// (Yandex Object Storage) do not all know these headers, and Put
+		// sends Content-MD5, which they all check.
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	return client, s, nil
 }
