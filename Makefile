@@ -5,8 +5,9 @@ GO ?= go
 BIN := bin
 DATA := .data
 STORE ?= sqlite://$(DATA)/gosling.db
-# The test command CI runs (through .ci/run). DynamoDB Local is started for
-# the run unless DYNAMODB_ENDPOINT already points at one.
+# The test command CI runs (through .ci/run). DynamoDB Local and fauxqs (a
+# local S3) are started for the run unless DYNAMODB_ENDPOINT, S3_ENDPOINT
+# already point at them.
 GOTEST_FLAGS ?= -count=1 -timeout 20m
 
 TOFU := $(CURDIR)/.tools/bin/tofu
@@ -39,13 +40,14 @@ run: build ## run MotherGoose on the embedded SQLite store in .data/, syncing th
 		--listen 127.0.0.1:8080 --api-token dev-api-token --trigger-token dev-trigger-token \
 		--gosling-bin $(BIN)/gosling $$([[ -x $(TOFU) ]] && echo --tofu $(TOFU))
 
-tools: ## install what the tests need (DynamoDB Local, OpenTofu into .tools/bin)
+tools: ## install what the tests need (DynamoDB Local, fauxqs, OpenTofu into .tools/bin)
 	scripts/dynamodb-local.sh install
+	scripts/fauxqs.sh install
 	scripts/tofu-install.sh
 
-test: tools fmt-check test-modules cross-build ## run every test, the DynamoDB contract suite against DynamoDB Local
+test: tools fmt-check test-modules cross-build ## run every test, the DynamoDB contract suite against DynamoDB Local, the S3 blob store against fauxqs
 	if [[ -x $(TOFU) ]]; then export TOFU_BIN=$(TOFU); fi; \
-	scripts/with-dynamodb.sh $(GO) test $(GOTEST_FLAGS) ./...
+	scripts/with-dynamodb.sh scripts/with-fauxqs.sh $(GO) test $(GOTEST_FLAGS) ./...
 
 test-modules: tools ## fmt-check and `tofu test` every compute module (modules/compute/*/tests)
 	$(TOFU) fmt -check -recursive modules/
@@ -68,7 +70,7 @@ cross-build: ## build every package for macOS (arm64) and Windows (amd64), where
 	GOOS=windows GOARCH=amd64 $(GO) build ./...
 
 test-race: tools ## the tests under the race detector
-	scripts/with-dynamodb.sh $(GO) test -race $(GOTEST_FLAGS) ./...
+	scripts/with-dynamodb.sh scripts/with-fauxqs.sh $(GO) test -race $(GOTEST_FLAGS) ./...
 
 bench: ## print the performance figures (see README, Performance)
 	if [[ -x $(TOFU) ]]; then export TOFU_BIN=$(TOFU); fi; \

@@ -70,7 +70,7 @@ func (d *Dir) Put(ctx context.Context, sha256hex string, r io.Reader, limit int6
 		}
 	}()
 	h := sha256.New()
-	n, err := copyBounded(ctx, io.MultiWriter(tmp, h), r, limit)
+	n, err := CopyBounded(ctx, io.MultiWriter(tmp, h), r, limit)
 	if err != nil {
 		return n, err
 	}
@@ -97,9 +97,10 @@ func (d *Dir) Put(ctx context.Context, sha256hex string, r io.Reader, limit int6
 	return n, nil
 }
 
-// copyBounded copies r to w, at most limit bytes (limit <= 0: no bound),
-// honouring ctx between reads.
-func copyBounded(ctx context.Context, w io.Writer, r io.Reader, limit int64) (int64, error) {
+// CopyBounded copies r to w, at most limit bytes (limit <= 0: no bound),
+// honouring ctx between reads: more is EINVALID. Every blob store stages
+// what Put reads through it, so they refuse the same way.
+func CopyBounded(ctx context.Context, w io.Writer, r io.Reader, limit int64) (int64, error) {
 	src := r
 	if limit > 0 {
 		src = io.LimitReader(r, limit+1)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/polar-gosling/polar-gosling/adapters/blobs"
+	"github.com/polar-gosling/polar-gosling/adapters/blobs/s3blobs"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -77,6 +78,15 @@ func defaultActor() string {
 // blobDir is where the embedded default keeps the binaries: <data-dir>/blobs.
 func (c Config) blobDir() string { return filepath.Join(c.DataDir, "blobs") }
 
+// openBlobs opens the blob store --blob-store names: the data directory's
+// by default, else the S3 bucket (Validate has checked the URL).
+func (c Config) openBlobs(ctx context.Context) (ports.Blobs, error) {
+	if c.BlobStore == "" {
+		return blobs.NewDir(c.blobDir())
+	}
+	return s3blobs.Open(ctx, c.BlobStore, "")
+}
+
 func binariesCommand(cfg *Config) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "binaries",
@@ -101,7 +111,8 @@ func binariesAddCommand(cfg *Config) *cobra.Command {
 		Use:   "add",
 		Short: "store a binary (--file or --url) after checking its SHA-256 and record binary.version_registered",
 		Long: "add reads --file or downloads --url (http or https, at most 512 MiB, 10 minutes), computes its SHA-256 while storing it " +
-			"in <data-dir>/blobs and compares it with --sha256: a mismatch is refused (exit 2) and stores nothing, neither the file nor an event. " +
+			"in the blob store (<data-dir>/blobs, or the S3 bucket of --blob-store) and compares it with --sha256: a mismatch is refused (exit 2) and stores nothing, " +
+			"neither the file nor an event (a bucket receives the bytes only once they are checked). " +
 			"With --activate the version also becomes the active one of its kind.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
@@ -110,7 +121,7 @@ func binariesAddCommand(cfg *Config) *cobra.Command {
 				return err
 			}
 			defer closeReporting(st, &err)
-			b, err := blobs.NewDir(cfg.blobDir())
+			b, err := cfg.openBlobs(cmd.Context())
 			if err != nil {
 				return err
 			}

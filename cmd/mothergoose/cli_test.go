@@ -27,7 +27,7 @@ func execute(ctx context.Context, args ...string) (string, error) {
 // the store and logging flags are shared; replay, migrate and events list
 // only what they use.
 func TestHelp_lists_each_subcommands_own_flags(t *testing.T) {
-	shared := []string{"--store", "--data-dir", "--log-level", "--log-format"}
+	shared := []string{"--store", "--data-dir", "--blob-store", "--log-level", "--log-format"}
 	serveOnly := []string{"--listen", "--nest", "--nest-branch", "--nest-auth", "--sync-interval", "--poll-interval",
 		"--api-token", "--trigger-token", "--gitlab-api-token", "--unauth-rate", "--unauth-burst",
 		"--unauth-total-rate", "--unauth-total-burst", "--unauth-sources", "--break-after", "--plan-retention", "--reconcile-interval"}

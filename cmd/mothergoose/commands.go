@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/polar-gosling/polar-gosling/adapters/blobs"
+	"github.com/polar-gosling/polar-gosling/adapters/blobs/s3blobs"
 	"github.com/polar-gosling/polar-gosling/adapters/fly"
 	"github.com/polar-gosling/polar-gosling/adapters/gitlab"
 	"github.com/polar-gosling/polar-gosling/adapters/gitrepo"
@@ -243,8 +243,15 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.storage = st
-	if m.blobs, err = blobs.NewDir(m.Config.blobDir()); err != nil {
+	if m.blobs, err = m.Config.openBlobs(ctx); err != nil {
 		return err
+	}
+	if b, ok := m.blobs.(*s3blobs.Store); ok {
+		// A bucket that is down or misnamed only fails the binaries'
+		// downloads and pinned plans: serve starts and says so.
+		if err := b.Check(ctx); err != nil {
+			log.Warn("the blob store's bucket cannot be read: binary downloads and pinned tofu versions fail until it can", "blob_store", m.Config.BlobStore, "err", err)
+		}
 	}
 	codec := events.NewCodec(events.NewRegistry())
 	if m.Handlers, err = commands.NewHandlers(st.Events, codec, time.Now, newID, commands.WithLeases(st.Leases)); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/polar-gosling/polar-gosling/adapters/blobs/s3blobs"
 	"github.com/polar-gosling/polar-gosling/adapters/httpapi"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/tofu"
@@ -25,6 +26,7 @@ import (
 // read in one place (bindFlags) and validated once (Validate).
 type Config struct {
 	Store        string        // sqlite:///path.db, a plain path, or dynamodb://prefix?region=..&endpoint=..; empty: StoreURL's default in DataDir
+	BlobStore    string        // where registered binaries are kept: "" = DataDir/blobs, or s3://bucket[/prefix]?region=..&endpoint=..&path_style=..
 	LogLevel     string        // debug, info, warn, error
 	LogFormat    string        // text, json
 	PollInterval time.Duration // how often projectors look for new events when not woken
@@ -128,6 +130,8 @@ func (c Config) unauthLimits() httpapi.UnauthenticatedLimits {
 func bindSharedFlags(root *cobra.Command, c *Config) {
 	f := root.PersistentFlags()
 	f.StringVar(&c.Store, "store", env("MOTHERGOOSE_STORE", c.Store), "event store and views: sqlite:///path.db, a file path, or dynamodb://prefix?region=R[&endpoint=URL] (default sqlite://<data-dir>/gosling.db; env MOTHERGOOSE_STORE)")
+	f.StringVar(&c.BlobStore, "blob-store", env("MOTHERGOOSE_BLOB_STORE", c.BlobStore), "where the registered tofu and gosling binaries are kept: empty for <data-dir>/blobs, or s3://bucket[/prefix]?region=R[&endpoint=URL][&path_style=true] for an S3 bucket "+
+		"(Yandex Object Storage: endpoint=https://storage.yandexcloud.net, region ru-central1), with credentials from the default AWS chain (env MOTHERGOOSE_BLOB_STORE)")
 	f.StringVar(&c.DataDir, "data-dir", env("MOTHERGOOSE_DATA_DIR", c.DataDir), "local state: the default store's file and serve's clone of the Nest (env MOTHERGOOSE_DATA_DIR)")
 	f.StringVar(&c.LogLevel, "log-level", env("MOTHERGOOSE_LOG_LEVEL", c.LogLevel), "debug, info, warn or error (env MOTHERGOOSE_LOG_LEVEL)")
 	f.StringVar(&c.LogFormat, "log-format", env("MOTHERGOOSE_LOG_FORMAT", c.LogFormat), "text or json (env MOTHERGOOSE_LOG_FORMAT)")
@@ -239,6 +243,11 @@ func (c Config) validate(serving bool) error {
 	case strings.Contains(c.Store, "://") && !strings.HasPrefix(c.Store, "sqlite://") && !strings.HasPrefix(c.Store, "dynamodb://"):
 		// a plain path is a SQLite file; the adapters check the rest
 		problems = append(problems, fmt.Sprintf("--store %q: want sqlite://PATH, a file path, or dynamodb://PREFIX?region=R", c.Store))
+	}
+	if c.BlobStore != "" {
+		if _, err := s3blobs.ParseURL(c.BlobStore); err != nil {
+			problems = append(problems, "--blob-store: "+errs.Message(err))
+		}
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		problems = append(problems, err.Error())
