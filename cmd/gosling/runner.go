@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/cmd/internal/secretsetup"
 	"github.com/polar-gosling/polar-gosling/domain"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -158,12 +159,18 @@ func (f runnerFlags) config(ctx context.Context, a *App) (agentConfig, error) {
 		return a.getenv(env)
 	}
 	cfg0version, _ := buildVersion()
-	log := slog.New(slog.NewTextHandler(a.Stderr, nil)).With("runner", or(f.id, envRunnerID))
+	// The values the agent resolves (its credential, the GitLab token) are
+	// redacted from its log lines, as serve's are.
+	red := secrets.NewRedactions()
+	log := slog.New(secrets.RedactingHandler(slog.NewTextHandler(a.Stderr, nil), red)).With("runner", or(f.id, envRunnerID))
+	backends := secretsetup.Router(secretsetup.Options{LookupEnv: a.LookupEnv, Log: log})
+	// Read at each use (no TTL): the agent reads its URIs at start.
+	sec := secrets.NewCache(secrets.CacheConfig{Backend: backends, TTL: map[string]time.Duration{}, Redactions: red, Log: log})
 	cfg := agentConfig{
 		URL: strings.TrimRight(or(f.url, envMotherGooseURL), "/"), RunnerID: or(f.id, envRunnerID),
 		RunnerName: or(f.name, envRunnerName), Interval: f.interval,
 		WorkDir: or(f.workDir, envWorkDir), GitLabURL: or(f.gitlabURL, envGitLabURL),
-		Secrets: secretsetup.Router(secretsetup.Options{LookupEnv: a.LookupEnv}), Log: log, Version: cfg0version,
+		Secrets: sec, Log: log, Version: cfg0version,
 	}
 	if f.interval == defaultHeartbeatInterval {
 		if v := a.getenv(envHeartbeatInterval); v != "" {

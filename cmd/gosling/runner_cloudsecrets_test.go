@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/polar-gosling/polar-gosling/adapters/secrets/awssm/awssmtest"
 	"github.com/polar-gosling/polar-gosling/adapters/secrets/lockbox/lockboxtest"
@@ -73,5 +75,34 @@ func TestRunner_resolves_its_credential_in_each_cloud_store(t *testing.T) {
 				t.Fatalf("log (the URI, never the value):\n%s", log)
 			}
 		})
+	}
+}
+
+// TestRunner_redacts_its_credential_from_its_log: a value the agent
+// resolved never reaches its log, even planted in an error MotherGoose
+// answers (defence in depth behind never logging values).
+func TestRunner_redacts_its_credential_from_its_log(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		// A broken proxy echoing the Authorization header into its error.
+		fmt.Fprintf(w, `{"error":{"code":"EUNAVAILABLE","message":"upstream refused %s"}}`, r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	code, log := runAgentUntil(t, agentEnv(srv.URL, nil), func(cancel context.CancelFunc, logSoFar func() string) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(logSoFar(), "heartbeat failed") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+	})
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, log)
+	}
+	if !strings.Contains(log, "upstream refused Bearer [REDACTED]") {
+		t.Fatalf("the planted error is not in the log, redacted:\n%s", log)
+	}
+	if strings.Contains(log, agentCredential) {
+		t.Fatalf("the credential is in the log:\n%s", log)
 	}
 }
