@@ -21,11 +21,9 @@ LOGFILE="$DIR/log"
 NPM_PACKAGE="amplify-dynamodb-simulator@2.9.30"
 START_TIMEOUT_SECONDS=30
 
-log() { echo "dynamodb-local: $*" >&2; }
-die() {
-	log "$*"
-	exit 1
-}
+NAME=dynamodb-local
+# shellcheck source=local-service.sh
+. "$ROOT/scripts/local-service.sh"
 
 install() {
 	if [[ -f "$JAR" ]]; then
@@ -43,11 +41,6 @@ install() {
 	mkdir -p "$DIR"
 	cp -R "$tmp/package/emulator/." "$DIR/"
 	log "installed into $DIR"
-}
-
-# running reports whether the pid in PIDFILE is a live process.
-running() {
-	[[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
 }
 
 # free_port asks the kernel for an unused port; the bash fallback probes
@@ -79,8 +72,7 @@ answers() {
 start() {
 	command -v java >/dev/null || die "java is needed to run DynamoDB Local"
 	install
-	if running && [[ -f "$ENDPOINTFILE" ]] && answers "$(cat "$ENDPOINTFILE")"; then
-		cat "$ENDPOINTFILE"
+	if already_up; then
 		return 0
 	fi
 	local port endpoint pid
@@ -95,43 +87,7 @@ start() {
 	pid=$!
 	echo "$pid" >"$PIDFILE"
 	echo "$endpoint" >"$ENDPOINTFILE"
-	local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
-	until answers "$endpoint"; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			rm -f "$PIDFILE" "$ENDPOINTFILE"
-			die "DynamoDB Local exited during start; its log ($LOGFILE):$(printf '\n')$(tail -n 20 "$LOGFILE" 2>/dev/null)"
-		fi
-		if ((SECONDS >= deadline)); then
-			stop
-			die "DynamoDB Local did not answer at $endpoint within ${START_TIMEOUT_SECONDS}s; see $LOGFILE"
-		fi
-		sleep 0.2
-	done
-	log "running at $endpoint (pid $pid)"
-	echo "$endpoint"
+	wait_up "$pid"
 }
 
-stop() {
-	if running; then
-		local pid
-		pid="$(cat "$PIDFILE")"
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		log "stopped (pid $pid)"
-	fi
-	rm -f "$PIDFILE" "$ENDPOINTFILE"
-}
-
-case "${1:-}" in
-install) install ;;
-start) start ;;
-stop) stop ;;
-*)
-	echo "usage: $0 install|start|stop" >&2
-	exit 2
-	;;
-esac
+service_main "$@"

@@ -22,11 +22,9 @@ ENDPOINTFILE="$DIR/endpoint"
 LOGFILE="$DIR/log"
 START_TIMEOUT_SECONDS=30
 
-log() { echo "fauxqs: $*" >&2; }
-die() {
-	log "$*"
-	exit 1
-}
+NAME=fauxqs
+# shellcheck source=local-service.sh
+. "$ROOT/scripts/local-service.sh"
 
 installed() {
 	[[ -f "$PKG" ]] && grep -q "\"version\": \"$VERSION\"" "$PKG"
@@ -42,11 +40,6 @@ install() {
 	npm install --silent --no-audit --no-fund --prefix "$DIR" "fauxqs@$VERSION" >&2 || die "npm install fauxqs@$VERSION failed"
 	installed || die "fauxqs@$VERSION is not in $DIR after npm install"
 	log "installed into $DIR"
-}
-
-# running reports whether the pid in PIDFILE is a live process.
-running() {
-	[[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
 }
 
 # answers reports whether fauxqs's health endpoint says ok.
@@ -72,8 +65,7 @@ for (const s of ["SIGTERM", "SIGINT"]) process.on(s, () => app.close().then(() =
 start() {
 	command -v node >/dev/null || die "node is needed to run fauxqs"
 	install
-	if running && [[ -f "$ENDPOINTFILE" ]] && answers "$(cat "$ENDPOINTFILE")"; then
-		cat "$ENDPOINTFILE"
+	if already_up; then
 		return 0
 	fi
 	rm -f "$ENDPOINTFILE"
@@ -84,43 +76,7 @@ start() {
 	(cd "$DIR" && FAUXQS_ENDPOINT_FILE="$ENDPOINTFILE" exec node --input-type=module -e "$SERVER_JS" </dev/null >"$LOGFILE" 2>&1) &
 	pid=$!
 	echo "$pid" >"$PIDFILE"
-	local deadline=$((SECONDS + START_TIMEOUT_SECONDS))
-	until [[ -f "$ENDPOINTFILE" ]] && answers "$(cat "$ENDPOINTFILE")"; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			rm -f "$PIDFILE" "$ENDPOINTFILE"
-			die "fauxqs exited during start; its log ($LOGFILE):$(printf '\n')$(tail -n 20 "$LOGFILE" 2>/dev/null)"
-		fi
-		if ((SECONDS >= deadline)); then
-			stop
-			die "fauxqs did not answer within ${START_TIMEOUT_SECONDS}s; see $LOGFILE"
-		fi
-		sleep 0.2
-	done
-	log "running at $(cat "$ENDPOINTFILE") (pid $pid)"
-	cat "$ENDPOINTFILE"
+	wait_up "$pid"
 }
 
-stop() {
-	if running; then
-		local pid
-		pid="$(cat "$PIDFILE")"
-		kill "$pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		log "stopped (pid $pid)"
-	fi
-	rm -f "$PIDFILE" "$ENDPOINTFILE"
-}
-
-case "${1:-}" in
-install) install ;;
-start) start ;;
-stop) stop ;;
-*)
-	echo "usage: $0 install|start|stop" >&2
-	exit 2
-	;;
-esac
+service_main "$@"
