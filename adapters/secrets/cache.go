@@ -65,6 +65,10 @@ type CacheConfig struct {
 	Audit func(Access)
 	// Redactions learns every value resolved, for the log handler.
 	Redactions *Redactions
+	// Observe, when set, is told each backend fetch by scheme and outcome:
+	// "resolved", "failed" or "stale" (failed, and the cached value
+	// served); a metrics counter.
+	Observe func(scheme, outcome string)
 	Log        *slog.Logger
 	Now        func() time.Time
 }
@@ -185,6 +189,7 @@ func (c *Cache) fetch(ctx context.Context, k, uri string, ttl time.Duration) ([]
 		// Serve the value we have: the backend is down, not the secret
 		// gone. Ask again after NegativeTTL, not on every call.
 		old.retryAt = now.Add(c.cfg.NegativeTTL)
+		c.observe(uri, "stale")
 		if !old.staleLog {
 			old.staleLog = true
 			c.cfg.Log.Warn("secrets backend unavailable: serving the cached value",
@@ -202,9 +207,18 @@ func (c *Cache) fetch(ctx context.Context, k, uri string, ttl time.Duration) ([]
 	c.mu.Unlock()
 	if err == nil {
 		c.cfg.Redactions.Add(uri, v)
+		c.observe(uri, "resolved")
+	} else {
+		c.observe(uri, "failed")
 	}
 	c.audit(ctx, uri, err, ttl)
 	return v, err
+}
+
+func (c *Cache) observe(uri, outcome string) {
+	if c.cfg.Observe != nil {
+		c.cfg.Observe(Scheme(uri), outcome)
+	}
 }
 
 // Write implements ports.SecretWriter: the backend stores value, and the

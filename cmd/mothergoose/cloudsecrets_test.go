@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -192,6 +193,26 @@ func TestServe_webhook_secrets_in_each_cloud_backend(t *testing.T) {
 	})
 	if !strings.Contains(logs.String(), "serving the cached value") {
 		t.Errorf("the stale stretch is not logged:\n%s", logs.String())
+	}
+	// The metrics count the backends' fetches, the stale ones apart.
+	resp, err := http.Get(c.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	metrics := string(raw)
+	for name, atLeast := range map[string]float64{
+		`secret_fetches_total{outcome="resolved",scheme="yc-lockbox"}`: 1,
+		`secret_fetches_total{outcome="stale",scheme="vault"}`:         1,
+		`secret_fetches_total{outcome="failed",scheme="vault"}`:        1,
+	} {
+		if v, ok := metricValue(metrics, name); !ok || v < atLeast {
+			t.Errorf("%s = %v (found %v), want at least %v", name, v, ok, atLeast)
+		}
+	}
+	if v, _ := metricValue(metrics, `secret_fetches_total{outcome="resolved",scheme="yc-lockbox"}`); v != 1 {
+		t.Errorf("Lockbox fetched %v times, want 1 (the cache)", v)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

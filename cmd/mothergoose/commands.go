@@ -182,25 +182,26 @@ type Main struct {
 	// give one that trusts a fake's certificate); else a default one.
 	GitLabHTTP *http.Client
 
-	storage      *storage
-	Handlers     *commands.Handlers
-	Bus          *watermill.Bus
-	Projections  *projections.Loop
-	nestRepo     *gitrepo.Repo
-	Sync         *nestsync.Syncer // nil when no Nest is configured
-	Provisioner  *provisioner.Provisioner
-	Registry     *prometheus.Registry
-	metrics      *httpapi.Metrics
-	log          *slog.Logger
-	secrets      *secrets.Cache             // the one cache every secret is resolved through (Nest credential, API tokens, webhook secrets)
-	secretRouter *secrets.Router            // the backends behind it, closed at Close
-	redactions   *secrets.Redactions        // values resolved, redacted from every log line
-	secretAudit  *secretAudit               // secret.accessed, recorded by Run
-	apiTokens    map[string]string          // GitLab server -> secret URI of its API token, all resolvable at Open
-	reconciler   *commands.Reconciler       // nil when --reconcile-interval is 0
-	webhooks     *commands.WebhookInstaller // nil when --webhook-check-interval is 0
-	secretCheck  *secretCheck               // warns of eggs whose webhook secret cannot be resolved
-	blobs        ports.Blobs                // the registered binaries' bytes (mothergoose binaries add)
+	storage       *storage
+	Handlers      *commands.Handlers
+	Bus           *watermill.Bus
+	Projections   *projections.Loop
+	nestRepo      *gitrepo.Repo
+	Sync          *nestsync.Syncer // nil when no Nest is configured
+	Provisioner   *provisioner.Provisioner
+	Registry      *prometheus.Registry
+	metrics       *httpapi.Metrics
+	log           *slog.Logger
+	secrets       *secrets.Cache             // the one cache every secret is resolved through (Nest credential, API tokens, webhook secrets)
+	secretRouter  *secrets.Router            // the backends behind it, closed at Close
+	redactions    *secrets.Redactions        // values resolved, redacted from every log line
+	secretAudit   *secretAudit               // secret.accessed, recorded by Run
+	secretFetches *prometheus.CounterVec     // the cache's backend fetches by scheme and outcome
+	apiTokens     map[string]string          // GitLab server -> secret URI of its API token, all resolvable at Open
+	reconciler    *commands.Reconciler       // nil when --reconcile-interval is 0
+	webhooks      *commands.WebhookInstaller // nil when --webhook-check-interval is 0
+	secretCheck   *secretCheck               // warns of eggs whose webhook secret cannot be resolved
+	blobs         ports.Blobs                // the registered binaries' bytes (mothergoose binaries add)
 	// Sweeper, when set, is the in-process UglyFox sweep (tests give a
 	// fake); else foxrun.NewSweeper's.
 	Sweeper uglyfox.SweepRunner
@@ -267,6 +268,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Registry.MustRegister(st.Metrics...)
+	m.Registry.MustRegister(m.secretFetches)
 	if m.metrics, err = httpapi.NewMetrics(m.Registry, m.Projections.Lag); err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
@@ -35,9 +37,15 @@ func (m *Main) openSecrets() error {
 		return err
 	}
 	m.secretRouter = router
+	// Registered with the other collectors once the registry exists.
+	m.secretFetches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "secret_fetches_total",
+		Help: "Secret backend fetches by scheme and outcome: resolved, failed, stale (failed, the cached value served). Cached resolutions are not fetches.",
+	}, []string{"scheme", "outcome"})
 	m.secrets = secrets.NewCache(secrets.CacheConfig{
 		Backend: router, TTL: ttl, NegativeTTL: m.Config.SecretNegativeTTL, StaleFor: stale,
 		Accessor: secretAccessor, Audit: m.secretAudit.Record, Redactions: m.redactions, Log: m.log,
+		Observe: func(scheme, outcome string) { m.secretFetches.WithLabelValues(scheme, outcome).Inc() },
 	})
 	return nil
 }
