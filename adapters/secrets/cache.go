@@ -69,8 +69,8 @@ type CacheConfig struct {
 	// "resolved", "failed" or "stale" (failed, and the cached value
 	// served); a metrics counter.
 	Observe func(scheme, outcome string)
-	Log        *slog.Logger
-	Now        func() time.Time
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Cache is the ports.Secrets every caller uses: per-scheme TTL, one
