@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -285,7 +288,18 @@ func unavailable(err error) bool {
 	return errs.Code(err) == errs.EUNAVAILABLE
 }
 
-// String describes the configuration for the start-up log.
+// String describes the configuration for the start-up log: the TTL of
+// each cached scheme, the negative TTL and the stale window.
 func (c *Cache) String() string {
-	return fmt.Sprintf("ttl=%v negative=%v stale_for=%v", c.cfg.TTL, c.cfg.NegativeTTL, c.cfg.StaleFor)
+	var ttl []string
+	for _, s := range slices.Sorted(maps.Keys(c.cfg.TTL)) {
+		if c.cfg.TTL[s] > 0 {
+			ttl = append(ttl, fmt.Sprintf("%s=%v", s, c.cfg.TTL[s]))
+		}
+	}
+	stale := "never"
+	if c.cfg.StaleFor > 0 {
+		stale = c.cfg.StaleFor.String()
+	}
+	return fmt.Sprintf("ttl %s, negative %v, stale for %s", strings.Join(ttl, ","), c.cfg.NegativeTTL, stale)
 }

@@ -305,3 +305,14 @@ func TestCache_a_caller_that_gives_up_does_not_fail_the_others(t *testing.T) {
 		t.Fatalf("the other caller got %q", v)
 	}
 }
+
+func TestCache_String_names_the_cached_schemes(t *testing.T) {
+	c := secrets.NewCache(secrets.CacheConfig{Backend: &backend{}, TTL: map[string]time.Duration{"vault": time.Minute, "env": 0, "aws-sm": 5 * time.Minute}})
+	if got, want := c.String(), "ttl aws-sm=5m0s,vault=1m0s, negative 5s, stale for 10m0s"; got != want {
+		t.Fatalf("String = %q, want %q", got, want)
+	}
+	never := secrets.NewCache(secrets.CacheConfig{Backend: &backend{}, StaleFor: -1})
+	if got := never.String(); !strings.HasSuffix(got, "stale for never") {
+		t.Fatalf("String = %q", got)
+	}
+}

@@ -457,7 +457,8 @@ func (m *Main) Run(ctx context.Context) error {
 		log.Warn("log head unknown", "err", err)
 	}
 	log.Info("mothergoose serving", "addr", m.Addr(), "store", m.Config.StoreURL(), "log_head", head, "views", strings.Join(ports.AllViews, ","), "nest", m.Config.Nest, "reconcile_interval", m.Config.ReconcileInterval, "webhook_check_interval", m.Config.WebhookCheckInterval,
-		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","), "uglyfox", m.fox != nil)
+		"gitlab_api_tokens", strings.Join(slices.Sorted(maps.Keys(m.apiTokens)), ","), "uglyfox", m.fox != nil,
+		"secrets", m.secrets.String())
 
 	var first error
 	keep := func(err error) {
