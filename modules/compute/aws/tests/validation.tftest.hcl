@@ -66,6 +66,11 @@ run "region_us_gov_good" {
   variables {
     region = "us-gov-west-1"
   }
+
+  assert {
+    condition     = output.agent_env.AWS_REGION == "us-gov-west-1"
+    error_message = "the agent's Secrets Manager client reads the runner's region"
+  }
 }
 
 run "bad_region" {
