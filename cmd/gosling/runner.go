@@ -97,8 +97,10 @@ GOSLING_* environment the module sets (each flag overrides its variable, for man
   GOSLING_AGENT_VERSION, GOSLING_MAX_JOB_MINUTES   logged at start
   GOSLING_SECRET_URIS       JSON map of names to secret URIs; the agent resolves
                             GOSLING_RUNNER_CREDENTIAL (its credential, --credential-uri) and
-                            GOSLING_RUNNER_TOKEN (the runner token, --runner-token-uri)
-                            with the local backend (env://, file:///)
+                            GOSLING_RUNNER_TOKEN (the runner token, --runner-token-uri):
+                            env://, file:///, yc-lockbox:// (YC_* or the VM's metadata
+                            service; YC_FOLDER_ID for names), aws-sm:// (the AWS
+                            credential chain, AWS_REGION), vault:// (VAULT_*)
   GOSLING_HEARTBEAT_INTERVAL   --interval, default 5s
   GOSLING_WORK_DIR, GOSLING_GITLAB_URL, GOSLING_GITLAB_RUNNER   see the flags
 
@@ -112,7 +114,7 @@ If gitlab-runner is found (--gitlab-runner, else on PATH) and a runner token is
 configured, the agent writes <work-dir>/config.toml (0600) and runs
 "gitlab-runner run --config <work-dir>/config.toml", reporting BUSY while its metrics
 (gitlab_runner_jobs) count a job; otherwise it says why in its log and reports IDLE.
-Secret values are never logged.`,
+Secret values are never logged (and redacted if one reaches a log line).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.config(cmd.Context(), a)
