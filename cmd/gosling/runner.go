@@ -32,6 +32,7 @@ const (
 	envEgg               = "GOSLING_EGG"
 	envAgentVersion      = "GOSLING_AGENT_VERSION"
 	envMaxJobMinutes     = "GOSLING_MAX_JOB_MINUTES"
+	envRegion            = "GOSLING_REGION"
 	envLabels            = "GOSLING_LABELS"
 	envSecretURIs        = "GOSLING_SECRET_URIS"
 	envHeartbeatInterval = "GOSLING_HEARTBEAT_INTERVAL"
@@ -100,7 +101,8 @@ GOSLING_* environment the module sets (each flag overrides its variable, for man
                             GOSLING_RUNNER_TOKEN (the runner token, --runner-token-uri):
                             env://, file:///, yc-lockbox:// (YC_* or the VM's metadata
                             service; YC_FOLDER_ID for names), aws-sm:// (the AWS
-                            credential chain, AWS_REGION), vault:// (VAULT_*)
+                            credential chain; GOSLING_REGION, else AWS_REGION),
+                            vault:// (VAULT_*)
   GOSLING_HEARTBEAT_INTERVAL   --interval, default 5s
   GOSLING_WORK_DIR, GOSLING_GITLAB_URL, GOSLING_GITLAB_RUNNER   see the flags
 
@@ -172,7 +174,7 @@ func (f runnerFlags) config(ctx context.Context, a *App) (agentConfig, error) {
 		URL: strings.TrimRight(or(f.url, envMotherGooseURL), "/"), RunnerID: or(f.id, envRunnerID),
 		RunnerName: or(f.name, envRunnerName), Interval: f.interval,
 		WorkDir: or(f.workDir, envWorkDir), GitLabURL: or(f.gitlabURL, envGitLabURL),
-		Secrets: sec, Log: log, Version: cfg0version,
+		Secrets: inRegion{sec, a.getenv(envRegion)}, Log: log, Version: cfg0version,
 	}
 	if f.interval == defaultHeartbeatInterval {
 		if v := a.getenv(envHeartbeatInterval); v != "" {
@@ -236,6 +238,18 @@ func (f runnerFlags) config(ctx context.Context, a *App) (agentConfig, error) {
 		"module_agent_version", a.getenv(envAgentVersion), "max_job_minutes", a.getenv(envMaxJobMinutes),
 		"labels", a.getenv(envLabels), "interval", cfg.Interval, "credential_uri", credURI)
 	return cfg, nil
+}
+
+// inRegion resolves in the runner's region (GOSLING_REGION, which the
+// cloud modules set): an aws-sm:// secret is read there, as MotherGoose
+// reads an egg's in the egg's region.
+type inRegion struct {
+	ports.Secrets
+	region string
+}
+
+func (r inRegion) Resolve(ctx context.Context, uri string) ([]byte, error) {
+	return r.Secrets.Resolve(ports.WithSecretScope(ctx, ports.SecretScope{Purpose: "runner agent", Region: r.region}), uri)
 }
 
 // resolveSecret resolves uri (env://, file://, or the cloud store the

@@ -35,8 +35,15 @@ func TestRunner_resolves_its_credential_in_each_cloud_store(t *testing.T) {
 		{"aws-sm", func(t *testing.T) (string, map[string]string) {
 			sm := awssmtest.Start(t)
 			sm.Put("polar-gosling/runners/r-1", "credential", agentCredential)
+			// The region is the one the aws module sets (GOSLING_REGION);
+			// AWS_REGION would be another.
+			t.Cleanup(func() {
+				if sigs := sm.Signatures(); len(sigs) == 0 || sigs[0].Region != "eu-west-1" {
+					t.Errorf("Secrets Manager was asked in %+v, want the runner's region eu-west-1", sigs)
+				}
+			})
 			return "aws-sm://polar-gosling/runners/r-1/credential", map[string]string{
-				"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL(), "AWS_REGION": "eu-west-1",
+				"AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL(), "GOSLING_REGION": "eu-west-1", "AWS_REGION": "us-east-2",
 				"AWS_ACCESS_KEY_ID": "AKIDAGENT", "AWS_SECRET_ACCESS_KEY": "agent-secret-key",
 				"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
 			}

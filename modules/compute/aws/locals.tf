@@ -27,9 +27,9 @@ locals {
     GOSLING_MAX_JOB_MINUTES = tostring(var.max_job_minutes)
     GOSLING_LABELS          = jsonencode(local.labels)
     GOSLING_SECRET_URIS     = jsonencode(var.secret_uris)
-    # The AWS SDK does not read an instance's region from its metadata:
-    # the agent's Secrets Manager client gets it here.
-    AWS_REGION = var.region
+    # The runner's region: the agent reads aws-sm:// secrets there (the AWS
+    # SDK does not read an instance's region from its metadata).
+    GOSLING_REGION = var.region
   }
 
   agent_url = "${trimsuffix(var.mothergoose_url, "/")}/v1/binaries/gosling/${var.agent_version}/linux-amd64"

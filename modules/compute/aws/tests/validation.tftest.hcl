@@ -68,7 +68,7 @@ run "region_us_gov_good" {
   }
 
   assert {
-    condition     = output.agent_env.AWS_REGION == "us-gov-west-1"
+    condition     = output.agent_env.GOSLING_REGION == "us-gov-west-1"
     error_message = "the agent's Secrets Manager client reads the runner's region"
   }
 }
