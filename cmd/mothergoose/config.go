@@ -6,7 +6,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/polar-gosling/polar-gosling/adapters/secrets"
 	"github.com/polar-gosling/polar-gosling/adapters/tofu"
 	"github.com/polar-gosling/polar-gosling/cmd/internal/cliconf"
+	"github.com/polar-gosling/polar-gosling/cmd/internal/store"
 	"github.com/polar-gosling/polar-gosling/commands"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
@@ -179,12 +179,7 @@ func bindServeFlags(serve *cobra.Command, c *Config) {
 
 // StoreURL is the store to open: --store, or by default the SQLite file
 // gosling.db in --data-dir.
-func (c Config) StoreURL() string {
-	if c.Store != "" {
-		return c.Store
-	}
-	return "sqlite://" + filepath.Join(c.DataDir, "gosling.db")
-}
+func (c Config) StoreURL() string { return store.URL(c.Store, c.DataDir) }
 
 // envDuration reads a duration from env; an unparsable value becomes -1,
 // which Validate reports.
@@ -236,14 +231,7 @@ func (c Config) Validate() error { return c.validate(false) }
 func (c Config) ValidateServe() error { return c.validate(true) }
 
 func (c Config) validate(serving bool) error {
-	var problems []string
-	switch {
-	case c.Store == "" && c.DataDir == "":
-		problems = append(problems, "--data-dir is empty and --store is not given")
-	case strings.Contains(c.Store, "://") && !strings.HasPrefix(c.Store, "sqlite://") && !strings.HasPrefix(c.Store, "dynamodb://"):
-		// a plain path is a SQLite file; the adapters check the rest
-		problems = append(problems, fmt.Sprintf("--store %q: want sqlite://PATH, a file path, or dynamodb://PREFIX?region=R", c.Store))
-	}
+	problems := store.Problems(c.Store, c.DataDir)
 	if c.BlobStore != "" {
 		if _, err := s3blobs.ParseURL(c.BlobStore); err != nil {
 			problems = append(problems, "--blob-store: "+errs.Message(err))

@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/polar-gosling/polar-gosling/cmd/internal/cliconf"
+	"github.com/polar-gosling/polar-gosling/cmd/internal/store"
 	"github.com/polar-gosling/polar-gosling/domain/errs"
 )
 
@@ -40,22 +40,11 @@ func bindFlags(root, serve *cobra.Command, c *Config) {
 }
 
 // StoreURL is --store, or the SQLite file gosling.db in --data-dir.
-func (c Config) StoreURL() string {
-	if c.Store != "" {
-		return c.Store
-	}
-	return "sqlite://" + filepath.Join(c.DataDir, "gosling.db")
-}
+func (c Config) StoreURL() string { return store.URL(c.Store, c.DataDir) }
 
 // Validate reports every problem at once.
 func (c Config) Validate() error {
-	var problems []string
-	switch {
-	case c.Store == "" && c.DataDir == "":
-		problems = append(problems, "--data-dir is empty and --store is not given")
-	case strings.Contains(c.Store, "://") && !strings.HasPrefix(c.Store, "sqlite://") && !strings.HasPrefix(c.Store, "dynamodb://"):
-		problems = append(problems, fmt.Sprintf("--store %q: want sqlite://PATH, a file path, or dynamodb://PREFIX?region=R", c.Store))
-	}
+	problems := store.Problems(c.Store, c.DataDir)
 	if _, err := cliconf.ParseLevel(c.LogLevel); err != nil {
 		problems = append(problems, err.Error())
 	}
