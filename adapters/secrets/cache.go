@@ -244,17 +244,6 @@ func (c *Cache) Write(ctx context.Context, uri string, value []byte) error {
 	return nil
 }
 
-// Forget drops uri's cached value, so the next Resolve fetches it.
-func (c *Cache) Forget(uri string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.entries {
-		if k == uri || len(k) > len(uri) && k[:len(uri)] == uri && k[len(uri)] == 0 {
-			delete(c.entries, k)
-		}
-	}
-}
-
 // audit hands Audit one access per uri per period.
 func (c *Cache) audit(ctx context.Context, uri string, err error, period time.Duration) {
 	if c.cfg.Audit == nil {

@@ -43,8 +43,8 @@ func NewRouter(local Local, openers map[string]Opener) *Router {
 	return r
 }
 
-// Schemes lists the schemes the router resolves.
-func (r *Router) Schemes() []string {
+// schemes lists the schemes the router resolves.
+func (r *Router) schemes() []string {
 	out := []string{"env", "file"}
 	for _, s := range []string{"yc-lockbox", "aws-sm", "vault"} {
 		if r.openers[s] != nil {
@@ -95,7 +95,7 @@ func (r *Router) backend(ctx context.Context, uri, scheme string) (ports.Secrets
 }
 
 func (r *Router) supported() string {
-	s := r.Schemes()
+	s := r.schemes()
 	for i := range s {
 		s[i] += "://"
 	}

@@ -21,8 +21,8 @@ import (
 	"github.com/polar-gosling/polar-gosling/ports"
 )
 
-// Supported lists the schemes this backend resolves.
-const Supported = "env://<VAR>, file:///<absolute-path>"
+// localShapes lists the schemes Local resolves, for its messages.
+const localShapes = "env://<VAR>, file:///<absolute-path>"
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -44,7 +44,7 @@ func (l Local) Resolve(ctx context.Context, uri string) ([]byte, error) {
 	}
 	scheme, rest, ok := strings.Cut(uri, "://")
 	if !ok {
-		return nil, errs.Errorf(errs.EINVALID, "secret URI %q has no scheme; supported: %s", uri, Supported)
+		return nil, errs.Errorf(errs.EINVALID, "secret URI %q has no scheme; supported: %s", uri, localShapes)
 	}
 	switch scheme {
 	case "env":
@@ -74,6 +74,6 @@ func (l Local) Resolve(ctx context.Context, uri string) ([]byte, error) {
 		}
 		return b, nil
 	default:
-		return nil, errs.Errorf(errs.EINVALID, "secret URI %q: scheme %s:// is not supported by the local backend; supported: %s", uri, scheme, Supported)
+		return nil, errs.Errorf(errs.EINVALID, "secret URI %q: scheme %s:// is not supported by the local backend; supported: %s", uri, scheme, localShapes)
 	}
 }
