@@ -24,7 +24,7 @@ func bindSecretFlags(f *pflag.FlagSet, c *Config) {
 	f.StringVar(&c.AWSRegion, "aws-region", env("MOTHERGOOSE_AWS_REGION", c.AWSRegion),
 		"Secrets Manager's region for aws-sm:// secrets of eggs whose region is not an AWS region (default: AWS_REGION of the SDK's configuration; env MOTHERGOOSE_AWS_REGION)")
 	f.StringArrayVar(&c.RunnerSecrets, "runner-secrets", splitPairs(env("MOTHERGOOSE_RUNNER_SECRETS", "")),
-		"PROVIDER=BASE-URI, repeatable: where the GitLab token of a cloud runner is written for its agent: yandex=yc-lockbox://<secret-id or name> (a key per runner in that existing secret; default yc-lockbox://polar-gosling-runners, a name in YC_FOLDER_ID), "+
+		"PROVIDER=BASE-URI, repeatable: where the GitLab token of a cloud runner is written for its agent (taken once cloud targets are provisioned; today only local runners are): yandex=yc-lockbox://<secret-id or name> (a key per runner in that existing secret; default yc-lockbox://polar-gosling-runners, a name in YC_FOLDER_ID), "+
 			"aws=aws-sm://<name-prefix> (a secret per runner under the prefix; default aws-sm://polar-gosling/runners), or for either provider vault://<mount>/<path-prefix> (a KV v2 secret per runner) (env MOTHERGOOSE_RUNNER_SECRETS, comma-separated)")
 }
 
