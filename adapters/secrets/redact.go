@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,7 @@ const Redacted = "[REDACTED]"
 // RedactingHandler: defence in depth behind the rule that values are
 // never logged. A rotated secret's previous value stays in the set.
 type Redactions struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	byURI  map[string][]string
 	order  []string
 	values map[string]int // value -> URIs holding it
@@ -42,16 +43,14 @@ func (r *Redactions) Add(uri string, value []byte) {
 		return
 	}
 	v := strings.TrimSpace(string(value))
-	if len(v) < MinRedacted {
+	if len(v) < MinRedacted || r.holds(uri, v) {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	held := r.byURI[uri]
-	for _, h := range held {
-		if h == v {
-			return
-		}
+	if slices.Contains(held, v) {
+		return
 	}
 	if held == nil {
 		r.order = append(r.order, uri)
@@ -73,6 +72,15 @@ func (r *Redactions) Add(uri string, value []byte) {
 		pairs = append(pairs, v, Redacted)
 	}
 	r.replacer.Store(strings.NewReplacer(pairs...))
+}
+
+// holds reports whether uri's value v is remembered already: the common
+// case (env:// and file:// secrets are read, and so added, at every
+// webhook) takes a shared lock only.
+func (r *Redactions) holds(uri, v string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Contains(r.byURI[uri], v)
 }
 
 // Redact returns s with every remembered value replaced.
